@@ -1,0 +1,182 @@
+"""Test fixtures shared by every layer.
+
+The schema is built by running the migrations. Each test runs inside a transaction that is
+rolled back at the end; the app's sessions join it through SAVEPOINTs, so a request's commit
+stays inside the test. Tests that need real commits (threads, servers) use `fresh_database`.
+
+`pytest` runs on SQLite; with TRACKER_TEST_DATABASE_URL set to a PostgreSQL URL the same suite
+runs there (its public schema is dropped and rebuilt first: point it at a test database only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session
+
+from tracker import create_app
+from tracker.db import Database, make_engine
+from tracker.migrate import upgrade
+from tracker.services.context import Actor, Context
+
+PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
+EASTERN = ZoneInfo("America/New_York")
+TODAY = date(2026, 12, 15)  # the program date tests run on, unless they set their own
+
+
+def eastern_noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), EASTERN).astimezone(UTC)
+
+
+class Clock:
+    """A settable clock: tests move time instead of waiting for it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set_day(self, day: date) -> None:
+        self.now = eastern_noon(day)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    upgrade(url)
+    return url
+
+
+def app_config(url: str, instance: Path, **extra: object) -> dict[str, object]:
+    return {
+        "DATABASE_URL": url,
+        "ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SIGNATURE_KEY": "test-signature-key",
+        "ARGON2_FAST": True,
+        "INSTANCE_PATH": str(instance),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def clock() -> Clock:
+    return Clock(eastern_noon(TODAY))
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(request: pytest.FixtureRequest) -> None:
+    if "clock" in request.fixturenames:
+        request.getfixturevalue("clock").set_day(TODAY)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory,
+        clock: Clock) -> Iterator[Flask]:
+    app = create_app(app_config(database_url, tmp_path_factory.mktemp("instance"), CLOCK=clock))
+    yield app
+    app.extensions["tracker.db"].engine.dispose()
+
+
+@pytest.fixture
+def connection(app: Flask) -> Iterator[Connection]:
+    """The test's outer transaction; everything the test and its requests write is undone."""
+    database: Database = app.extensions["tracker.db"]
+    original = database.sessions
+    conn = database.engine.connect()
+    outer = conn.begin()
+    database.bind_to(conn)
+    try:
+        yield conn
+    finally:
+        database.sessions = original
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def db(connection: Connection) -> Iterator[Session]:
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def ctx(db: Session, clock: Clock) -> Context:
+    """A service context acting as the system; builders switch the actor as needed."""
+    return Context(session=db, actor=Actor.system("test"), signature_key=b"test-signature-key",
+                   clock=clock)
+
+
+@pytest.fixture
+def client(app: Flask, connection: Connection) -> FlaskClient:
+    return app.test_client()
+
+
+def _pg_admin_url(url: str) -> str:
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own, migrated, with real commits; dropped afterwards."""
+    if PG_URL:
+        name = "tracker_t_" + uuid.uuid4().hex[:10]
+        admin = create_engine(
+            _pg_admin_url(PG_URL).replace("postgresql://", "postgresql+psycopg://", 1),
+            isolation_level="AUTOCOMMIT",
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ), {"n": name})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+    else:
+        url = "sqlite:///" + str(tmp_path / "fresh.sqlite3")
+        upgrade(url)
+        yield url
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the first form on a page (tests keep CSRF on and send it)."""
+    match = _CSRF.search(page)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)

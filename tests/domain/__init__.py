@@ -1,0 +1,1 @@
+"""Tests of the pure rules engine (tracker.domain): no database, no Flask."""

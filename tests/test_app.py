@@ -1,0 +1,105 @@
+"""The application factory and its configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from tracker import create_app
+from tracker.config import ConfigError
+
+
+def test_factory_defaults_to_development_not_testing(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path))
+    for name in ("TRACKER_DATABASE_URL", "TRACKER_SECRET_KEY", "TRACKER_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app()
+    assert app.testing is False
+    assert app.config["ENV"] == "development"
+    assert app.config["DATABASE_URL"] == "sqlite:///" + str(tmp_path / "tracker.sqlite3")
+    assert app.config["PROGRAM_TIMEZONE"] == "America/New_York"
+
+
+def test_development_secret_key_is_generated_once(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_to_start_without_a_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    with pytest.raises(ConfigError, match="TRACKER_SECRET_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_configuration_comes_from_tracker_environment_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "sqlite:///" + str(tmp_path / "x.db"))
+    monkeypatch.setenv("TRACKER_PROGRAM_TIMEZONE", "America/Chicago")
+    monkeypatch.setenv("TRACKER_POLICY_2026_EFFECTIVE", "2027-01-01")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["DATABASE_URL"].endswith("x.db")
+    assert app.config["PROGRAM_TIMEZONE"] == "America/Chicago"
+    assert str(app.config["POLICY_2026_EFFECTIVE"]) == "2027-01-01"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TRACKER_PROGRAM_TIMEZONE", "Mars/Olympus", "time zone"),
+        ("TRACKER_POLICY_2026_EFFECTIVE", "soon", "YYYY-MM-DD"),
+        ("TRACKER_ENV", "staging", "TRACKER_ENV"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_login_page_is_served(client: FlaskClient) -> None:
+    response = client.get("/login")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Sign in</h1>" in page
+    assert 'name="csrf_token"' in page
+    assert '<label for="email">Email</label>' in page
+
+
+def test_home_sends_anonymous_visitors_to_login(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login")
+
+
+def test_health_check_reports_the_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_health_check_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "db.sqlite3"
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k",
+                      "DATABASE_URL": "sqlite:///" + str(missing)})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
+
+
+def test_unknown_page_is_a_generic_404(client: FlaskClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)

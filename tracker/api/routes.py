@@ -1,0 +1,355 @@
+"""The endpoints of API.md. Views translate: parse the body, call one service, shape the
+answer. Roles are checked from the operation's declaration; object-level checks are the
+services' (another prescriber's patient answers 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from tracker.api import idempotency
+from tracker.api.fields import Field, parse, parse_date
+from tracker.api.registry import OPERATIONS, Operation
+from tracker.api.shapes import (
+    decision_json,
+    dispense_json,
+    patient_json,
+    prescription_json,
+    reason_json,
+)
+from tracker.domain.comprehension import QUESTIONS
+from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
+from tracker.services import patients, people, prescriptions, records
+from tracker.services.errors import NotFound, Refused, ValidationFailed
+from tracker.web.errors import problem
+from tracker.web.requests import context, db_session
+
+PRESCRIBER = ("prescriber",)
+PHARMACIST = ("pharmacist",)
+METHODS = PRIMARY_METHODS + SECONDARY_METHODS
+QUESTION_IDS = tuple(q.id for q in QUESTIONS)
+CATEGORY = Field("enum", choices=("can_get_pregnant", "cannot_get_pregnant"))
+
+
+def operation(method: str, path: str, summary: str, roles: tuple[str, ...], **kw: Any):  # type: ignore[no-untyped-def]
+    def decorate(view):  # type: ignore[no-untyped-def]
+        OPERATIONS.append(Operation(method, path, summary, roles, view=view, **kw))
+        return view
+
+    return decorate
+
+
+def body(op_body: dict[str, Field]) -> dict[str, Any]:
+    return parse(op_body, request.get_json(silent=False))
+
+
+def created(payload: Any) -> ResponseReturnValue:
+    return jsonify(payload), 201
+
+
+# --- prescribers and patients --------------------------------------------------------------------
+
+HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
+    "The prescriber attests to a process against misread or falsified home test results."))}
+
+
+@operation("PATCH", "/prescribers/me", "Change the prescriber's home-testing permission",
+           PRESCRIBER, body=HOME_TESTING, answer="Prescriber", errors=(422,))
+def patch_prescriber() -> ResponseReturnValue:
+    data = body(HOME_TESTING)
+    user = people.set_home_testing(context(), data["home_testing_permitted"])
+    return jsonify(prescriber_json(user))
+
+
+def prescriber_json(user: Any) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "email": user.email, "npi": user.npi,
+            "active": user.active, "home_testing_permitted": user.home_testing_permitted}
+
+
+NEW_PATIENT = {
+    "first_name": Field("string", max_length=100),
+    "last_name": Field("string", max_length=100),
+    "date_of_birth": Field("date"),
+    "category": CATEGORY,
+}
+
+
+@operation("POST", "/patients", "Register a patient", PRESCRIBER, body=NEW_PATIENT,
+           answer="Patient", status=201, errors=(422,))
+def create_patient() -> ResponseReturnValue:
+    data = body(NEW_PATIENT)
+    ctx = context()
+    patient = patients.register_patient(ctx, data["first_name"], data["last_name"],
+                                        data["date_of_birth"], data["category"])
+    return created(patient_json(patients.view(ctx, patient)))
+
+
+@operation("GET", "/patients/{id}", "A patient", PRESCRIBER, answer="Patient", errors=(404,))
+def get_patient(id: int) -> ResponseReturnValue:
+    ctx = context()
+    return jsonify(patient_json(patients.view(ctx, patients.own_patient(ctx, id))))
+
+
+CHANGE_CATEGORY = {"category": CATEGORY, "reason": Field("string", required=False)}
+
+
+@operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new acknowledgment)",
+           PRESCRIBER, body=CHANGE_CATEGORY, answer="Patient", errors=(404, 422))
+def patch_patient(id: int) -> ResponseReturnValue:
+    data = body(CHANGE_CATEGORY)
+    ctx = context()
+    patient = patients.change_category(ctx, id, data["category"], data.get("reason"))
+    return jsonify(patient_json(patients.view(ctx, patient)))
+
+
+ACKNOWLEDGMENT = {
+    "signed_on": Field("date"),
+    "patient_signature": Field("string", max_length=201,
+                               description="The patient's full name as typed by the patient."),
+    "guardian_signature": Field("string", required=False, nullable=True, max_length=100),
+    "guardian_relationship": Field("string", required=False, nullable=True, max_length=100),
+}
+
+
+@operation("POST", "/patients/{id}/acknowledgments", "Record the signed acknowledgment",
+           PRESCRIBER, body=ACKNOWLEDGMENT, answer="Acknowledgment", status=201,
+           errors=(404, 422))
+def post_acknowledgment(id: int) -> ResponseReturnValue:
+    data = body(ACKNOWLEDGMENT)
+    ack = patients.record_acknowledgment(
+        context(), id, data["signed_on"], data["patient_signature"],
+        data.get("guardian_signature"), data.get("guardian_relationship"))
+    return created({"id": ack.id, "form_code": ack.form_code, "form_version": ack.form_version,
+                    "signed_on": ack.signed_on.isoformat(), "meaning": ack.meaning,
+                    "signed_at": ack.signed_at.isoformat().replace("+00:00", "Z")})
+
+
+COUNSELING = {"counseled_on": Field("date")}
+
+
+@operation("POST", "/patients/{id}/counseling", "Record counseling", PRESCRIBER,
+           body=COUNSELING, answer="Record", status=201, errors=(404, 422))
+def post_counseling(id: int) -> ResponseReturnValue:
+    data = body(COUNSELING)
+    row = records.record_counseling(context(), id, data["counseled_on"])
+    return created({"id": row.id, "counseled_on": row.counseled_on.isoformat()})
+
+
+PREGNANCY_TEST = {
+    "collected_on": Field("date"),
+    "result": Field("enum", choices=("negative", "positive")),
+    "setting": Field("enum", choices=("lab", "office", "home")),
+}
+
+
+@operation("POST", "/patients/{id}/pregnancy-tests", "Record a pregnancy test", PRESCRIBER,
+           body=PREGNANCY_TEST, answer="Record", status=201, errors=(404, 422))
+def post_pregnancy_test(id: int) -> ResponseReturnValue:
+    data = body(PREGNANCY_TEST)
+    row = records.record_pregnancy_test(context(), id, data["collected_on"], data["result"],
+                                        data["setting"])
+    return created({"id": row.id, "collected_on": row.collected_on.isoformat(),
+                    "result": row.result, "setting": row.setting})
+
+
+CONTRACEPTION = {
+    "recorded_on": Field("date"),
+    "started_on": Field("date"),
+    "methods": Field("methods", choices=METHODS),
+    "abstinence": Field("bool"),
+}
+
+
+@operation("POST", "/patients/{id}/contraception", "Record contraception", PRESCRIBER,
+           body=CONTRACEPTION, answer="Record", status=201, errors=(404, 422))
+def post_contraception(id: int) -> ResponseReturnValue:
+    data = body(CONTRACEPTION)
+    row = records.record_contraception(context(), id, data["recorded_on"], data["started_on"],
+                                       data["methods"], data["abstinence"])
+    return created({"id": row.id, "recorded_on": row.recorded_on.isoformat(),
+                    "started_on": row.started_on.isoformat(),
+                    "methods": [m for m in row.methods.split(",") if m],
+                    "abstinence": row.abstinence})
+
+
+COMPREHENSION = {
+    "completed_on": Field("date"),
+    "answers": Field("answers", choices=QUESTION_IDS),
+    "contraception_methods": Field("methods", choices=METHODS),
+    "abstinence": Field("bool"),
+}
+
+
+@operation("POST", "/patients/{id}/comprehension", "Record the patient's answers", PRESCRIBER,
+           body=COMPREHENSION, answer="Comprehension", status=201, errors=(404, 422))
+def post_comprehension(id: int) -> ResponseReturnValue:
+    data = body(COMPREHENSION)
+    row = records.record_comprehension(context(), id, data["completed_on"], data["answers"],
+                                       data["contraception_methods"], data["abstinence"])
+    return created({"id": row.id, "passed": row.passed,
+                    "wrong": [w for w in row.wrong.split(",") if w]})
+
+
+@operation("GET", "/comprehension/questions", "The comprehension questions", PRESCRIBER,
+           answer="Question", answer_list=True)
+def get_questions() -> ResponseReturnValue:
+    return jsonify([{"id": q.id, "statement": q.statement} for q in QUESTIONS])
+
+
+COURSE_END = {"last_dose_on": Field("date")}
+
+
+@operation("POST", "/patients/{id}/course-end", "End the course (last dose)", PRESCRIBER,
+           body=COURSE_END, answer="Patient", errors=(404, 422))
+def post_course_end(id: int) -> ResponseReturnValue:
+    data = body(COURSE_END)
+    ctx = context()
+    patient = patients.end_course(ctx, id, data["last_dose_on"])
+    return jsonify(patient_json(patients.view(ctx, patient)))
+
+
+# --- prescriptions ---------------------------------------------------------------------------------
+
+NEW_PRESCRIPTION = {
+    "patient_id": Field("int", minimum=1),
+    "written_on": Field("date"),
+    "days_supply": Field("int", minimum=1, maximum=30),
+    "quantity": Field("int", minimum=1, maximum=prescriptions.QUANTITY_MAX),
+    "refills": Field("int", minimum=0, maximum=0),
+}
+
+
+def _rx_json(rx: Any) -> dict[str, Any]:
+    return prescription_json(rx, prescriptions.current_authorization(context(), rx.id))
+
+
+@operation("POST", "/prescriptions", "Write a prescription", PRESCRIBER, body=NEW_PRESCRIPTION,
+           answer="Prescription", status=201, errors=(404, 422))
+def create_prescription() -> ResponseReturnValue:
+    raw = request.get_json(silent=False)
+    # Give the rule's own words for the two limits RULES.md §8 names (days' supply, refills).
+    data = parse({**NEW_PRESCRIPTION, "days_supply": Field("int"), "refills": Field("int")}, raw)
+    rx = prescriptions.write_prescription(context(), data["patient_id"], data["written_on"],
+                                          data["days_supply"], data["quantity"], data["refills"])
+    return created(prescription_json(rx, None))
+
+
+@operation("GET", "/prescriptions/{id}", "A prescription", PRESCRIBER, answer="Prescription",
+           errors=(404,))
+def get_prescription(id: int) -> ResponseReturnValue:
+    return jsonify(_rx_json(prescriptions.own_prescription(context(), id)))
+
+
+@operation("GET", "/prescriptions/{id}/eligibility",
+           "Whether the prescription can be marked dispensable (nothing is written)",
+           PRESCRIBER, answer="Decision", errors=(404, 422),
+           query={"as_of": {"required": False, "schema": {"type": "string", "format": "date"}}})
+def get_eligibility(id: int) -> ResponseReturnValue:
+    as_of = None
+    if "as_of" in request.args:
+        as_of = parse_date(request.args["as_of"])
+        if as_of is None:
+            raise ValidationFailed({"as_of": ["Give a real date as YYYY-MM-DD."]})
+    return jsonify(decision_json(prescriptions.eligibility(context(), id, as_of)))
+
+
+def _idempotent(view_result: Any) -> ResponseReturnValue:
+    """Run a write under the request's Idempotency-Key, if it has one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status, payload = view_result()
+        return _answer(status, payload)
+    claimed = idempotency.claim(db_session(), g.user.id, key)
+    if not isinstance(claimed, idempotency.IdempotencyRecord):
+        return claimed
+    status, payload = view_result()
+    idempotency.remember(db_session(), claimed, status, payload)
+    return _answer(status, payload)
+
+
+def _answer(status: int, payload: dict[str, Any]) -> ResponseReturnValue:
+    if status >= 400:
+        return problem(status, payload["detail"], unmet=payload["unmet"])
+    return jsonify(payload), status
+
+
+def _refusal(exc: Refused) -> tuple[int, dict[str, Any]]:
+    return 409, {"type": "about:blank", "title": "Refused", "status": 409, "detail": str(exc),
+                 "unmet": [reason_json(r) for r in exc.decision.unmet]}
+
+
+@operation("POST", "/prescriptions/{id}/authorize", "Mark the prescription dispensable",
+           PRESCRIBER, answer="Prescription", errors=(404, 409, 422), idempotent=True)
+def post_authorize(id: int) -> ResponseReturnValue:
+    if request.get_data():
+        parse({}, request.get_json(silent=False))
+
+    def run() -> tuple[int, dict[str, Any]]:
+        ctx = context()
+        try:
+            auth = prescriptions.authorize(ctx, id)
+        except Refused as exc:
+            return _refusal(exc)
+        rx = prescriptions.own_prescription(ctx, id)
+        return 200, prescription_json(rx, auth)
+
+    return _idempotent(run)
+
+
+REVERSE = {"reason": Field("string")}
+
+
+@operation("POST", "/authorizations/{number}/reverse", "Reverse an undispensed authorization",
+           ("prescriber", "pharmacist"), body=REVERSE, answer="Prescription",
+           errors=(404, 409, 422))
+def post_reverse(number: str) -> ResponseReturnValue:
+    data = body(REVERSE)
+    ctx = context()
+    rx = prescriptions.reverse(ctx, number, data["reason"])
+    return jsonify(prescription_json(rx, None))
+
+
+@operation("GET", "/authorizations/{number}", "Look an authorization up at the pharmacy",
+           PHARMACIST, answer="Lookup", errors=(404, 422),
+           query={"date_of_birth": {"required": True,
+                                    "schema": {"type": "string", "format": "date"}}})
+def get_authorization(number: str) -> ResponseReturnValue:
+    born = parse_date(request.args.get("date_of_birth"))
+    if born is None:
+        raise ValidationFailed({"date_of_birth": ["Give the patient's birth date as YYYY-MM-DD."]})
+    found = prescriptions.lookup(context(), number, born)
+    return jsonify({
+        "prescription": prescription_json(found.prescription, found.authorization),
+        "patient": {"first_name": found.patient.first_name,
+                    "last_name": found.patient.last_name,
+                    "date_of_birth": found.patient.date_of_birth.isoformat()},
+        "decision": decision_json(found.decision),
+    })
+
+
+DISPENSE = {
+    "authorization_number": Field("string", max_length=20),
+    "quantity": Field("int"),
+    "days_supply": Field("int"),
+    "medication_guide_given": Field("bool"),
+}
+
+
+@operation("POST", "/prescriptions/{id}/dispense", "Record the dispense (at most once)",
+           PHARMACIST, body=DISPENSE, answer="Dispense", status=201, errors=(404, 409, 422),
+           idempotent=True)
+def post_dispense(id: int) -> ResponseReturnValue:
+    data = body(DISPENSE)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            row = prescriptions.dispense(context(), id, data["authorization_number"],
+                                         data["quantity"], data["days_supply"],
+                                         data["medication_guide_given"])
+        except Refused as exc:
+            return _refusal(exc)
+        return 201, dispense_json(row, data["authorization_number"].strip().upper())
+
+    return _idempotent(run)

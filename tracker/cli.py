@@ -1,0 +1,238 @@
+"""The `tracker` console script: schema, users, pharmacies, tokens, demo data, audit checks.
+
+Each command runs in one transaction and exits non-zero with a one-line message on bad input."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import click
+
+from tracker.db import Database
+from tracker.services.context import Actor, Context
+from tracker.services.errors import NotFound, ValidationFailed
+
+
+class Fail(click.ClickException):
+    """A one-line error for the person at the terminal."""
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from tracker import create_app
+
+    return create_app()
+
+
+@contextmanager
+def _context(writes: bool = True) -> Iterator[Context]:
+    app = _app()
+    database: Database = app.extensions["tracker.db"]
+    with database.transaction(writes=writes) as session:
+        yield Context(
+            session=session,
+            actor=Actor.system("tracker-cli"),
+            program_timezone=app.config["PROGRAM_TIMEZONE"],
+            policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
+            signature_key=app.config["SIGNATURE_KEY"].encode(),
+        )
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise Fail(f"{option} must be a date YYYY-MM-DD, not {value!r}") from exc
+
+
+@click.group(help="Administer the tracker (database named by TRACKER_DATABASE_URL).")
+def cli() -> None:
+    pass
+
+
+@cli.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create or migrate the schema to the newest revision.")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    from tracker.migrate import upgrade
+
+    url = _app().config["DATABASE_URL"]
+    upgrade(url, revision)
+    click.echo(f"schema at {revision}")
+
+
+@db.command("downgrade", help="Step the schema back to REVISION (e.g. -1 or base).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from tracker.migrate import downgrade
+
+    downgrade(_app().config["DATABASE_URL"], revision)
+    click.echo(f"schema at {revision}")
+
+
+@db.command("check", help="Fail when the models and the migrations differ.")
+def db_check() -> None:
+    from alembic.util.exc import CommandError
+
+    from tracker.migrate import check
+
+    try:
+        check(_app().config["DATABASE_URL"])
+    except CommandError as exc:
+        raise Fail(str(exc).splitlines()[0]) from exc
+    click.echo("no drift between models and migrations")
+
+
+@cli.group(help="People who log in.")
+def users() -> None:
+    pass
+
+
+@users.command("create", help="Create a user; prints a one-time initial password if none given.")
+@click.option("--role", required=True, help="admin, prescriber or pharmacist")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--npi", help="prescribers: 10-digit NPI")
+@click.option("--pharmacy", "pharmacy_id", help="pharmacy staff: the pharmacy's id")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def users_create(role: str, email: str, name: str, npi: str | None, pharmacy_id: str | None,
+                 password_stdin: bool) -> None:
+    from tracker.services.people import create_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    pid = None
+    if pharmacy_id is not None:
+        if not pharmacy_id.isdigit():
+            raise Fail(f"unknown pharmacy {pharmacy_id!r}")
+        pid = int(pharmacy_id)
+    with _context() as ctx:
+        new = create_user(ctx, role=role, email=email, name=name, password=password, npi=npi,
+                          pharmacy_id=pid)
+        user_id = new.user.id
+    click.echo(f"created {role} {email} (id {user_id})")
+    if new.initial_password:
+        click.echo(f"initial password (shown once, to be changed at first login): "
+                   f"{new.initial_password}")
+
+
+@cli.group(help="Pharmacies.")
+def pharmacies() -> None:
+    pass
+
+
+@pharmacies.command("create", help="Create a pharmacy; prints its id.")
+@click.option("--name", required=True)
+@click.option("--ncpdp", required=True, help="7-digit NCPDP id")
+@click.option("--activated-on", help="activation date (default today)")
+@click.option("--trained-on", help="staff training attestation date (default today)")
+def pharmacies_create(name: str, ncpdp: str, activated_on: str | None,
+                      trained_on: str | None) -> None:
+    from tracker.services.people import create_pharmacy
+
+    with _context() as ctx:
+        pharmacy = create_pharmacy(ctx, name, ncpdp, _date(activated_on, "--activated-on"),
+                                   _date(trained_on, "--trained-on"))
+        pharmacy_id = pharmacy.id
+    click.echo(str(pharmacy_id))
+
+
+@cli.group(help="API tokens.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create", help="Create an API token for the user with this email; prints it.")
+@click.argument("email")
+def tokens_create(email: str) -> None:
+    from tracker.services.people import create_token, user_by_email
+
+    with _context() as ctx:
+        try:
+            user = user_by_email(ctx, email)
+        except NotFound as exc:
+            raise Fail(f"no user with email {email!r}") from exc
+        token = create_token(ctx, user, label="command line")
+    click.echo(token)
+
+
+@cli.group(help="The audit trail.")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="Check the hash chain of the whole audit trail.")
+def audit_verify() -> None:
+    from tracker.services.audit import verify_chain
+
+    with _context(writes=False) as ctx:
+        report = verify_chain(ctx.session)
+    if not report.ok:
+        raise Fail(f"audit trail broken at event {report.first_broken_id}: {report.problem}")
+    click.echo(f"audit trail intact: {report.events} events")
+
+
+@cli.command("demo", help="Fill an empty database with demo users, pharmacies and patients.")
+@click.option("--if-empty", is_flag=True, help="do nothing when users exist already")
+def demo(if_empty: bool) -> None:
+    from pathlib import Path
+
+    from tracker.demo import build_demo, has_users, write_logins
+
+    app = _app()
+    logins_file = Path(app.instance_path) / "demo-logins.txt"
+    with _context() as ctx:
+        if has_users(ctx.session):
+            if not if_empty:
+                raise Fail("the database already has users; demo data goes into an empty one")
+            if logins_file.exists():
+                click.echo("Demo data is already there. Sign in with (role, email, password):")
+                click.echo(logins_file.read_text().rstrip())
+            return
+        logins = build_demo(ctx)
+    write_logins(logins_file, logins)
+    click.echo("Demo data created. Sign in with (role, email, password):")
+    click.echo(logins_file.read_text().rstrip())
+    click.echo(f"(kept in {logins_file})")
+
+
+@cli.command("serve", help="Serve the app on this machine (development server).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    app = _app()
+    click.echo(f"tracker is at http://{host}:{port}/ (Ctrl-C to stop)")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every failure is one line on stderr and a non-zero exit."""
+    from tracker.config import ConfigError
+
+    try:
+        cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+    except ValidationFailed as exc:
+        messages = [m for ms in exc.errors.values() for m in ms]
+        click.echo("tracker: " + " ".join(messages), err=True)
+        return 1
+    except (click.ClickException, ConfigError) as exc:
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        click.echo("tracker: " + message.splitlines()[0], err=True)
+        return getattr(exc, "exit_code", 1) or 1
+    except click.exceptions.Abort:
+        click.echo("tracker: aborted", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The ORM: one module per aggregate. Importing this package registers every table on
+`Base.metadata` (Alembic's env.py and the tests rely on it)."""
+
+from tracker.db import Base
+from tracker.models.audit import AuditEvent
+from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
+from tracker.models.people import ApiToken, LoginAttempt, LoginSession, Pharmacy, Role, User
+from tracker.models.prescription import (
+    Authorization,
+    AuthorizationState,
+    Dispense,
+    IdempotencyRecord,
+    Prescription,
+)
+from tracker.models.records import (
+    ComprehensionAttempt,
+    ContraceptionEntry,
+    Counseling,
+    PregnancyTest,
+)
+
+__all__ = [
+    "Acknowledgment",
+    "ApiToken",
+    "AuditEvent",
+    "Authorization",
+    "AuthorizationState",
+    "Base",
+    "CategoryChange",
+    "ComprehensionAttempt",
+    "ContraceptionEntry",
+    "Counseling",
+    "CourseEnd",
+    "Dispense",
+    "IdempotencyRecord",
+    "LoginAttempt",
+    "LoginSession",
+    "Patient",
+    "Pharmacy",
+    "PregnancyTest",
+    "Prescription",
+    "Role",
+    "User",
+]

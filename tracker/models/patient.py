@@ -1,0 +1,85 @@
+"""The patient, their category over time, signed acknowledgments and course ends."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db import Base, utcnow
+from tracker.domain.facts import Category
+from tracker.models._types import one_of
+from tracker.models.people import User
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (
+        one_of("category", Category, "category_known"),
+        Index("ix_patients_prescriber_name", "prescriber_id", "last_name", "first_name"),
+        Index("ix_patients_prescriber_birth", "prescriber_id", "date_of_birth"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date]
+    category: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
+
+
+class CategoryChange(Base):
+    """The category from `changed_on` on. Registration writes the first row; the history lets an
+    evaluation "as of" a past date use the category of that date."""
+
+    __tablename__ = "category_changes"
+    __table_args__ = (one_of("category", Category, "category_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    changed_on: Mapped[date]
+    changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Acknowledgment(Base):
+    """The signed acknowledgment of the pregnancy warning (RULES.md §4), an electronic signature:
+    printed name, meaning, signing date, witness and server time, bound by an HMAC."""
+
+    __tablename__ = "acknowledgments"
+    __table_args__ = (one_of("category", Category, "category_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    form_code: Mapped[str] = mapped_column(String(50))
+    form_version: Mapped[str] = mapped_column(String(20))
+    signed_on: Mapped[date]
+    patient_signature: Mapped[str] = mapped_column(String(201))
+    guardian_signature: Mapped[str | None] = mapped_column(String(201))
+    guardian_relationship: Mapped[str | None] = mapped_column(String(100))
+    meaning: Mapped[str] = mapped_column(Text)
+    witness_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signature_hmac: Mapped[str] = mapped_column(String(64))
+
+    witness: Mapped[User] = relationship()
+
+
+class CourseEnd(Base):
+    """The prescriber recorded the last dose: the course is over (RULES.md §4)."""
+
+    __tablename__ = "course_ends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    last_dose_on: Mapped[date]
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,107 @@
+"""Users of every role, pharmacies, API tokens, server-side login sessions, login throttling."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db import Base, utcnow
+from tracker.models._types import one_of
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRESCRIBER = "prescriber"
+    PHARMACIST = "pharmacist"
+
+
+class Pharmacy(Base):
+    __tablename__ = "pharmacies"
+    __table_args__ = (CheckConstraint("length(ncpdp_id) = 7", name="ncpdp_seven_digits"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ncpdp_id: Mapped[str] = mapped_column(String(7), unique=True)
+    activated_on: Mapped[date]
+    trained_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[list[User]] = relationship(back_populates="pharmacy")
+
+
+class User(Base):
+    """A person who logs in. Never deleted: deactivation keeps the id (audit rows point at it)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        one_of("role", Role, "role_known"),
+        CheckConstraint("role <> 'prescriber' OR npi IS NOT NULL", name="prescriber_has_npi"),
+        CheckConstraint(
+            "(role = 'pharmacist') = (pharmacy_id IS NOT NULL)", name="pharmacist_has_pharmacy"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    password_changed_at: Mapped[datetime | None]
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
+    home_testing_permitted: Mapped[bool] = mapped_column(default=False)
+    pharmacy_id: Mapped[int | None] = mapped_column(ForeignKey("pharmacies.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None]
+
+    pharmacy: Mapped[Pharmacy | None] = relationship(back_populates="staff")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only a SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """A server-side browser session. The cookie holds a random id; only its hash is stored, so a
+    copy of the database cannot be used to take over a session."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """Failed-login counters per account and per client address, kept in the database so that
+    several app processes share them."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]

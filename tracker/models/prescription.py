@@ -1,0 +1,123 @@
+"""Prescriptions, their authorizations ("marked dispensable") and dispenses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db import Base, utcnow
+from tracker.domain.facts import PrescriptionStatus
+from tracker.models._types import one_of
+from tracker.models.patient import Patient
+
+
+class AuthorizationState(StrEnum):
+    OPEN = "open"  # dispensable; may be past its do-not-dispense-after date
+    DISPENSED = "dispensed"
+    REVERSED = "reversed"
+    LAPSED = "lapsed"  # expired unused and closed when a newer authorization was issued
+
+
+class Prescription(Base):
+    __tablename__ = "prescriptions"
+    __table_args__ = (
+        CheckConstraint("days_supply BETWEEN 1 AND 30", name="days_supply_1_to_30"),
+        CheckConstraint("refills = 0", name="no_refills"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        one_of("status", PrescriptionStatus, "status_known"),
+        Index("ix_prescriptions_patient", "patient_id", "written_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    written_on: Mapped[date]
+    days_supply: Mapped[int]
+    quantity: Mapped[int]
+    refills: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default=PrescriptionStatus.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    patient: Mapped[Patient] = relationship()
+
+
+class Authorization(Base):
+    """The prescriber's "mark dispensable": a random number, the window's last day and the rule
+    set that decided. At most one open authorization per patient (partial unique index)."""
+
+    __tablename__ = "authorizations"
+    __table_args__ = (
+        one_of("state", AuthorizationState, "state_known"),
+        Index(
+            "uq_authorizations_one_open_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index("ix_authorizations_prescription", "prescription_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    state: Mapped[str] = mapped_column(String(20), default=AuthorizationState.OPEN.value)
+    issued_on: Mapped[date]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    do_not_dispense_after: Mapped[date | None]
+    rule_set: Mapped[str] = mapped_column(String(30))
+    decision_used: Mapped[str] = mapped_column(Text, default="[]")
+    signature_hmac: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+
+    prescription: Mapped[Prescription] = relationship()
+
+
+class Dispense(Base):
+    """A dispense happens at most once per prescription and per authorization (unique keys)."""
+
+    __tablename__ = "dispenses"
+    __table_args__ = (
+        CheckConstraint("days_supply BETWEEN 1 AND 30", name="days_supply_1_to_30"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("medication_guide_given", name="medication_guide_given"),
+        Index("ix_dispenses_pharmacy", "pharmacy_id", "dispensed_at"),
+        Index("ix_dispenses_patient", "patient_id", "dispensed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), unique=True)
+    authorization_id: Mapped[int] = mapped_column(ForeignKey("authorizations.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    pharmacy_id: Mapped[int] = mapped_column(ForeignKey("pharmacies.id"))
+    pharmacist_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    dispensed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispensed_on: Mapped[date]
+    quantity: Mapped[int]
+    days_supply: Mapped[int]
+    medication_guide_given: Mapped[bool]
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write sent with an Idempotency-Key, replayed for the same key and
+    body. Kept in the database so that every app process sees it."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key", name="uq_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scope: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,45 @@
+"""What a use case can answer besides success. The web and API layers translate these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of the expected failures of a use case."""
+
+
+class ValidationFailed(ServiceError):
+    """Bad input (HTTP 422): field -> messages naming what is accepted. Nothing was stored."""
+
+    def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+
+class NotFound(ServiceError):
+    """No such object, or one the actor may not know exists (HTTP 404)."""
+
+
+class Forbidden(ServiceError):
+    """The actor's role may not do this (HTTP 403)."""
+
+
+class Refused(ServiceError):
+    """A rule said no (HTTP 409). `decision` carries every unmet requirement. The refusal has
+    been audited; the caller commits that audit event and nothing else was written."""
+
+    def __init__(self, decision: Any, message: str = "The request was refused.") -> None:
+        self.decision = decision
+        super().__init__(message)
+
+
+class Conflict(ServiceError):
+    """The request collides with another one still in progress (HTTP 409)."""
+
+
+def require(errors: dict[str, list[str]]) -> None:
+    """Raise ValidationFailed when any field collected an error."""
+    if any(errors.values()):
+        raise ValidationFailed({k: v for k, v in errors.items() if v})

@@ -1,0 +1,212 @@
+"""Load the facts of one prescription for the rules engine in a fixed number of queries,
+whatever the length of the patient's history: one for the prescription, its patient and
+prescriber; one UNION ALL over every dated record of the patient."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, Date, Integer, String, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session
+
+from tracker.domain.facts import (
+    Acknowledgment,
+    Case,
+    Category,
+    CategoryChange,
+    ComprehensionAttempt,
+    ContraceptionEntry,
+    Counseling,
+    CourseEnd,
+    DispenseRecord,
+    OpenAuthorization,
+    PatientFacts,
+    PharmacyFacts,
+    PregnancyTest,
+    PrescriberFacts,
+    PrescriptionFacts,
+    PrescriptionStatus,
+    TestResult,
+    TestSetting,
+)
+from tracker.models import (
+    Acknowledgment as AcknowledgmentRow,
+)
+from tracker.models import (
+    Authorization,
+    AuthorizationState,
+    Dispense,
+    Patient,
+    Pharmacy,
+    Prescription,
+    User,
+)
+from tracker.models import (
+    CategoryChange as CategoryChangeRow,
+)
+from tracker.models import (
+    ComprehensionAttempt as ComprehensionRow,
+)
+from tracker.models import (
+    ContraceptionEntry as ContraceptionRow,
+)
+from tracker.models import (
+    Counseling as CounselingRow,
+)
+from tracker.models import (
+    CourseEnd as CourseEndRow,
+)
+from tracker.models import (
+    PregnancyTest as PregnancyTestRow,
+)
+
+
+def split_methods(stored: str) -> frozenset[str]:
+    return frozenset(m for m in stored.split(",") if m)
+
+
+def join_methods(methods: frozenset[str] | list[str] | tuple[str, ...]) -> str:
+    return ",".join(sorted(set(methods)))
+
+
+def _row(kind: str, id_col, d1=None, d2=None, t1=None, t2=None, b1=None, b2=None,  # type: ignore[no-untyped-def]
+         n1=None):
+    """One arm of the UNION ALL: the same typed columns for every kind of record."""
+    return [
+        literal(kind, String).label("kind"),
+        cast(id_col, Integer).label("id"),
+        (d1 if d1 is not None else cast(null(), Date)).label("d1"),
+        (d2 if d2 is not None else cast(null(), Date)).label("d2"),
+        (t1 if t1 is not None else cast(null(), String)).label("t1"),
+        (t2 if t2 is not None else cast(null(), String)).label("t2"),
+        (b1 if b1 is not None else cast(null(), Boolean)).label("b1"),
+        (b2 if b2 is not None else cast(null(), Boolean)).label("b2"),
+        (n1 if n1 is not None else cast(null(), Integer)).label("n1"),
+    ]
+
+
+def _history_query(patient_id: int):  # type: ignore[no-untyped-def]
+    p = patient_id
+    return union_all(
+        select(*_row("category", CategoryChangeRow.id, d1=CategoryChangeRow.changed_on,
+                     t1=CategoryChangeRow.category))
+        .where(CategoryChangeRow.patient_id == p),
+        select(*_row("ack", AcknowledgmentRow.id, d1=AcknowledgmentRow.signed_on,
+                     t1=AcknowledgmentRow.category))
+        .where(AcknowledgmentRow.patient_id == p),
+        select(*_row("course_end", CourseEndRow.id, d1=CourseEndRow.last_dose_on))
+        .where(CourseEndRow.patient_id == p),
+        select(*_row("counseling", CounselingRow.id, d1=CounselingRow.counseled_on))
+        .where(CounselingRow.patient_id == p, CounselingRow.superseded.is_(False)),
+        select(*_row("test", PregnancyTestRow.id, d1=PregnancyTestRow.collected_on,
+                     t1=PregnancyTestRow.result, t2=PregnancyTestRow.setting))
+        .where(PregnancyTestRow.patient_id == p, PregnancyTestRow.superseded.is_(False)),
+        select(*_row("contraception", ContraceptionRow.id, d1=ContraceptionRow.recorded_on,
+                     d2=ContraceptionRow.started_on, t1=ContraceptionRow.methods,
+                     b1=ContraceptionRow.abstinence))
+        .where(ContraceptionRow.patient_id == p, ContraceptionRow.superseded.is_(False)),
+        select(*_row("comprehension", ComprehensionRow.id, d1=ComprehensionRow.completed_on,
+                     t1=ComprehensionRow.methods, b1=ComprehensionRow.abstinence,
+                     b2=ComprehensionRow.passed))
+        .where(ComprehensionRow.patient_id == p, ComprehensionRow.superseded.is_(False)),
+        select(*_row("dispense", Dispense.id, d1=Dispense.dispensed_on,
+                     n1=Dispense.prescription_id))
+        .where(Dispense.patient_id == p),
+        select(*_row("authorization", Authorization.id, d1=Authorization.issued_on,
+                     d2=Authorization.do_not_dispense_after, t1=Authorization.number,
+                     t2=Authorization.rule_set, n1=Authorization.prescription_id))
+        .where(Authorization.patient_id == p,
+               Authorization.state == AuthorizationState.OPEN.value),
+    )
+
+
+def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
+    """Every record of one patient, as the engine's facts (one query)."""
+    changes: list[tuple[date, int, str]] = []
+    acks: list[Acknowledgment] = []
+    ends: list[CourseEnd] = []
+    counseling: list[Counseling] = []
+    tests: list[PregnancyTest] = []
+    contraception: list[ContraceptionEntry] = []
+    comprehension: list[ComprehensionAttempt] = []
+    dispenses: list[DispenseRecord] = []
+    open_auths: list[OpenAuthorization] = []
+    rows = session.execute(_history_query(patient.id)).all()
+    for kind, id_, d1, d2, t1, t2, b1, b2, n1 in rows:
+        if kind == "counseling":
+            counseling.append(Counseling(id_, d1))
+        elif kind == "test":
+            tests.append(PregnancyTest(id_, d1, TestResult(t1), TestSetting(t2)))
+        elif kind == "contraception":
+            contraception.append(ContraceptionEntry(id_, d1, d2, split_methods(t1), bool(b1)))
+        elif kind == "comprehension":
+            comprehension.append(
+                ComprehensionAttempt(id_, d1, bool(b2), split_methods(t1), bool(b1))
+            )
+        elif kind == "dispense":
+            dispenses.append(DispenseRecord(id_, n1, d1))
+        elif kind == "authorization":
+            open_auths.append(OpenAuthorization(t1, n1, d1, d2, t2))
+        elif kind == "category":
+            changes.append((d1, id_, t1))
+        elif kind == "ack":
+            acks.append(Acknowledgment(id_, d1, Category(t1)))
+        else:
+            ends.append(CourseEnd(id_, d1))
+    # Registration first, then the changes in the order they were made.
+    changes.sort()
+    history = tuple(CategoryChange(day, Category(category)) for day, _, category in changes)
+    if not history:
+        history = (CategoryChange(date.min, Category(patient.category)),)
+    return PatientFacts(
+        birth_date=patient.date_of_birth,
+        category_history=history,
+        acknowledgments=tuple(acks),
+        course_ends=tuple(ends),
+        counseling=tuple(counseling),
+        pregnancy_tests=tuple(tests),
+        contraception=tuple(contraception),
+        comprehension=tuple(comprehension),
+        dispenses=tuple(dispenses),
+        open_authorizations=tuple(open_auths),
+    )
+
+
+def prescriber_facts(user: User) -> PrescriberFacts:
+    return PrescriberFacts(active=user.active, home_testing_permitted=user.home_testing_permitted)
+
+
+def prescription_facts(rx: Prescription) -> PrescriptionFacts:
+    return PrescriptionFacts(
+        id=rx.id,
+        status=PrescriptionStatus(rx.status),
+        written_on=rx.written_on,
+        days_supply=rx.days_supply,
+        quantity=rx.quantity,
+    )
+
+
+def pharmacy_facts(pharmacy: Pharmacy) -> PharmacyFacts:
+    return PharmacyFacts(activated_on=pharmacy.activated_on, trained_on=pharmacy.trained_on)
+
+
+def load_case(
+    session: Session, prescription_id: int
+) -> tuple[Prescription, Patient, User, Case] | None:
+    """The prescription with its patient and prescriber (one query) and the patient's facts
+    (one query)."""
+    found = session.execute(
+        select(Prescription, Patient, User)
+        .join(Patient, Patient.id == Prescription.patient_id)
+        .join(User, User.id == Prescription.prescriber_id)
+        .where(Prescription.id == prescription_id)
+    ).one_or_none()
+    if found is None:
+        return None
+    rx, patient, prescriber = found
+    case = Case(
+        prescription=prescription_facts(rx),
+        patient=load_patient_facts(session, patient),
+        prescriber=prescriber_facts(prescriber),
+    )
+    return rx, patient, prescriber, case

@@ -1,0 +1,238 @@
+"""Registering patients, their category, the signed acknowledgment and the end of a course."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from tracker.domain.facts import Category
+from tracker.domain.enrollment import enrollment_status
+from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
+from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient, Role, User
+from tracker.services.audit import record_event
+from tracker.services.consent_forms import current_form
+from tracker.services.context import Context
+from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
+from tracker.services.facts import load_patient_facts
+from tracker.services.signatures import sign
+
+NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """A patient with what their records say on the program date."""
+
+    patient: Patient
+    enrolled: bool
+    course_ended_on: date | None
+
+
+def _require_prescriber(ctx: Context) -> User:
+    if ctx.actor.role != Role.PRESCRIBER:
+        raise Forbidden("Only prescribers manage patients.")
+    user = ctx.session.get(User, ctx.actor.user_id)
+    assert user is not None
+    return user
+
+
+def own_patient(ctx: Context, patient_id: int) -> Patient:
+    """The patient, if it belongs to the acting prescriber; otherwise NotFound (another
+    prescriber's patient is not revealed to exist)."""
+    _require_prescriber(ctx)
+    patient = ctx.session.get(Patient, patient_id)
+    if patient is None or patient.prescriber_id != ctx.actor.user_id:
+        raise NotFound("no such patient")
+    return patient
+
+
+def check_name(errors: dict[str, list[str]], field: str, value: str, label: str) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        errors.setdefault(field, []).append(f"Enter the {label}.")
+    elif len(value) > NAME_MAX:
+        errors.setdefault(field, []).append(f"The {label} has at most {NAME_MAX} characters.")
+    return value
+
+
+def check_clinical_date(errors: dict[str, list[str]], field: str, value: date | None,
+                        today: date, birth: date | None) -> None:
+    if value is None:
+        errors.setdefault(field, []).append("Enter a date (YYYY-MM-DD).")
+        return
+    problem = clinical_date_error(value, today, birth)
+    if problem:
+        errors.setdefault(field, []).append(problem)
+
+
+def check_category(errors: dict[str, list[str]], value: str | None) -> Category | None:
+    try:
+        return Category(value)
+    except ValueError:
+        errors.setdefault("category", []).append(
+            "Choose can_get_pregnant or cannot_get_pregnant."
+        )
+        return None
+
+
+def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birth: date | None,
+                     category: str) -> Patient:
+    prescriber = _require_prescriber(ctx)
+    errors: dict[str, list[str]] = {}
+    first = check_name(errors, "first_name", first_name, "first name")
+    last = check_name(errors, "last_name", last_name, "last name")
+    today = ctx.today()
+    if date_of_birth is None:
+        errors.setdefault("date_of_birth", []).append("Enter the birth date (YYYY-MM-DD).")
+    elif date_of_birth > today:
+        errors.setdefault("date_of_birth", []).append("The birth date cannot be in the future.")
+    elif date_of_birth.year < 1900:
+        errors.setdefault("date_of_birth", []).append("The birth date must be after 1900.")
+    cat = check_category(errors, category)
+    require(errors)
+    assert cat is not None and date_of_birth is not None
+    patient = Patient(prescriber_id=prescriber.id, first_name=first, last_name=last,
+                      date_of_birth=date_of_birth, category=cat.value, created_by=prescriber.id)
+    ctx.session.add(patient)
+    ctx.session.flush()
+    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat.value, changed_on=today,
+                                   changed_by=prescriber.id, changed_at=ctx.now()))
+    record_event(ctx, "patient.registered", "patient", patient.id, patient_id=patient.id,
+                 new={"first_name": first, "last_name": last, "date_of_birth": date_of_birth,
+                      "category": cat.value})
+    return patient
+
+
+def view(ctx: Context, patient: Patient) -> PatientView:
+    status = enrollment_status(load_patient_facts(ctx.session, patient), ctx.today())
+    return PatientView(patient, status.enrolled, status.course_ended_on)
+
+
+def change_category(ctx: Context, patient_id: int, category: str,
+                    reason: str | None = None) -> Patient:
+    """A new category needs a new acknowledgment for it (RULES.md §4)."""
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    cat = check_category(errors, category)
+    if cat is not None and cat.value == patient.category:
+        errors.setdefault("category", []).append("The patient already has this category.")
+    require(errors)
+    assert cat is not None
+    old = patient.category
+    patient.category = cat.value
+    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat.value,
+                                   changed_on=ctx.today(), changed_by=ctx.actor.user_id,
+                                   changed_at=ctx.now(), reason=reason))
+    ctx.session.flush()
+    record_event(ctx, "patient.category_changed", "patient", patient.id, patient_id=patient.id,
+                 old={"category": old}, new={"category": cat.value}, reason=reason)
+    return patient
+
+
+def acknowledgment_fields(ack: Acknowledgment) -> dict[str, object]:
+    """What the e-signature of an acknowledgment covers."""
+    return {
+        "id": ack.id, "patient_id": ack.patient_id, "category": ack.category,
+        "form_code": ack.form_code, "form_version": ack.form_version,
+        "signed_on": ack.signed_on, "patient_signature": ack.patient_signature,
+        "guardian_signature": ack.guardian_signature,
+        "guardian_relationship": ack.guardian_relationship, "meaning": ack.meaning,
+        "witness_id": ack.witness_id,
+        "signed_at": ack.signed_at.isoformat(timespec="microseconds"),
+    }
+
+
+def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
+                          patient_signature: str, guardian_signature: str | None = None,
+                          guardian_relationship: str | None = None) -> Acknowledgment:
+    """The patient signs the current form of their category, witnessed by the prescriber."""
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
+    typed = " ".join((patient_signature or "").split())
+    if not typed:
+        errors.setdefault("patient_signature", []).append(
+            "The patient types their full name to sign.")
+    elif len(typed) > 2 * NAME_MAX + 1:
+        errors.setdefault("patient_signature", []).append("The signature is too long.")
+    elif not signature_matches(typed, patient.first_name, patient.last_name):
+        errors.setdefault("patient_signature", []).append(
+            f"The typed name must match the registered name "
+            f"'{patient.first_name} {patient.last_name}'.")
+    guardian = " ".join((guardian_signature or "").split()) or None
+    relationship = " ".join((guardian_relationship or "").split()) or None
+    if signed_on is not None and not errors.get("signed_on") and needs_guardian(
+        patient.date_of_birth, signed_on
+    ):
+        if not guardian:
+            errors.setdefault("guardian_signature", []).append(
+                "The patient is under 18 on the signing date: a parent or guardian signs too.")
+        if not relationship:
+            errors.setdefault("guardian_relationship", []).append(
+                "Give the guardian's relationship to the patient (e.g. mother, legal guardian).")
+    for field, value in (("guardian_signature", guardian),
+                         ("guardian_relationship", relationship)):
+        if value and len(value) > NAME_MAX:
+            errors.setdefault(field, []).append(f"At most {NAME_MAX} characters.")
+    require(errors)
+    assert signed_on is not None
+    form = current_form(patient.category)
+    ack = Acknowledgment(
+        patient_id=patient.id, category=patient.category, form_code=form.code,
+        form_version=form.version, signed_on=signed_on, patient_signature=typed,
+        guardian_signature=guardian, guardian_relationship=relationship, meaning=form.meaning,
+        witness_id=ctx.actor.user_id, signed_at=ctx.now(), signature_hmac="pending",
+    )
+    ctx.session.add(ack)
+    ctx.session.flush()
+    ack.signature_hmac = sign(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack))
+    ctx.session.flush()
+    record_event(ctx, "acknowledgment.signed", "acknowledgment", ack.id, patient_id=patient.id,
+                 new={"form_code": form.code, "form_version": form.version,
+                      "signed_on": signed_on, "category": patient.category,
+                      "guardian": bool(guardian), "meaning": form.meaning})
+    return ack
+
+
+def end_course(ctx: Context, patient_id: int, last_dose_on: date | None) -> Patient:
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    check_clinical_date(errors, "last_dose_on", last_dose_on, ctx.today(), patient.date_of_birth)
+    require(errors)
+    status = enrollment_status(load_patient_facts(ctx.session, patient), ctx.today())
+    if not status.enrolled:
+        raise ValidationFailed({"last_dose_on": ["The patient has no course under way."]})
+    end = CourseEnd(patient_id=patient.id, last_dose_on=last_dose_on,
+                    recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
+    ctx.session.add(end)
+    ctx.session.flush()
+    record_event(ctx, "course.ended", "patient", patient.id, patient_id=patient.id,
+                 new={"last_dose_on": last_dose_on})
+    return patient
+
+
+def search_patients(ctx: Context, query: str = "", page: int = 1,
+                    per_page: int = 25) -> tuple[list[Patient], int]:
+    """The acting prescriber's patients by name or birth date, one page at a time."""
+    _require_prescriber(ctx)
+    stmt = select(Patient).where(Patient.prescriber_id == ctx.actor.user_id)
+    query = (query or "").strip()
+    if query:
+        try:
+            born = date.fromisoformat(query)
+        except ValueError:
+            like = f"%{query.lower()}%"
+            stmt = stmt.where(
+                func.lower(Patient.last_name + " " + Patient.first_name).like(like)
+                | func.lower(Patient.first_name + " " + Patient.last_name).like(like)
+            )
+        else:
+            stmt = stmt.where(Patient.date_of_birth == born)
+    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = ctx.session.scalars(
+        stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
+        .limit(per_page).offset(max(page - 1, 0) * per_page)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,71 @@
+"""The browser side of the app, and the wiring every request shares."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from tracker.models import User
+from tracker.web import errors, headers, requests
+from tracker.web.sessions import DatabaseSessionInterface
+
+csrf = CSRFProtect()
+
+
+def _load_user(user_id: str) -> object | None:
+    from tracker.web.auth import LoginUser
+
+    if not user_id.isdigit():
+        return None
+    user = requests.db_session().get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    return LoginUser(user)
+
+
+def _nav_endpoints(app: Flask) -> frozenset[str]:
+    """The endpoints the current user's role may open (for the navigation bar)."""
+    from tracker.web.access import permission_of
+
+    user = g.get("user")
+    if user is None:
+        return frozenset()
+    allowed = set()
+    for endpoint, view in app.view_functions.items():
+        permission = permission_of(view) or ""
+        if user.role in permission.split(","):
+            allowed.add(endpoint)
+    return frozenset(allowed)
+
+
+def install(app: Flask) -> None:
+    logging.getLogger("tracker").setLevel(logging.INFO)
+    app.session_interface = DatabaseSessionInterface()
+    requests.install(app)
+    csrf.init_app(app)
+
+    login = LoginManager()
+    login.session_protection = None  # sessions are server-side and rotated at login
+    login.user_loader(_load_user)
+    login.init_app(app)
+
+    @app.before_request
+    def _current_user() -> None:
+        g.user = current_user.user if current_user.is_authenticated else None
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
+
+    headers.install(app)
+    errors.install(app)
+
+    from tracker import api
+    from tracker.web import auth, health
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
+    api.register(app)

@@ -1,0 +1,138 @@
+"""Sign in, sign out, change password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import login_user, logout_user
+
+from tracker.models import Role
+from tracker.services import auth as auth_service
+from tracker.services.audit import record_event
+from tracker.services.errors import ValidationFailed
+from tracker.web import sessions
+from tracker.web.access import public, requires
+from tracker.web.forms import ChangePasswordForm, LoginForm, show_service_errors
+from tracker.web.requests import context, mark_rollback
+
+bp = Blueprint("auth", __name__)
+
+
+def home_for(role: str) -> str:
+    """The role's home page, or the account page while that part of the app is not installed."""
+    endpoint = {
+        Role.PRESCRIBER.value: "prescriber.worklist",
+        Role.PHARMACIST.value: "pharmacy.lookup",
+        Role.ADMIN.value: "admin.home",
+    }.get(role, "auth.account")
+    return endpoint if endpoint in current_app.view_functions else "auth.account"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site; never an absolute URL (open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/", methods=["GET"])
+@public
+def index() -> ResponseReturnValue:
+    user = g.get("user")
+    if user is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(home_for(user.role)))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    expired = session.pop("_expired", False)
+    if form.validate_on_submit():
+        result = auth_service.authenticate(
+            context(), form.email.data or "", form.password.data or ""
+        )
+        if result.user is not None:
+            sessions.rotate(session)
+            login_user(_LoginUser(result.user))
+            target = _safe_next(request.args.get("next"))
+            if result.user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(target or url_for(home_for(result.user.role)))
+        form.form_errors.append(result.message or auth_service.GENERIC_FAILURE)
+        return render_template("auth/login.html", form=form), 200
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, expired=expired), status
+
+
+@bp.route("/logout", methods=["POST"])
+@requires()
+def logout() -> ResponseReturnValue:
+    record_event(context(), "logout", "user", g.user.id)
+    logout_user()
+    sessions.end(session)
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires()
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            auth_service.change_password(
+                context(), g.user, form.current_password.data or "", form.new_password.data or "",
+                fast=current_app.config["ARGON2_FAST"],
+            )
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
+            return render_template("auth/change_password.html", form=form), 422
+        # Every other session of this user ends; this one gets a new id.
+        sessions.end_all_for_user(g.db, g.user.id, context().now())
+        sessions.rotate(session)
+        login_user(_LoginUser(g.user))
+        flash("Your password was changed.")
+        return redirect(url_for(home_for(g.user.role)))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/account", methods=["GET"])
+@requires()
+def account() -> ResponseReturnValue:
+    return render_template("auth/account.html", user=g.user)
+
+
+class _LoginUser:
+    """What Flask-Login keeps: only the id; the user row is loaded fresh on every request."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user: object) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return str(self.user.id)  # type: ignore[attr-defined]
+
+
+LoginUser = _LoginUser

@@ -1,0 +1,154 @@
+"""Error answers a person can act on, and nothing more: no traceback, SQL or path ever reaches a
+client. Unexpected failures get an incident id that is also in the log."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from flask.wrappers import Response
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tracker.services.audit import record_event
+from tracker.services.errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
+from tracker.web.requests import context, mark_rollback
+
+log = logging.getLogger("tracker.errors")
+
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Refused",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    """An RFC 9457 problem document."""
+    body = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _page(status: int, detail: str, incident: str | None = None) -> tuple[str, int]:
+    return (
+        render_template("error.html", status=status, title=TITLES.get(status, "Error"),
+                        detail=detail, incident=incident),
+        status,
+    )
+
+
+def _audit_denial(status: int) -> None:
+    """Permission denials are audited (in their own, otherwise empty, transaction)."""
+    try:
+        record_event(context(), "access.denied", "route", request.endpoint,
+                     new={"status": status, "method": request.method})
+    except Exception:  # noqa: BLE001 - never let auditing a denial turn it into a 500
+        log.exception("could not audit a denial request_id=%s", g.get("request_id"))
+        mark_rollback()
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        mark_rollback()
+        if status == 403:
+            g.rollback = False
+            _audit_denial(status)
+        detail = _detail(status, exc)
+        if wants_json():
+            response = problem(status, detail)
+            if status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            if status == 405 and exc.get_response().headers.get("Allow"):
+                response.headers["Allow"] = exc.get_response().headers["Allow"]
+            return response
+        return _page(status, detail)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        mark_rollback()
+        return _page(400, "The form had expired or was sent from elsewhere. Go back, reload the "
+                          "page and send it again.")
+
+    @app.errorhandler(ValidationFailed)
+    def _invalid(exc: ValidationFailed) -> Any:
+        mark_rollback()
+        if wants_json():
+            return problem(422, "Some fields are not valid.", errors=exc.errors)
+        return _page(422, " ".join(m for ms in exc.errors.values() for m in ms))
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Any:
+        mark_rollback()
+        return problem(404, "Not found.") if wants_json() else _page(404, "Not found.")
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Any:
+        mark_rollback()
+        g.rollback = False
+        _audit_denial(403)
+        detail = str(exc) or "Your role may not do this."
+        return problem(403, detail) if wants_json() else _page(403, detail)
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> Any:
+        mark_rollback()
+        return problem(409, str(exc), unmet=[]) if wants_json() else _page(409, str(exc))
+
+    @app.errorhandler(Refused)
+    def _refused(exc: Refused) -> Any:
+        # The refusal's audit event was written by the service: commit it.
+        from tracker.api.shapes import reason_json  # local: the API package is optional here
+
+        unmet = [reason_json(r) for r in exc.decision.unmet]
+        if wants_json():
+            return problem(409, str(exc), unmet=unmet)
+        return _page(409, str(exc))
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> Any:
+        incident = secrets.token_hex(6)
+        mark_rollback()
+        log.exception("unhandled error incident=%s request_id=%s", incident, g.get("request_id"))
+        detail = f"An unexpected error occurred. Incident {incident} has been logged."
+        if wants_json():
+            return problem(500, detail, incident=incident)
+        return _page(500, detail, incident)
+
+
+def _detail(status: int, exc: HTTPException) -> str:
+    return {
+        400: "The request could not be read.",
+        401: "Send a valid API token: Authorization: Bearer <token>.",
+        403: "Your role may not do this.",
+        404: "Not found.",
+        405: "This method is not allowed here.",
+        413: "The request is too large.",
+        415: "Send the body as application/json.",
+        429: "Too many requests; wait a moment.",
+    }.get(status, exc.description or TITLES.get(status, "Error"))

@@ -1,0 +1,104 @@
+"""Per-request plumbing: one database session, one transaction, a request id, and the service
+context (who acts, the clock, the policy) built from them."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask.wrappers import Response
+from sqlalchemy.orm import Session
+
+from tracker.db import Database, set_write_intent, utcnow
+from tracker.services.context import Actor, Context
+
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["tracker.db"]
+
+
+def db_session() -> Session:
+    """The request's session, created on first use."""
+    if "db" not in g:
+        g.db = database().session()
+    return g.db
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        g.request_id = secrets.token_hex(8)
+    return g.request_id
+
+
+def client_addr() -> str | None:
+    # Behind a proxy, deployments wrap the app in ProxyFix so remote_addr is the client's.
+    return request.remote_addr
+
+
+def mark_rollback() -> None:
+    """Make the request end in a rollback (validation errors, crashes)."""
+    g.rollback = True
+    if "db" in g:
+        g.db.rollback()
+
+
+def context(actor: Actor | None = None) -> Context:
+    app = current_app
+    if actor is None:
+        actor = current_actor()
+    return Context(
+        session=db_session(),
+        actor=actor,
+        program_timezone=app.config["PROGRAM_TIMEZONE"],
+        policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
+        signature_key=app.config["SIGNATURE_KEY"].encode(),
+        clock=app.config.get("CLOCK") or utcnow,
+    )
+
+
+def current_actor() -> Actor:
+    user = g.get("user")
+    if user is None:
+        return Actor(user_id=None, role=None, request_id=request_id(), client_addr=client_addr())
+    return Actor(
+        user_id=user.id,
+        role=user.role,
+        name=user.name,
+        pharmacy_id=user.pharmacy_id,
+        request_id=request_id(),
+        client_addr=client_addr(),
+    )
+
+
+def _begin() -> None:
+    g.write_token = set_write_intent(request.method not in _READ_METHODS)
+
+
+def _finish(response: Response) -> Response:
+    """Commit once, at the end, unless the request asked for a rollback or failed."""
+    session: Session | None = g.get("db")
+    if session is not None:
+        if g.get("rollback") or response.status_code >= 500:
+            session.rollback()
+        else:
+            session.commit()
+    return response
+
+
+def _close(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def install(app: Flask) -> None:
+    app.before_request(_begin)
+    app.after_request(_finish)
+    app.teardown_request(_close)
+
+
+def json_body() -> Any:
+    return request.get_json(silent=True)
