@@ -31,7 +31,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 def install(extras: str = "") -> None:
     """Create .venv and install the project (again only when setup.cfg changed)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
         sys.exit("tracker needs Python 3.11 or newer")
     if not PYTHON.exists():
         print("Creating .venv ...", flush=True)

@@ -180,3 +180,43 @@ def csrf_token(page: str) -> str:
     match = _CSRF.search(page)
     assert match, "no CSRF token on the page"
     return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, email: str, password: str) -> None:
+    """Sign in through the login form, CSRF token included."""
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token(page)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, object], page_url: str | None = None,
+              **kw: object):  # type: ignore[no-untyped-def]
+    """Open the page with the form (page_url, default url), then submit it with its token."""
+    page = client.get(page_url or url).get_data(as_text=True)
+    return client.post(url, data={**data, "csrf_token": csrf_token(page)}, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def api(app: Flask, connection: Connection):  # type: ignore[no-untyped-def]
+    """Call the JSON API with a user's bearer token: api(user).post(path, json=...)."""
+    from tracker.services.people import create_token
+
+    class _Api:
+        def __init__(self, token: str) -> None:
+            self.client = app.test_client()
+            self.headers = {"Authorization": "Bearer " + token}
+
+        def __getattr__(self, method: str):  # type: ignore[no-untyped-def]
+            call = getattr(self.client, method)
+
+            def send(path: str, **kw: object):  # type: ignore[no-untyped-def]
+                headers = {**self.headers, **kw.pop("headers", {})}  # type: ignore[dict-item]
+                return call("/api/v1" + path, headers=headers, **kw)
+
+            return send
+
+    def for_user(ctx: Context, user: object) -> _Api:
+        return _Api(create_token(ctx, user))  # type: ignore[arg-type]
+
+    return for_user

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from tracker.domain.decision import Decision, Window
-from tracker.domain.facts import PrescriptionStatus
+from tracker.domain.facts import OpenAuthorization, PrescriptionStatus
 from tracker.domain.policy import IPLEDGE_2026
 from tracker.domain.reasons import PHARMACY_VISIBLE_CODES, Reason, ReasonCode
 from tracker.domain.rules import evaluate, evaluate_dispense, fold_for_pharmacy
 
-from .builders import ACTIVE_PHARMACY, POS, codes, d, days, qualified_later_fill
+from .builders import ACTIVE_PHARMACY, POS, RX_ID, codes, d, days, qualified_later_fill
 
 T = d("2026-12-10")
 CLINICAL = [code for code in ReasonCode if code not in PHARMACY_VISIBLE_CODES
@@ -21,6 +19,7 @@ VISIBLE = sorted(PHARMACY_VISIBLE_CODES - {ReasonCode.WINDOW_EXPIRED})
 
 
 def decision_with(*reasons: Reason) -> Decision:
+    """A decision with these reasons, a window and some records used."""
     return Decision(
         dispensable=not reasons, rule_set="ipledge-2026", as_of=T, unmet=reasons,
         window=Window(T, T + days(6)), do_not_dispense_after=T + days(6),
@@ -75,7 +74,8 @@ def test_folding_drops_the_records_used_and_keeps_the_dates() -> None:
     folded = fold_for_pharmacy(original)
     assert codes(folded) == ["PHARMACY_INACTIVE", "PRESCRIBER_ACTION_REQUIRED"]
     assert folded.used == ()
-    assert (folded.window, folded.do_not_dispense_after) == (original.window, original.do_not_dispense_after)
+    assert folded.window == original.window
+    assert folded.do_not_dispense_after == original.do_not_dispense_after
     assert (folded.dispensable, folded.rule_set, folded.as_of) == (False, "ipledge-2026", T)
 
 
@@ -88,13 +88,11 @@ def test_dispensable_decision_folds_to_itself_without_records() -> None:
 
 def test_positive_test_cannot_be_read_at_the_counter() -> None:
     history = qualified_later_fill(T).test(T + days(1), POS)
-    auth_date: date = T + days(6)
-    from tracker.domain.facts import OpenAuthorization
-
     decision = evaluate_dispense(
         history.case(status=PrescriptionStatus.DISPENSABLE), T + days(2), IPLEDGE_2026,
-        ACTIVE_PHARMACY, OpenAuthorization("A", 100, T, auth_date, "ipledge-2026"),
+        ACTIVE_PHARMACY, OpenAuthorization("A", RX_ID, T, T + days(6), "ipledge-2026"),
     )
+    assert codes(decision) == ["PREGNANCY_TEST_POSITIVE"]
     folded = fold_for_pharmacy(decision)
     assert codes(folded) == ["PRESCRIBER_ACTION_REQUIRED"]
     assert all("positive" not in r.message and "test" not in r.message for r in folded.unmet)

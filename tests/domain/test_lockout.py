@@ -152,3 +152,12 @@ def test_first_window_of_a_new_course_right_after_a_dispense_locks_out() -> None
     decision = evaluate(history.case(), d("2026-02-05"), IPLEDGE_2021)
     assert codes(decision) == ["LOCKOUT_PERIOD"]
     assert reason(decision, "LOCKOUT_PERIOD").met_from == c0 + days(19)
+
+
+def test_second_test_inside_the_first_window_starts_no_lockout_of_its_own() -> None:
+    history = enrolled(on=d("2025-12-01")).test(d("2026-01-10"), setting=OFFICE)
+    history.contraceive(C0, started_on=d("2025-12-20")).counsel(C0).test(C0)
+    history.test(C0 + days(2)).comprehend(C0 + days(3))  # qualified from 02-07 on
+    history.test(LOCKOUT_END)
+    # C0's lockout ends 02-23; the 02-06 test, taken during it, would have ended 02-25.
+    assert evaluate(history.case(), LOCKOUT_END, IPLEDGE_2021).dispensable

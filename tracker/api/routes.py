@@ -22,7 +22,7 @@ from tracker.api.shapes import (
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.services import patients, people, prescriptions, records
-from tracker.services.errors import NotFound, Refused, ValidationFailed
+from tracker.services.errors import Refused, ValidationFailed
 from tracker.web.errors import problem
 from tracker.web.requests import context, db_session
 
@@ -49,7 +49,7 @@ def created(payload: Any) -> ResponseReturnValue:
     return jsonify(payload), 201
 
 
-# --- prescribers and patients --------------------------------------------------------------------
+# --- prescribers and patients ---------------------------------------------------------------
 
 HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
     "The prescriber attests to a process against misread or falsified home test results."))}
@@ -210,7 +210,7 @@ def post_course_end(id: int) -> ResponseReturnValue:
     return jsonify(patient_json(patients.view(ctx, patient)))
 
 
-# --- prescriptions ---------------------------------------------------------------------------------
+# --- prescriptions ---------------------------------------------------------------------------
 
 NEW_PRESCRIPTION = {
     "patient_id": Field("int", minimum=1),

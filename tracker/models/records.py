@@ -48,6 +48,10 @@ class PregnancyTest(_Record, Base):
     collected_on: Mapped[date]
     result: Mapped[str] = mapped_column(String(10))
     setting: Mapped[str] = mapped_column(String(10))
+    # RULES.md §10: a positive test is flagged for the pregnancy registry report until the
+    # prescriber records that it was reported.
+    registry_reported_at: Mapped[datetime | None]
+    registry_reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ContraceptionEntry(_Record, Base):

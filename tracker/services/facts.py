@@ -69,11 +69,12 @@ def join_methods(methods: frozenset[str] | list[str] | tuple[str, ...]) -> str:
     return ",".join(sorted(set(methods)))
 
 
-def _row(kind: str, id_col, d1=None, d2=None, t1=None, t2=None, b1=None, b2=None,  # type: ignore[no-untyped-def]
-         n1=None):
+def _row(kind: str, owner, id_col, d1=None, d2=None, t1=None, t2=None, b1=None,  # type: ignore[no-untyped-def]
+         b2=None, n1=None):
     """One arm of the UNION ALL: the same typed columns for every kind of record."""
     return [
         literal(kind, String).label("kind"),
+        cast(owner, Integer).label("patient_id"),
         cast(id_col, Integer).label("id"),
         (d1 if d1 is not None else cast(null(), Date)).label("d1"),
         (d2 if d2 is not None else cast(null(), Date)).label("d2"),
@@ -85,91 +86,109 @@ def _row(kind: str, id_col, d1=None, d2=None, t1=None, t2=None, b1=None, b2=None
     ]
 
 
-def _history_query(patient_id: int):  # type: ignore[no-untyped-def]
-    p = patient_id
+def _history_query(patient_ids: list[int]):  # type: ignore[no-untyped-def]
+    def arm(model, *where, **columns):  # type: ignore[no-untyped-def]
+        owner = model.patient_id
+        condition = owner == patient_ids[0] if len(patient_ids) == 1 else owner.in_(patient_ids)
+        return select(*_row(columns.pop("kind"), owner, model.id, **columns)).where(
+            condition, *where)
+
     return union_all(
-        select(*_row("category", CategoryChangeRow.id, d1=CategoryChangeRow.changed_on,
-                     t1=CategoryChangeRow.category))
-        .where(CategoryChangeRow.patient_id == p),
-        select(*_row("ack", AcknowledgmentRow.id, d1=AcknowledgmentRow.signed_on,
-                     t1=AcknowledgmentRow.category))
-        .where(AcknowledgmentRow.patient_id == p),
-        select(*_row("course_end", CourseEndRow.id, d1=CourseEndRow.last_dose_on))
-        .where(CourseEndRow.patient_id == p),
-        select(*_row("counseling", CounselingRow.id, d1=CounselingRow.counseled_on))
-        .where(CounselingRow.patient_id == p, CounselingRow.superseded.is_(False)),
-        select(*_row("test", PregnancyTestRow.id, d1=PregnancyTestRow.collected_on,
-                     t1=PregnancyTestRow.result, t2=PregnancyTestRow.setting))
-        .where(PregnancyTestRow.patient_id == p, PregnancyTestRow.superseded.is_(False)),
-        select(*_row("contraception", ContraceptionRow.id, d1=ContraceptionRow.recorded_on,
-                     d2=ContraceptionRow.started_on, t1=ContraceptionRow.methods,
-                     b1=ContraceptionRow.abstinence))
-        .where(ContraceptionRow.patient_id == p, ContraceptionRow.superseded.is_(False)),
-        select(*_row("comprehension", ComprehensionRow.id, d1=ComprehensionRow.completed_on,
-                     t1=ComprehensionRow.methods, b1=ComprehensionRow.abstinence,
-                     b2=ComprehensionRow.passed))
-        .where(ComprehensionRow.patient_id == p, ComprehensionRow.superseded.is_(False)),
-        select(*_row("dispense", Dispense.id, d1=Dispense.dispensed_on,
-                     n1=Dispense.prescription_id))
-        .where(Dispense.patient_id == p),
-        select(*_row("authorization", Authorization.id, d1=Authorization.issued_on,
-                     d2=Authorization.do_not_dispense_after, t1=Authorization.number,
-                     t2=Authorization.rule_set, n1=Authorization.prescription_id))
-        .where(Authorization.patient_id == p,
-               Authorization.state == AuthorizationState.OPEN.value),
+        arm(CategoryChangeRow, kind="category", d1=CategoryChangeRow.changed_on,
+            t1=CategoryChangeRow.category),
+        arm(AcknowledgmentRow, kind="ack", d1=AcknowledgmentRow.signed_on,
+            t1=AcknowledgmentRow.category),
+        arm(CourseEndRow, kind="course_end", d1=CourseEndRow.last_dose_on),
+        arm(CounselingRow, CounselingRow.superseded.is_(False), kind="counseling",
+            d1=CounselingRow.counseled_on),
+        arm(PregnancyTestRow, PregnancyTestRow.superseded.is_(False), kind="test",
+            d1=PregnancyTestRow.collected_on, t1=PregnancyTestRow.result,
+            t2=PregnancyTestRow.setting),
+        arm(ContraceptionRow, ContraceptionRow.superseded.is_(False), kind="contraception",
+            d1=ContraceptionRow.recorded_on, d2=ContraceptionRow.started_on,
+            t1=ContraceptionRow.methods, b1=ContraceptionRow.abstinence),
+        arm(ComprehensionRow, ComprehensionRow.superseded.is_(False), kind="comprehension",
+            d1=ComprehensionRow.completed_on, t1=ComprehensionRow.methods,
+            b1=ComprehensionRow.abstinence, b2=ComprehensionRow.passed),
+        arm(Dispense, kind="dispense", d1=Dispense.dispensed_on, n1=Dispense.prescription_id),
+        arm(Authorization, Authorization.state == AuthorizationState.OPEN.value,
+            kind="authorization", d1=Authorization.issued_on,
+            d2=Authorization.do_not_dispense_after, t1=Authorization.number,
+            t2=Authorization.rule_set, n1=Authorization.prescription_id),
     )
+
+
+class _Collector:
+    """The records of one patient while the rows are read."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[date, int, str]] = []
+        self.acks: list[Acknowledgment] = []
+        self.ends: list[CourseEnd] = []
+        self.counseling: list[Counseling] = []
+        self.tests: list[PregnancyTest] = []
+        self.contraception: list[ContraceptionEntry] = []
+        self.comprehension: list[ComprehensionAttempt] = []
+        self.dispenses: list[DispenseRecord] = []
+        self.open_auths: list[OpenAuthorization] = []
+
+    def add(self, kind: str, id_: int, d1, d2, t1, t2, b1, b2, n1) -> None:  # type: ignore[no-untyped-def]
+        if kind == "counseling":
+            self.counseling.append(Counseling(id_, d1))
+        elif kind == "test":
+            self.tests.append(PregnancyTest(id_, d1, TestResult(t1), TestSetting(t2)))
+        elif kind == "contraception":
+            self.contraception.append(
+                ContraceptionEntry(id_, d1, d2, split_methods(t1), bool(b1)))
+        elif kind == "comprehension":
+            self.comprehension.append(
+                ComprehensionAttempt(id_, d1, bool(b2), split_methods(t1), bool(b1)))
+        elif kind == "dispense":
+            self.dispenses.append(DispenseRecord(id_, n1, d1))
+        elif kind == "authorization":
+            self.open_auths.append(OpenAuthorization(t1, n1, d1, d2, t2))
+        elif kind == "category":
+            self.changes.append((d1, id_, t1))
+        elif kind == "ack":
+            self.acks.append(Acknowledgment(id_, d1, Category(t1)))
+        else:
+            self.ends.append(CourseEnd(id_, d1))
+
+    def facts(self, patient: Patient) -> PatientFacts:
+        # Registration first, then the changes in the order they were made.
+        self.changes.sort()
+        history = tuple(CategoryChange(day, Category(cat)) for day, _, cat in self.changes)
+        if not history:
+            history = (CategoryChange(date.min, Category(patient.category)),)
+        return PatientFacts(
+            birth_date=patient.date_of_birth,
+            category_history=history,
+            acknowledgments=tuple(self.acks),
+            course_ends=tuple(self.ends),
+            counseling=tuple(self.counseling),
+            pregnancy_tests=tuple(self.tests),
+            contraception=tuple(self.contraception),
+            comprehension=tuple(self.comprehension),
+            dispenses=tuple(self.dispenses),
+            open_authorizations=tuple(self.open_auths),
+        )
+
+
+def load_many_patient_facts(session: Session, patients: list[Patient]) -> dict[int, PatientFacts]:
+    """Every record of several patients (a page of a list) in one query."""
+    if not patients:
+        return {}
+    collectors = {p.id: _Collector() for p in patients}
+    for kind, owner, id_, d1, d2, t1, t2, b1, b2, n1 in session.execute(
+        _history_query(list(collectors))
+    ):
+        collectors[owner].add(kind, id_, d1, d2, t1, t2, b1, b2, n1)
+    return {p.id: collectors[p.id].facts(p) for p in patients}
 
 
 def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
     """Every record of one patient, as the engine's facts (one query)."""
-    changes: list[tuple[date, int, str]] = []
-    acks: list[Acknowledgment] = []
-    ends: list[CourseEnd] = []
-    counseling: list[Counseling] = []
-    tests: list[PregnancyTest] = []
-    contraception: list[ContraceptionEntry] = []
-    comprehension: list[ComprehensionAttempt] = []
-    dispenses: list[DispenseRecord] = []
-    open_auths: list[OpenAuthorization] = []
-    rows = session.execute(_history_query(patient.id)).all()
-    for kind, id_, d1, d2, t1, t2, b1, b2, n1 in rows:
-        if kind == "counseling":
-            counseling.append(Counseling(id_, d1))
-        elif kind == "test":
-            tests.append(PregnancyTest(id_, d1, TestResult(t1), TestSetting(t2)))
-        elif kind == "contraception":
-            contraception.append(ContraceptionEntry(id_, d1, d2, split_methods(t1), bool(b1)))
-        elif kind == "comprehension":
-            comprehension.append(
-                ComprehensionAttempt(id_, d1, bool(b2), split_methods(t1), bool(b1))
-            )
-        elif kind == "dispense":
-            dispenses.append(DispenseRecord(id_, n1, d1))
-        elif kind == "authorization":
-            open_auths.append(OpenAuthorization(t1, n1, d1, d2, t2))
-        elif kind == "category":
-            changes.append((d1, id_, t1))
-        elif kind == "ack":
-            acks.append(Acknowledgment(id_, d1, Category(t1)))
-        else:
-            ends.append(CourseEnd(id_, d1))
-    # Registration first, then the changes in the order they were made.
-    changes.sort()
-    history = tuple(CategoryChange(day, Category(category)) for day, _, category in changes)
-    if not history:
-        history = (CategoryChange(date.min, Category(patient.category)),)
-    return PatientFacts(
-        birth_date=patient.date_of_birth,
-        category_history=history,
-        acknowledgments=tuple(acks),
-        course_ends=tuple(ends),
-        counseling=tuple(counseling),
-        pregnancy_tests=tuple(tests),
-        contraception=tuple(contraception),
-        comprehension=tuple(comprehension),
-        dispenses=tuple(dispenses),
-        open_authorizations=tuple(open_auths),
-    )
+    return load_many_patient_facts(session, [patient])[patient.id]
 
 
 def prescriber_facts(user: User) -> PrescriberFacts:

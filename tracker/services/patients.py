@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from tracker.domain.facts import Category
 from tracker.domain.enrollment import enrollment_status
+from tracker.domain.facts import Category
 from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
 from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient, Role, User
 from tracker.services.audit import record_event

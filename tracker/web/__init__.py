@@ -64,8 +64,11 @@ def install(app: Flask) -> None:
     errors.install(app)
 
     from tracker import api
-    from tracker.web import auth, health
+    from tracker.web import admin, auth, health, pharmacy, prescriber
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    prescriber.register(app)
+    pharmacy.register(app)
+    admin.register(app)
     api.register(app)

@@ -1,0 +1,64 @@
+"""Signing in and out with server-side sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+
+from tests import builders
+from tests.conftest import Clock, csrf_token, login
+from tracker.services.context import Context
+
+
+def test_sign_in_and_out(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    ctx.session.commit()
+    login(client, user.email, builders.PASSWORD)
+    page = client.get("/account")
+    assert page.status_code == 200 and user.email in page.get_data(as_text=True)
+    token = csrf_token(page.get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_wrong_password_gets_a_generic_message(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"email": user.email, "password": "not it at all",
+                                           "csrf_token": csrf_token(page)})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "The email or password is not right" in text
+    unknown = client.post("/login", data={"email": "nobody@example.test",
+                                          "password": "not it at all",
+                                          "csrf_token": csrf_token(page)})
+    assert "The email or password is not right" in unknown.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    response = client.post("/login", data={"email": user.email, "password": builders.PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/account").status_code == 302
+
+
+def test_session_ends_after_fifteen_idle_minutes(client: FlaskClient, ctx: Context,
+                                                 clock: Clock) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    clock.now += timedelta(minutes=14)
+    assert client.get("/account").status_code == 200
+    clock.now += timedelta(minutes=16)
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert "inactivity" in client.get("/login").get_data(as_text=True)
+
+
+def test_session_id_changes_at_login(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    client.get("/login")
+    before = client.get_cookie("tracker_session")
+    login(client, user.email, builders.PASSWORD)
+    after = client.get_cookie("tracker_session")
+    assert before is not None and after is not None and before.value != after.value
