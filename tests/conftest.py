@@ -220,3 +220,37 @@ def api(app: Flask, connection: Connection):  # type: ignore[no-untyped-def]
         return _Api(create_token(ctx, user))  # type: ignore[arg-type]
 
     return for_user
+
+
+class QueryCounter:
+    """Counts the SQL statements sent on a connection (savepoint bookkeeping excluded)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn, _cursor, statement: str, *_args: object) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(connection: Connection):  # type: ignore[no-untyped-def]
+    """`with count_queries() as q: ...; q.count` — statements sent inside the block."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():  # type: ignore[no-untyped-def]
+        counter = QueryCounter()
+        event.listen(connection, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(connection, "before_cursor_execute", counter)
+
+    return counting
