@@ -30,14 +30,17 @@ def _app():  # type: ignore[no-untyped-def]
 def _context(writes: bool = True) -> Iterator[Context]:
     app = _app()
     database: Database = app.extensions["tracker.db"]
-    with database.transaction(writes=writes) as session:
-        yield Context(
-            session=session,
-            actor=Actor.system("tracker-cli"),
-            program_timezone=app.config["PROGRAM_TIMEZONE"],
-            policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
-            signature_key=app.config["SIGNATURE_KEY"].encode(),
-        )
+    try:
+        with database.transaction(writes=writes) as session:
+            yield Context(
+                session=session,
+                actor=Actor.system("tracker-cli"),
+                program_timezone=app.config["PROGRAM_TIMEZONE"],
+                policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
+                signature_key=app.config["SIGNATURE_KEY"].encode(),
+            )
+    finally:
+        database.engine.dispose()
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -170,15 +173,36 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="Check the hash chain of the whole audit trail.")
+@audit.command("verify", help="Check the audit trail's hash chain and every e-signature.")
 def audit_verify() -> None:
-    from tracker.services.audit import verify_chain
+    from tracker.services.integrity import verify_all
 
     with _context(writes=False) as ctx:
-        report = verify_chain(ctx.session)
-    if not report.ok:
-        raise Fail(f"audit trail broken at event {report.first_broken_id}: {report.problem}")
-    click.echo(f"audit trail intact: {report.events} events")
+        report = verify_all(ctx.session, ctx.signature_key)
+    if not report.chain.ok:
+        raise Fail(f"audit trail broken at event {report.chain.first_broken_id}: "
+                   f"{report.chain.problem}")
+    if report.bad_signatures:
+        raise Fail(f"{len(report.bad_signatures)} signature(s) do not verify, first: "
+                   f"{report.bad_signatures[0]}")
+    click.echo(f"audit trail intact: {report.chain.events} events; "
+               f"{report.signatures_checked} signatures verify")
+
+
+@cli.command("backup", help="Copy the database to PATH (SQLite online backup).")
+@click.argument("path")
+def backup(path: str) -> None:
+    from tracker.backup import backup_sqlite
+
+    url = _app().config["DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        raise Fail("tracker backup copies SQLite databases; for PostgreSQL use pg_dump "
+                   "(see the README)")
+    try:
+        count = backup_sqlite(url, path)
+    except (OSError, ValueError) as exc:
+        raise Fail(str(exc)) from exc
+    click.echo(f"backed up {count} pages to {path}")
 
 
 @cli.command("demo", help="Fill an empty database with demo users, pharmacies and patients.")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, g
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from tracker import logs
 from tracker.models import User
 from tracker.web import errors, headers, requests
 from tracker.web.sessions import DatabaseSessionInterface
@@ -42,7 +41,7 @@ def _nav_endpoints(app: Flask) -> frozenset[str]:
 
 
 def install(app: Flask) -> None:
-    logging.getLogger("tracker").setLevel(logging.INFO)
+    logs.configure(app)
     app.session_interface = DatabaseSessionInterface()
     requests.install(app)
     csrf.init_app(app)

@@ -74,6 +74,7 @@ def current_actor() -> Actor:
 
 
 def _begin() -> None:
+    request_id()
     g.write_token = set_write_intent(request.method not in _READ_METHODS)
 
 

@@ -1,0 +1,148 @@
+"""The `tracker` command: each subcommand, its one-line errors, demo data, audit verification,
+and a backup-and-restore drill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.conftest import PG_URL
+from tracker.cli import main
+from tracker.db import Database
+from tracker.models import Base, Patient, User
+
+
+@pytest.fixture
+def env(fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", fresh_database)
+    monkeypatch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("TRACKER_SECRET_KEY", "cli-test-secret")
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    return fresh_database
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_set_up_commands_of_api_md(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "db", "upgrade")[0] == 0
+    code, out, _ = run(capsys, "users", "create", "--role", "prescriber", "--email",
+                       "doc@example.test", "--name", "Doc Smoke", "--npi", "1234567893")
+    assert code == 0 and "initial password" in out
+    code, out, _ = run(capsys, "pharmacies", "create", "--name", "Smoke Pharmacy", "--ncpdp",
+                       "1234567", "--activated-on", "2026-01-02")
+    assert code == 0 and out.strip().isdigit()
+    pharmacy_id = out.strip()
+    code, _, _ = run(capsys, "users", "create", "--role", "pharmacist", "--email",
+                     "rx@example.test", "--name", "Rx Smoke", "--pharmacy", pharmacy_id)
+    assert code == 0
+    code, out, _ = run(capsys, "tokens", "create", "doc@example.test")
+    assert code == 0 and out.startswith("trk_") and len(out.strip().splitlines()) == 1
+    code, out, _ = run(capsys, "audit", "verify")
+    assert code == 0 and "intact" in out
+
+
+def test_password_from_stdin_needs_no_change(env: str, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough passphrase\n"))
+    code, out, _ = run(capsys, "users", "create", "--role", "admin", "--email",
+                       "a@example.test", "--name", "Ada", "--password-stdin")
+    assert code == 0 and "initial password" not in out
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        user = s.scalar(select(User))
+        assert user is not None and user.must_change_password is False
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["users", "create", "--role", "wizard", "--email", "w@example.test", "--name", "W"],
+     "role"),
+    (["users", "create", "--role", "prescriber", "--email", "p@example.test", "--name", "P",
+      "--npi", "1234567890"], "check digit"),
+    (["users", "create", "--role", "pharmacist", "--email", "p@example.test", "--name", "P",
+      "--pharmacy", "999"], "pharmacy"),
+    (["users", "create", "--role", "admin", "--email", "not-an-email", "--name", "P"],
+     "email"),
+    (["pharmacies", "create", "--name", "X", "--ncpdp", "12345"], "7 digits"),
+    (["pharmacies", "create", "--name", "X", "--ncpdp", "1234567", "--activated-on", "soon"],
+     "YYYY-MM-DD"),
+    (["tokens", "create", "nobody@example.test"], "no user"),
+    (["users", "create", "--role", "admin"], "Missing option"),
+])
+def test_bad_input_is_one_line_and_non_zero(env: str, capsys: pytest.CaptureFixture[str],
+                                            argv: list[str], message: str) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_duplicate_email_is_refused(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["users", "create", "--role", "admin", "--email", "a@example.test", "--name", "A"]
+    assert run(capsys, *argv)[0] == 0
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "already exists" in err
+
+
+def test_demo_creates_every_role_and_patients_and_refuses_a_second_time(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    for role in ("admin", "prescriber", "pharmacist"):
+        assert role in out
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) >= 10
+        statuses = set(s.scalars(text("SELECT status FROM prescriptions")))
+    db.engine.dispose()
+    assert {"pending", "dispensable", "dispensed"} <= statuses
+    assert run(capsys, "demo")[0] == 1
+    code, out, _ = run(capsys, "demo", "--if-empty")
+    assert code == 0 and "already there" in out
+    assert run(capsys, "audit", "verify")[0] == 0
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="tracker backup copies SQLite; PostgreSQL uses pg_dump")
+def test_backup_and_restore_drill(env: str, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(capsys, "demo")[0] == 0
+    target = tmp_path / "backup" / "copy.sqlite3"
+    code, out, _ = run(capsys, "backup", str(target))
+    assert code == 0 and target.exists()
+
+    def counts(url: str) -> dict[str, int]:
+        db = Database(url)
+        with db.transaction(writes=False) as s:
+            result = {name: s.scalar(select(func.count()).select_from(table)) or 0
+                      for name, table in Base.metadata.tables.items()}
+        db.engine.dispose()
+        return result
+
+    restored = "sqlite:///" + str(target)
+    assert counts(restored) == counts(env)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", restored)
+    code, out, _ = run(capsys, "audit", "verify")
+    assert code == 0 and "signatures verify" in out
+    assert run(capsys, "backup", str(target))[0] == 1  # never overwrites
+
+
+def test_audit_verify_names_a_tampered_signature(env: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "demo")[0] == 0
+    db = Database(env)
+    with db.transaction() as s:
+        s.execute(text("UPDATE acknowledgments SET signed_on = signed_on - 1 WHERE id = 1")
+                  if not env.startswith("sqlite") else
+                  text("UPDATE acknowledgments SET signed_on = '2020-01-01' WHERE id = 1"))
+    db.engine.dispose()
+    code, _, err = run(capsys, "audit", "verify")
+    assert code == 1 and "acknowledgment 1" in err
