@@ -63,11 +63,12 @@ def install(app: Flask) -> None:
     errors.install(app)
 
     from tracker import api
-    from tracker.web import admin, auth, health, pharmacy, prescriber
+    from tracker.web import admin, audit_views, auth, health, pharmacy, prescriber
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     prescriber.register(app)
     pharmacy.register(app)
     admin.register(app)
+    audit_views.register(app)
     api.register(app)

@@ -1,0 +1,79 @@
+"""The audit trail for admins: per patient and per user, integrity shown, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests import builders
+from tests.conftest import login
+from tracker.services import prescriptions
+from tracker.services.context import Context
+
+
+@pytest.fixture
+def story(ctx: Context):  # type: ignore[no-untyped-def]
+    doc_user = builders.prescriber(ctx)
+    doc = builders.as_user(ctx, doc_user)
+    patient = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, patient.id)
+    prescriptions.authorize(doc, rx.id)
+    return doc_user, patient
+
+
+def test_admin_sees_who_did_what_to_a_patient_and_that_it_verifies(
+    client: FlaskClient, ctx: Context, story  # type: ignore[no-untyped-def]
+) -> None:
+    doc_user, patient = story
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    page = client.get(f"/audit/patients/{patient.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "patient.registered" in text and "authorization.issued" in text
+    assert doc_user.name in text
+    assert "The audit chain verifies" in text
+    assert "signature verifies" in text and "DOES NOT" not in text
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_trail_of_a_user_lists_their_actions(client: FlaskClient, ctx: Context,
+                                             story) -> None:  # type: ignore[no-untyped-def]
+    doc_user, _ = story
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    text = client.get(f"/audit/users/{doc_user.id}").get_data(as_text=True)
+    assert "pregnancy_test.recorded" in text and "login.succeeded" not in text
+
+
+def test_exports_hold_every_event_of_the_patient(client: FlaskClient, ctx: Context,
+                                                 story) -> None:  # type: ignore[no-untyped-def]
+    _, patient = story
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    as_json = client.get(f"/audit/patients/{patient.id}/export.json").get_json()
+    as_csv = list(csv.DictReader(io.StringIO(
+        client.get(f"/audit/patients/{patient.id}/export.csv").get_data(as_text=True))))
+    assert len(as_json) == len(as_csv) >= 7
+    assert all(row["patient_id"] == patient.id for row in as_json)
+    assert {row["action"] for row in as_csv} >= {"patient.registered", "authorization.issued"}
+
+
+@pytest.mark.parametrize("role", ["prescriber", "pharmacist"])
+def test_only_admins_read_the_audit_trail(client: FlaskClient, ctx: Context, story,  # type: ignore[no-untyped-def]
+                                          role: str) -> None:
+    _, patient = story
+    user = builders.prescriber(ctx) if role == "prescriber" else builders.pharmacist(ctx)
+    login(client, user.email, builders.PASSWORD)
+    assert client.get(f"/audit/patients/{patient.id}").status_code == 403
+    assert client.get(f"/audit/patients/{patient.id}/export.csv").status_code == 403
+
+
+def test_unknown_patient_is_404(client: FlaskClient, ctx: Context) -> None:
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    assert client.get("/audit/patients/999999").status_code == 404
+    assert client.get("/audit/things/1").status_code == 404

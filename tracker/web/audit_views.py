@@ -1,0 +1,109 @@
+"""The audit trail for admins: who did what when, per patient and per user, with proof that
+nothing was altered, printable and exportable as CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from tracker.models import Patient, Role
+from tracker.services import audit_queries
+from tracker.services.audit import verify_chain
+from tracker.web.access import requires
+from tracker.web.requests import context
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PER_PAGE = 50
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def _scope(kind: str, object_id: int) -> dict[str, int]:
+    if kind == "patients":
+        return {"patient_id": object_id}
+    if kind == "users":
+        return {"user_id": object_id}
+    abort(404)
+
+
+@bp.route("/", methods=["GET"])
+@requires(Role.ADMIN)
+def index() -> ResponseReturnValue:
+    """Find a patient (by id) or a user (by id) to audit."""
+    kind = request.args.get("kind", "")
+    ident = request.args.get("id", "")
+    error = None
+    if kind in ("patients", "users") and ident:
+        if ident.isdigit():
+            return _redirect(kind, int(ident))
+        error = "Enter the numeric id shown on the patient's or user's page."
+    return render_template("audit/index.html", error=error)
+
+
+def _redirect(kind: str, object_id: int) -> ResponseReturnValue:
+    from flask import redirect
+
+    return redirect(url_for("audit.trail", kind=kind, object_id=object_id))
+
+
+@bp.route("/<kind>/<int:object_id>", methods=["GET"])
+@requires(Role.ADMIN)
+def trail(kind: str, object_id: int) -> ResponseReturnValue:
+    scope = _scope(kind, object_id)
+    ctx = context()
+    subject = audit_queries.subject(ctx, **scope)
+    page = _page()
+    rows, total = audit_queries.events_page(ctx, page=page, per_page=PER_PAGE, **scope)
+    signatures = (audit_queries.patient_signatures(ctx, object_id)
+                  if isinstance(subject, Patient) else [])
+    chain = verify_chain(ctx.session)
+    return render_template("audit/trail.html", kind=kind, subject=subject, rows=rows,
+                           total=total, page=page, per_page=PER_PAGE, chain=chain,
+                           signatures=signatures, object_id=object_id,
+                           is_patient=isinstance(subject, Patient))
+
+
+@bp.route("/<kind>/<int:object_id>/export.<fmt>", methods=["GET"])
+@requires(Role.ADMIN)
+def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
+    scope = _scope(kind, object_id)
+    ctx = context()
+    audit_queries.subject(ctx, **scope)
+    rows = [r.as_dict() for r in audit_queries.all_events(ctx, **scope)]
+    name = f"audit-{kind}-{object_id}"
+    if fmt == "json":
+        body = json.dumps(rows, indent=1, default=str)
+        return Response(body, mimetype="application/json", headers={
+            "Content-Disposition": f'attachment; filename="{name}.json"'})
+    if fmt == "csv":
+        return Response(_csv(rows), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"'})
+    abort(404)
+
+
+def _csv(rows: list[dict[str, object]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=audit_queries.EXPORT_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        # A leading =, +, - or @ would be run as a formula by a spreadsheet.
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    yield buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
