@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from tracker.domain.decision import Decision
-from tracker.domain.reasons import Reason
 from tracker.domain.facts import (
     Acknowledgment,
     Case,
@@ -33,6 +32,7 @@ from tracker.domain.facts import (
     TestResult,
     TestSetting,
 )
+from tracker.domain.reasons import Reason
 
 CGP = Category.CAN_GET_PREGNANT
 CNGP = Category.CANNOT_GET_PREGNANT

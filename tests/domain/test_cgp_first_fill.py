@@ -31,10 +31,14 @@ T = d("2026-06-20")
 POLICIES = [IPLEDGE_2021, IPLEDGE_2023, IPLEDGE_2026]
 
 
+SCREENING = T - days(25)
+STARTED = T - days(45)
+
+
 def first(
-    screening: date | None = T - days(25),
+    screening: date | None = SCREENING,
     screening_setting: Setting = OFFICE,
-    started: date = T - days(45),
+    started: date = STARTED,
 ) -> History:
     """Enrolled 60 days before T; counseling, contraception and comprehension on T; an
     optional screening test; no confirmation test yet."""

@@ -49,7 +49,7 @@ def test_every_method_has_a_plain_label() -> None:
         (["iud", "male_condom"], True, ["Choose methods or abstinence, not both."]),
         (["iud", "progestin_only_pill"], False,
          ["Progestin-only pills (the mini-pill) are not an accepted method.", NEED_TWO]),
-        (["iud", "male_condom", "spermicide_gel"], False, ["Unknown method code 'spermicide_gel'."]),
+        (["iud", "male_condom", "gel"], False, ["Unknown method code 'gel'."]),
         (["iud", "rhythm"], False, ["Unknown method code 'rhythm'.", NEED_TWO]),
     ],
 )

@@ -26,10 +26,11 @@ from .builders import (
 
 T = d("2026-12-10")
 DISPENSABLE = PrescriptionStatus.DISPENSABLE
+LAST_DAY = T + days(6)
 
 
 def authorization(
-    issued_on: date = T, closes: date | None = T + days(6), prescription_id: int = RX_ID
+    issued_on: date = T, closes: date | None = LAST_DAY, prescription_id: int = RX_ID
 ) -> OpenAuthorization:
     """An open authorization of the prescription being dispensed (by default)."""
     return OpenAuthorization("AUTH-1", prescription_id, issued_on, closes, "ipledge-2026")

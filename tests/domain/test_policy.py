@@ -35,6 +35,7 @@ def test_numbers_shared_by_every_rule_set_come_from_the_rule_book(policy: Policy
     assert policy.pharmacy_training_days == 365  # §3
     assert (policy.days_supply_min, policy.days_supply_max, policy.refills_max) == (1, 30, 0)
     assert policy.guardian_below_age == 18  # §4
+    assert policy.post_treatment_test_days == 30  # §10
     assert policy.first_fill_screening_settings == {LAB, OFFICE}  # §6.5 table
     assert HOME not in policy.first_fill_confirmation_settings  # "never on the first fill"
 
@@ -156,8 +157,10 @@ def test_future_activation_is_not_in_effect_yet() -> None:
             "2026-01-01",
             "2027-01-01",
             (
-                "Renew the staff training attestation: the attestation of 2026-01-01 ran "
-                "through 2026-12-31.",
+                (
+                    "Renew the staff training attestation: the attestation of 2026-01-01 ran "
+                    "through 2026-12-31."
+                ),
             ),
         ),
         (None, "2026-06-01", ("Record the staff training attestation: none is on file.",)),

@@ -44,4 +44,4 @@ def test_fixed_offset_moments_are_accepted() -> None:
 
 def test_naive_moment_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        program_date(datetime(2026, 12, 7, 21, 30))  # noqa: DTZ001 - the point of the test
+        program_date(datetime(2026, 12, 7, 21, 30))  # naive: the point of the test

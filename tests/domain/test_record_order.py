@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, replace
 
 import pytest
 
 from tracker.domain.facts import Case
-from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2023, Policy
+from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2023, IPLEDGE_2026, Policy
 from tracker.domain.rules import evaluate
 
-from .builders import HOME, OFFICE, POS, History, codes, d, days, enrolled, qualified_first_fill
+from .builders import (
+    CNGP,
+    HOME,
+    OFFICE,
+    POS,
+    History,
+    codes,
+    d,
+    days,
+    enrolled,
+    qualified_first_fill,
+)
 
 T = d("2026-12-10")
 
@@ -60,9 +72,9 @@ def only_refused_tests() -> History:
     ids=lambda value: getattr(value, "__name__", None) or getattr(value, "id", None),
 )
 def test_decision_does_not_depend_on_record_order(
-    build: object, policy: Policy, expected: list[str]
+    build: Callable[[], History], policy: Policy, expected: list[str]
 ) -> None:
-    case = build().case()  # type: ignore[operator]
+    case = build().case()
     decision = evaluate(case, T, policy)
     assert codes(decision) == expected
     assert evaluate(reversed_records(case), T, policy) == decision
@@ -73,3 +85,42 @@ def test_refused_test_named_is_the_newest_in_the_window() -> None:
     for ordered in (case, reversed_records(case)):
         decision = evaluate(ordered, T, IPLEDGE_2021)
         assert "2026-12-08" in decision.unmet[0].message
+
+
+def same_day_records() -> History:
+    """Two of each record on the same day: the one entered later (higher id) is used."""
+    history = enrolled(on=d("2026-01-01")).ack(d("2026-01-01"))
+    history.dispense(T - days(30)).counsel(T).counsel(T).contraceive(T).comprehend(T)
+    return history.test(T).test(T).test(T, setting=HOME).test(T, setting=OFFICE)
+
+
+def same_day_screening_tests() -> History:
+    history = qualified_first_fill(T)
+    return history.test(T - days(25), setting=OFFICE)
+
+
+def same_day_cngp_visits() -> History:
+    return enrolled(category=CNGP, on=d("2026-01-01")).counsel(T).counsel(T)
+
+
+@pytest.mark.parametrize(
+    ("build", "policy"),
+    [(same_day_records, IPLEDGE_2021), (same_day_screening_tests, IPLEDGE_2021),
+     (same_day_cngp_visits, IPLEDGE_2023), (same_day_cngp_visits, IPLEDGE_2026)],
+    ids=["cgp", "screening", "cngp-2023", "cngp-2026"],
+)
+def test_same_day_records_are_chosen_by_entry_order_not_list_order(
+    build: Callable[[], History], policy: Policy
+) -> None:
+    case = build().case()
+    decision = evaluate(case, T, policy)
+    assert evaluate(reversed_records(case), T, policy) == decision
+
+
+def test_same_day_refused_tests_name_the_later_entered() -> None:
+    history = enrolled(on=d("2026-01-01")).dispense(T - days(30)).counsel(T).contraceive(T)
+    history.comprehend(T).test(T, setting=HOME).test(T, setting=OFFICE)
+    case = history.case()
+    for ordered in (case, reversed_records(case)):
+        message = evaluate(ordered, T, IPLEDGE_2021).unmet[0].message
+        assert "a medical office" in message.split(";")[0]

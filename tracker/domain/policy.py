@@ -54,6 +54,9 @@ class Policy:
     days_supply_max: int = 30
     refills_max: int = 0
     guardian_below_age: int = 18
+    # §10: a patient who can get pregnant has a pregnancy test due this many days after the
+    # last dose (a follow-up task on the worklist, not a dispensing gate).
+    post_treatment_test_days: int = 30
 
 
 # RULES.md §2, row ipledge-2021: the base rules.

@@ -5,9 +5,11 @@ Records dated after the evaluation date are ignored, so the same call answers "n
 (RULES.md §1). A refusal lists every unmet requirement, each with the earliest date it can be met
 where that date can be computed, so a dermatologist learns every date at once.
 
-Records are scanned once each, unsorted, keeping only the newest match: a year of history costs a
-few dozen comparisons. Only the first fill of a course under a rule set with a lockout does more
-(the walk of §6.8 re-checks each day of each earlier window).
+Records are scanned once each, unsorted, keeping only the newest match (records of the same day:
+the one with the higher id, i.e. entered later), so the loader need not sort and the answer does
+not depend on the order. A year of history costs a few dozen comparisons. Only the first fill of
+a course under a rule set with a lockout does more (the walk of §6.8 re-checks each day of each
+earlier window).
 """
 
 from __future__ import annotations
@@ -102,7 +104,11 @@ def _enrollment(
             continue
         # (design default) The course is enrolled by its earliest acknowledgment: re-signing a
         # newer form version mid-course must not make the next fill a "first fill" again.
-        if enrolling is None or signed < enrolling.signed_on:
+        if (
+            enrolling is None
+            or signed < enrolling.signed_on
+            or (signed == enrolling.signed_on and ack.id < enrolling.id)
+        ):
             enrolling = ack
     return category, enrolling, course_end, signed_any
 
@@ -145,7 +151,11 @@ def _cgp(
     counseling: Counseling | None = None
     for visit in patient.counseling:
         day = visit.counseled_on
-        if cycle_from <= day <= on and (counseling is None or day > counseling.counseled_on):
+        if cycle_from <= day <= on and (
+            counseling is None
+            or day > counseling.counseled_on
+            or (day == counseling.counseled_on and visit.id > counseling.id)
+        ):
             counseling = visit
     if counseling is None:
         reasons.append(
@@ -263,9 +273,17 @@ def _cgp(
         if day >= covers_from:
             # §6.4 "When several negative tests qualify, the newest is used".
             if test.setting in accepted:
-                if confirmation is None or day > confirmation.collected_on:
+                if (
+                    confirmation is None
+                    or day > confirmation.collected_on
+                    or (day == confirmation.collected_on and test.id > confirmation.id)
+                ):
                     confirmation = test
-            elif refused is None or day > refused.collected_on:
+            elif (
+                refused is None
+                or day > refused.collected_on
+                or (day == refused.collected_on and test.id > refused.id)
+            ):
                 refused = test
 
     window: Window | None = None
@@ -330,7 +348,11 @@ def _cgp(
         if test.setting in screening_settings:
             day = test.collected_on
             if day <= screen_until:
-                if screening is None or day > screening.collected_on:
+                if (
+                    screening is None
+                    or day > screening.collected_on
+                    or (day == screening.collected_on and test.id > screening.id)
+                ):
                     screening = test
             elif earliest_screen is None or day < earliest_screen:
                 earliest_screen = day
@@ -468,7 +490,11 @@ def _cngp(
     if since is not None:
         for candidate in patient.counseling:
             day = candidate.counseled_on
-            if since <= day <= on and (visit is None or day > visit.counseled_on):
+            if since <= day <= on and (
+                visit is None
+                or day > visit.counseled_on
+                or (day == visit.counseled_on and candidate.id > visit.id)
+            ):
                 visit = candidate
     if visit is None:
         reasons.append(
@@ -539,8 +565,7 @@ def _check_patient(
         tests_from = date.min
     else:
         tests_from = last + _ONE_DAY
-        if tests_from > cycle_from:
-            cycle_from = tests_from
+        cycle_from = max(cycle_from, tests_from)
 
     if category != _CGP:
         window = _cngp(patient, on, policy, cycle_from, enrolling, reasons, used)

@@ -1,0 +1,631 @@
+"""What the prescriber does next for a patient, and the requirement checklist behind a decision.
+
+Pure: a patient's facts, a program date and a `Policy` in; steps, checklists and windows out.
+The rules engine (`rules.evaluate`) decides; this module reads its decision and turns it into the
+work of a dermatologist's day:
+
+- a positive test not yet reported to the pregnancy registry (RULES.md §10);
+- an authorization whose do-not-dispense-after date is today or tomorrow (§8), or one that can
+  no longer be dispensed and should be reversed;
+- a prescription that can be marked dispensable now, or a window that closes today or tomorrow;
+- an acknowledgment to sign (§4);
+- the records the next fill still needs (§5-§7), and from when the confirmation test of a
+  first fill can be collected (§6.6 screening gap, §6.7 the 30-day wait, §6.8 the lockout);
+- after a dispense, when the next monthly visit is due;
+- the post-treatment pregnancy test (§10).
+
+Every date in a message is written YYYY-MM-DD, like the engine's reasons; pages rewrite them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from tracker.domain.decision import Decision, Window
+from tracker.domain.enrollment import enrollment_status
+from tracker.domain.facts import (
+    Case,
+    Category,
+    DispenseRecord,
+    PatientFacts,
+    PregnancyTest,
+    PrescriberFacts,
+    PrescriptionFacts,
+    PrescriptionStatus,
+    TestResult,
+)
+from tracker.domain.policy import Policy, policy_for
+from tracker.domain.reasons import Reason, ReasonCode
+from tracker.domain.rules import evaluate
+
+__all__ = [
+    "NEXT_FILL_ID",
+    "Evidence",
+    "FillWindow",
+    "Outlook",
+    "PrescriptionSummary",
+    "Requirement",
+    "Situation",
+    "Step",
+    "StepKind",
+    "category_on",
+    "checklist",
+    "fill_windows",
+    "is_first_fill",
+    "outlook",
+]
+
+# The id given to a prescription not written yet, to ask the engine about "the next fill".
+# Stored prescriptions have positive ids, so it never matches a dispense or an authorization.
+NEXT_FILL_ID = 0
+
+_ONE_DAY = timedelta(days=1)
+_CGP = Category.CAN_GET_PREGNANT
+_CATEGORY_LABELS = {
+    Category.CAN_GET_PREGNANT: "can get pregnant",
+    Category.CANNOT_GET_PREGNANT: "cannot get pregnant",
+}
+
+
+class StepKind(StrEnum):
+    """The kinds of next step, most pressing first: the order breaks ties between steps due on
+    the same day."""
+
+    REPORT_POSITIVE_TEST = "report_positive_test"
+    WINDOW_CLOSING = "window_closing"
+    MARK_DISPENSABLE = "mark_dispensable"
+    REVERSE_AUTHORIZATION = "reverse_authorization"
+    SIGN_ACKNOWLEDGMENT = "sign_acknowledgment"
+    RECORDS_NEEDED = "records_needed"
+    CONFIRMATION_TEST = "confirmation_test"
+    WRITE_PRESCRIPTION = "write_prescription"
+    POST_TREATMENT_TEST = "post_treatment_test"
+    NEXT_FILL = "next_fill"
+    AWAITING_DISPENSE = "awaiting_dispense"
+    BLOCKED = "blocked"
+
+
+_PRIORITY = {kind: rank for rank, kind in enumerate(StepKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing to do for a patient, and the day it is due (None: no date applies)."""
+
+    kind: StepKind
+    message: str
+    due_on: date | None
+    prescription_id: int | None = None
+    record_id: int | None = None
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrescriptionSummary:
+    """A prescription of the patient, as the worklist needs it."""
+
+    id: int
+    number: str
+    status: PrescriptionStatus
+    written_on: date
+    days_supply: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """Everything the next steps of one patient depend on."""
+
+    patient: PatientFacts
+    prescriber: PrescriberFacts
+    prescriptions: tuple[PrescriptionSummary, ...] = ()
+    unreported_positive_tests: tuple[PregnancyTest, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """The decision on the next fill and the steps that follow from it.
+
+    `prescription` is the newest pending prescription the decision is about, or None when the
+    decision is about a prescription not written yet (id NEXT_FILL_ID)."""
+
+    decision: Decision
+    prescription: PrescriptionSummary | None
+    first_fill: bool
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A record a met requirement rests on: what it is and its date."""
+
+    text: str
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One line of the checklist for a fill: met or not, why, and from when."""
+
+    key: str
+    label: str
+    met: bool
+    reasons: tuple[Reason, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FillWindow:
+    """The days a record allows a fill on: a negative test's window D..D+6 (RULES.md §6.4) or a
+    counseling visit's window V..V+29 (§7, 2021/2023 rules)."""
+
+    kind: str  # "test" or "visit"
+    record_id: int
+    window: Window
+
+
+# --- reading the facts ---------------------------------------------------------------------------
+
+
+def category_on(patient: PatientFacts, on: date) -> Category:
+    """The patient's category on a date, read as the engine reads it: the registration entry
+    applies whatever its date, later changes from their own date."""
+    history = patient.category_history
+    category = history[0].category
+    for change in history[1:]:
+        if change.changed_on <= on:
+            category = change.category
+    return category
+
+
+def _last_dispense(
+    patient: PatientFacts, on: date, prescription_id: int = NEXT_FILL_ID
+) -> DispenseRecord | None:
+    last: DispenseRecord | None = None
+    for dispense in patient.dispenses:
+        if (
+            dispense.dispensed_on <= on
+            and dispense.prescription_id != prescription_id
+            and (last is None or dispense.dispensed_on > last.dispensed_on)
+        ):
+            last = dispense
+    return last
+
+
+def is_first_fill(patient: PatientFacts, on: date, prescription_id: int = NEXT_FILL_ID) -> bool:
+    """RULES.md §6 "first fill of a course": no dispense since the acknowledgment that enrolled
+    the current course (a patient not enrolled is before a first fill), as the engine reads it."""
+    status = enrollment_status(patient, on)
+    last = _last_dispense(patient, on, prescription_id)
+    return (
+        status.enrolled_on is None or last is None or last.dispensed_on < status.enrolled_on
+    )
+
+
+def _newest_pending(prescriptions: tuple[PrescriptionSummary, ...]) -> PrescriptionSummary | None:
+    newest: PrescriptionSummary | None = None
+    for rx in prescriptions:
+        if rx.status == PrescriptionStatus.PENDING and (
+            newest is None or (rx.written_on, rx.id) > (newest.written_on, newest.id)
+        ):
+            newest = rx
+    return newest
+
+
+def _decide(situation: Situation, on: date, policy: Policy) -> tuple[
+    PrescriptionSummary | None, Decision
+]:
+    """The engine's decision on the newest pending prescription, or on a next prescription not
+    written yet (as if written today with the longest supply)."""
+    rx = _newest_pending(situation.prescriptions)
+    if rx is not None:
+        facts = PrescriptionFacts(rx.id, rx.status, rx.written_on, rx.days_supply, rx.quantity)
+    else:
+        facts = PrescriptionFacts(NEXT_FILL_ID, PrescriptionStatus.PENDING, on,
+                                  policy.days_supply_max, 1)
+    case = Case(prescription=facts, patient=situation.patient, prescriber=situation.prescriber)
+    return rx, evaluate(case, on, policy)
+
+
+# --- next steps ----------------------------------------------------------------------------------
+
+_CONFIRMATION_TIMING = (
+    ReasonCode.SCREENING_TEST_MISSING,
+    ReasonCode.CONTRACEPTION_LEAD_TIME,
+    ReasonCode.LOCKOUT_PERIOD,
+)
+# Codes another step already speaks for: the acknowledgment, the course, an open authorization.
+_COVERED = frozenset({
+    ReasonCode.PATIENT_NOT_ENROLLED,
+    ReasonCode.COURSE_ENDED,
+    ReasonCode.OTHER_AUTHORIZATION_ACTIVE,
+    ReasonCode.PRESCRIPTION_NOT_PENDING,
+})
+_TEST_CODES = frozenset({
+    ReasonCode.PREGNANCY_TEST_MISSING,
+    ReasonCode.PREGNANCY_TEST_POSITIVE,
+    ReasonCode.TEST_SETTING_NOT_ACCEPTED,
+})
+# What the prescriber records to meet each requirement of §6 and §7.
+_RECORD_NEEDS = {
+    ReasonCode.COUNSELING_MISSING: "counseling",
+    ReasonCode.CONTRACEPTION_MISSING: "the contraception entry",
+    ReasonCode.COMPREHENSION_MISSING: "the patient's comprehension answers",
+    ReasonCode.CONTRACEPTION_MISMATCH: (
+        "comprehension answers confirming the contraception entered"
+    ),
+    ReasonCode.PREGNANCY_TEST_MISSING: "a negative pregnancy test",
+    ReasonCode.PREGNANCY_TEST_POSITIVE: "a negative pregnancy test after the positive one",
+    ReasonCode.TEST_SETTING_NOT_ACCEPTED: "a negative pregnancy test done where it is accepted",
+}
+
+
+def _timing_label(code: ReasonCode, policy: Policy) -> str:
+    return {
+        ReasonCode.SCREENING_TEST_MISSING: (
+            f"{policy.screening_gap_days} days after a negative screening test"
+        ),
+        ReasonCode.CONTRACEPTION_LEAD_TIME: (
+            f"{policy.contraception_lead_days} days after the contraception started"
+        ),
+    }.get(code, "the end of the lockout after a missed first window")
+
+
+def _join(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _ordered(steps: list[Step]) -> tuple[Step, ...]:
+    return tuple(sorted(steps, key=lambda s: (s.due_on or date.max, _PRIORITY[s.kind])))
+
+
+def _authorization_steps(patient: PatientFacts, on: date, enrolled: bool,
+                         steps: list[Step]) -> bool:
+    """Steps for the patient's open authorizations (RULES.md §8); True when one of them still
+    waits at the pharmacy, so that the next fill comes after it."""
+    waiting = False
+    for auth in patient.open_authorizations:
+        if auth.issued_on > on:
+            continue
+        closes = auth.do_not_dispense_after
+        if closes is not None and closes < on:
+            steps.append(Step(
+                StepKind.REVERSE_AUTHORIZATION,
+                f"Authorization {auth.number} expired on {closes} without a dispense; reverse it "
+                f"to mark its prescription dispensable again, or write a new prescription.",
+                closes + _ONE_DAY, prescription_id=auth.prescription_id,
+            ))
+        elif not enrolled:
+            steps.append(Step(
+                StepKind.REVERSE_AUTHORIZATION,
+                f"Authorization {auth.number} can no longer be dispensed: the patient is not "
+                f"enrolled in a course; reverse it.",
+                on, prescription_id=auth.prescription_id,
+            ))
+        else:
+            waiting = True
+            if closes is not None and closes <= on + _ONE_DAY:
+                steps.append(Step(
+                    StepKind.WINDOW_CLOSING,
+                    f"Authorization {auth.number} must be dispensed by {closes}.",
+                    closes, prescription_id=auth.prescription_id,
+                ))
+            else:
+                until = f" through {closes}" if closes is not None else ""
+                steps.append(Step(
+                    StepKind.AWAITING_DISPENSE,
+                    f"Authorization {auth.number} can be dispensed by a pharmacy{until}.",
+                    closes, prescription_id=auth.prescription_id,
+                ))
+    return waiting
+
+
+def _post_treatment_step(patient: PatientFacts, category: Category, ended: date, on: date,
+                         policy: Policy) -> Step | None:
+    """RULES.md §10: a patient who can get pregnant has a pregnancy test due N days after the
+    last dose; (design default) any test collected on or after that day completes it."""
+    if category != _CGP:
+        return None
+    due = ended + timedelta(days=policy.post_treatment_test_days)
+    for test in patient.pregnancy_tests:
+        if due <= test.collected_on <= on:
+            return None
+    return Step(
+        StepKind.POST_TREATMENT_TEST,
+        f"Post-treatment pregnancy test due on {due}, {policy.post_treatment_test_days} days "
+        f"after the last dose of {ended}; contraception continues until then.",
+        due,
+    )
+
+
+def _next_fill_dates(situation: Situation, on: date, policy: Policy) -> tuple[date, date] | None:
+    """(design default) After a dispense of the course, the next fill is due when its supply
+    runs out (dispense day + days' supply), and its monthly visit from a test window before
+    that day, so that a test collected then still covers it. None before the first fill."""
+    last = _last_dispense(situation.patient, on)
+    if last is None or is_first_fill(situation.patient, on):
+        return None
+    supply = policy.cycle_days
+    for rx in situation.prescriptions:
+        if rx.id == last.prescription_id:
+            supply = rx.days_supply
+    runs_out = last.dispensed_on + timedelta(days=supply)
+    visit_from = max(last.dispensed_on + _ONE_DAY,
+                     runs_out - timedelta(days=policy.test_window_days - 1))
+    return runs_out, visit_from
+
+
+def _ready_steps(situation: Situation, rx: PrescriptionSummary | None, decision: Decision,
+                 on: date, policy: Policy, steps: list[Step]) -> None:
+    """Every requirement is met: mark the prescription, or write one, before the window ends."""
+    rx_id = rx.id if rx is not None else None
+    if rx is not None:
+        steps.append(Step(StepKind.MARK_DISPENSABLE,
+                          f"Prescription {rx.number} can be marked dispensable now.", on, rx_id))
+    else:
+        timing = _next_fill_dates(situation, on, policy)
+        if timing is not None and timing[1] > on:
+            steps.append(Step(
+                StepKind.NEXT_FILL,
+                f"Next fill due on {timing[0]}: write the prescription from {timing[1]}.",
+                timing[1],
+            ))
+        else:
+            steps.append(Step(
+                StepKind.WRITE_PRESCRIPTION,
+                "Every requirement of the next fill is met: write the prescription and mark it "
+                "dispensable.",
+                on,
+            ))
+    window = decision.window
+    if window is not None and window.closes_on <= on + _ONE_DAY:
+        what = f"mark prescription {rx.number} dispensable" if rx is not None else (
+            "write and mark a prescription")
+        steps.append(Step(StepKind.WINDOW_CLOSING,
+                          f"The window closes on {window.closes_on}: {what} by then.",
+                          window.closes_on, rx_id))
+
+
+def _unmet_steps(situation: Situation, rx: PrescriptionSummary | None, decision: Decision,
+                 on: date, policy: Policy, steps: list[Step]) -> None:
+    """Turn the unmet requirements into the records to enter, the date the confirmation test
+    can be collected from, and what nobody in the office can fix."""
+    rx_id = rx.id if rx is not None else None
+    cgp = category_on(situation.patient, on) == _CGP
+    unmet = decision.unmet
+    codes = {reason.code for reason in unmet}
+    timing = [reason for reason in unmet if reason.code in _CONFIRMATION_TIMING]
+    needed: list[str] = []
+    needed_reasons: list[Reason] = []
+    for reason in unmet:
+        code = reason.code
+        if code in _COVERED or code in _CONFIRMATION_TIMING:
+            continue
+        if code == ReasonCode.WINDOW_EXPIRED:
+            label = "a new negative pregnancy test" if cgp else "a new counseling visit"
+            if cgp and timing:
+                continue  # the confirmation step says when the new test can be collected
+        elif code in _TEST_CODES and timing:
+            # A first fill waiting for its confirmation test: only a missing screening test
+            # can be collected now.
+            if code == ReasonCode.TEST_SETTING_NOT_ACCEPTED or (
+                ReasonCode.SCREENING_TEST_MISSING not in codes
+            ):
+                continue
+            label = "a negative screening pregnancy test"
+        elif code in _RECORD_NEEDS:
+            label = _RECORD_NEEDS[code]
+        else:
+            steps.append(Step(StepKind.BLOCKED, reason.message, None, rx_id,
+                              reasons=(reason,)))
+            continue
+        needed.append(label)
+        needed_reasons.append(reason)
+    if needed:
+        dates = _next_fill_dates(situation, on, policy)
+        items = _join(needed)
+        if dates is not None and dates[1] > on:
+            steps.append(Step(StepKind.NEXT_FILL,
+                              f"Next fill due on {dates[0]}: from {dates[1]}, record {items}.",
+                              dates[1], rx_id, reasons=tuple(needed_reasons)))
+        else:
+            steps.append(Step(StepKind.RECORDS_NEEDED, f"Record for the next fill: {items}.",
+                              on, rx_id, reasons=tuple(needed_reasons)))
+    if timing:
+        due = max(max(reason.met_from or on for reason in timing), on)
+        if due > on:
+            why = "; ".join(_timing_label(reason.code, policy) for reason in timing)
+            message = f"The confirmation pregnancy test can be collected from {due} ({why})."
+        else:
+            message = "A new confirmation pregnancy test can be collected now."
+        steps.append(Step(StepKind.CONFIRMATION_TEST, message, due, rx_id,
+                          reasons=tuple(timing)))
+
+
+def outlook(situation: Situation, on: date, policy: Policy) -> Outlook:
+    """The decision on the patient's next fill on `on` and every next step, soonest first."""
+    patient = situation.patient
+    rx, decision = _decide(situation, on, policy)
+    status = enrollment_status(patient, on)
+    first = is_first_fill(patient, on, rx.id if rx is not None else NEXT_FILL_ID)
+    steps = [
+        Step(StepKind.REPORT_POSITIVE_TEST,
+             f"Report the positive pregnancy test collected on {test.collected_on} to the "
+             f"pregnancy registry.", test.collected_on, record_id=test.id)
+        for test in situation.unreported_positive_tests
+    ]
+    waiting = _authorization_steps(patient, on, status.enrolled, steps)
+    if status.course_ended_on is not None:
+        step = _post_treatment_step(patient, status.category, status.course_ended_on, on,
+                                    policy)
+        if step is not None:
+            steps.append(step)
+    elif not waiting:
+        if not status.enrolled:
+            steps.append(Step(
+                StepKind.SIGN_ACKNOWLEDGMENT,
+                f"Have the patient sign the acknowledgment for the category "
+                f"'{_CATEGORY_LABELS[status.category]}'.",
+                on,
+            ))
+        if decision.dispensable:
+            _ready_steps(situation, rx, decision, on, policy, steps)
+        else:
+            _unmet_steps(situation, rx, decision, on, policy, steps)
+    return Outlook(decision, rx, first, _ordered(steps))
+
+
+# --- the checklist of a decision -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    key: str
+    codes: frozenset[ReasonCode]
+    # (can get pregnant, first fill, policy) -> whether the requirement applies
+    applies: Callable[[bool, bool, Policy], bool]
+    label: Callable[[Policy], str]
+
+
+def _always(cgp: bool, first: bool, policy: Policy) -> bool:
+    return True
+
+
+_ROWS: tuple[_Row, ...] = (
+    _Row("enrollment", frozenset({ReasonCode.PATIENT_NOT_ENROLLED, ReasonCode.COURSE_ENDED}),
+         _always, lambda p: "Acknowledgment signed for the patient's category and course"),
+    _Row("prescription", frozenset({ReasonCode.PRESCRIPTION_NOT_PENDING}), _always,
+         lambda p: "Prescription pending (not marked dispensable or dispensed yet)"),
+    _Row("prescriber", frozenset({ReasonCode.PRESCRIBER_INACTIVE}), _always,
+         lambda p: "Prescriber active in the program"),
+    _Row("one_authorization", frozenset({ReasonCode.OTHER_AUTHORIZATION_ACTIVE}), _always,
+         lambda p: "No other authorization of the patient open"),
+    _Row("counseling", frozenset({ReasonCode.COUNSELING_MISSING}),
+         lambda cgp, first, p: cgp or p.cngp_counseling_every_cycle,
+         lambda p: f"Counseling by the prescriber in the last {p.cycle_days} days, after the "
+                   f"last dispense"),
+    _Row("counseling_once", frozenset({ReasonCode.COUNSELING_MISSING}),
+         lambda cgp, first, p: not cgp and not p.cngp_counseling_every_cycle,
+         lambda p: "Counseling by the prescriber since enrollment"),
+    _Row("visit_window", frozenset({ReasonCode.WINDOW_EXPIRED}),
+         lambda cgp, first, p: not cgp and p.cngp_window,
+         lambda p: f"Today within the {p.cngp_window_days}-day window of the counseling visit"),
+    _Row("contraception", frozenset({ReasonCode.CONTRACEPTION_MISSING}),
+         lambda cgp, first, p: cgp,
+         lambda p: "Contraception entered this cycle: two methods, one of them primary, or "
+                   "abstinence"),
+    _Row("comprehension", frozenset({ReasonCode.COMPREHENSION_MISSING,
+                                     ReasonCode.CONTRACEPTION_MISMATCH}),
+         lambda cgp, first, p: cgp,
+         lambda p: "Comprehension questions passed this cycle, confirming the same "
+                   "contraception"),
+    _Row("pregnancy_test", frozenset({ReasonCode.PREGNANCY_TEST_MISSING,
+                                      ReasonCode.PREGNANCY_TEST_POSITIVE,
+                                      ReasonCode.WINDOW_EXPIRED,
+                                      ReasonCode.TEST_SETTING_NOT_ACCEPTED}),
+         lambda cgp, first, p: cgp,
+         lambda p: f"Negative pregnancy test, done where accepted, with today in its "
+                   f"{p.test_window_days}-day window"),
+    _Row("screening", frozenset({ReasonCode.SCREENING_TEST_MISSING}),
+         lambda cgp, first, p: cgp and first,
+         lambda p: f"Negative screening test at least {p.screening_gap_days} days before the "
+                   f"confirmation test"),
+    _Row("lead_time", frozenset({ReasonCode.CONTRACEPTION_LEAD_TIME}),
+         lambda cgp, first, p: cgp and first,
+         lambda p: f"Contraception started at least {p.contraception_lead_days} days before "
+                   f"the confirmation test"),
+    _Row("lockout", frozenset({ReasonCode.LOCKOUT_PERIOD}),
+         lambda cgp, first, p: cgp and first and p.lockout,
+         lambda p: "No lockout from a missed first window"),
+)
+
+_SETTING_WORDS = {"lab": "laboratory", "office": "office", "home": "home"}
+
+
+def _evidence(decision: Decision, patient: PatientFacts, cgp: bool) -> dict[str, tuple[
+    Evidence, ...
+]]:
+    """The records each met requirement rests on, from the decision's `used` list."""
+    acks = {a.id: a for a in patient.acknowledgments}
+    visits = {c.id: c for c in patient.counseling}
+    entries = {e.id: e for e in patient.contraception}
+    attempts = {a.id: a for a in patient.comprehension}
+    tests = {t.id: t for t in patient.pregnancy_tests}
+    window = decision.window
+    out: dict[str, tuple[Evidence, ...]] = {}
+    for kind, record_id in decision.used:
+        if kind == "acknowledgment":
+            out["enrollment"] = (Evidence("Signed", acks[record_id].signed_on),)
+        elif kind == "counseling":
+            visit = (Evidence("Counseled", visits[record_id].counseled_on),)
+            out["counseling"] = out["counseling_once"] = visit
+            if window is not None and not cgp:
+                out["visit_window"] = (*visit, Evidence("Window closes", window.closes_on))
+        elif kind == "contraception":
+            entry = entries[record_id]
+            out["contraception"] = (Evidence("Entered", entry.recorded_on),)
+            out["lead_time"] = (Evidence("Started", entry.started_on),)
+        elif kind == "comprehension":
+            out["comprehension"] = (Evidence("Passed", attempts[record_id].completed_on),)
+        else:
+            test = tests[record_id]
+            seen = Evidence(f"Negative {_SETTING_WORDS[test.setting]} test collected",
+                            test.collected_on)
+            if window is not None and test.collected_on == window.opens_on:
+                out["pregnancy_test"] = (seen, Evidence("Window closes", window.closes_on))
+            else:
+                out["screening"] = (seen,)
+    return out
+
+
+def checklist(decision: Decision, patient: PatientFacts, policy: Policy,
+              prescription_id: int = NEXT_FILL_ID) -> tuple[Requirement, ...]:
+    """Every requirement that applies to the fill the decision is about, met or not: the unmet
+    ones with the engine's reasons (and the dates they can be met), the met ones with the
+    records they rest on. A reason no requirement names is listed under "Other"."""
+    on = decision.as_of
+    cgp = category_on(patient, on) == _CGP
+    first = is_first_fill(patient, on, prescription_id)
+    evidence = _evidence(decision, patient, cgp)
+    placed: set[int] = set()
+    items: list[Requirement] = []
+    for row in _ROWS:
+        if not row.applies(cgp, first, policy):
+            continue
+        reasons = []
+        for index, reason in enumerate(decision.unmet):
+            if reason.code in row.codes:
+                reasons.append(reason)
+                placed.add(index)
+        met = not reasons
+        items.append(Requirement(row.key, row.label(policy), met, tuple(reasons),
+                                 evidence.get(row.key, ()) if met else ()))
+    others = tuple(r for index, r in enumerate(decision.unmet) if index not in placed)
+    if others:
+        items.append(Requirement("other", "Other requirements", False, others))
+    return tuple(items)
+
+
+def fill_windows(patient: PatientFacts, rule_sets: tuple[Policy, ...]) -> tuple[FillWindow, ...]:
+    """The window of every negative test of a patient who could get pregnant when it was
+    collected (D..D+6, RULES.md §6.4), and of every counseling visit of a patient who could not,
+    under rule sets with a visit window (V..V+29, §7); each by the rule set of its own date."""
+    windows: list[FillWindow] = []
+    for test in patient.pregnancy_tests:
+        day = test.collected_on
+        if test.result == TestResult.NEGATIVE and category_on(patient, day) == _CGP:
+            days = policy_for(day, rule_sets).test_window_days
+            windows.append(FillWindow("test", test.id,
+                                      Window(day, day + timedelta(days=days - 1))))
+    for visit in patient.counseling:
+        day = visit.counseled_on
+        policy = policy_for(day, rule_sets)
+        if category_on(patient, day) != _CGP and policy.cngp_window:
+            windows.append(FillWindow("visit", visit.id, Window(
+                day, day + timedelta(days=policy.cngp_window_days - 1))))
+    return tuple(sorted(windows, key=lambda w: (w.window.opens_on, w.kind, w.record_id)))
