@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tracker.domain.facts import Category, PatientFacts
-from tracker.domain.rules import _enrollment
+from tracker.domain.rules import course_enrollment
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class EnrollmentStatus:
 
 
 def enrollment_status(patient: PatientFacts, on: date) -> EnrollmentStatus:
-    category, ack, course_end, _ = _enrollment(patient, on)
+    category, ack, course_end, _ = course_enrollment(patient, on)
     if ack is not None:
         return EnrollmentStatus(category, True, ack.id, ack.signed_on, None)
     return EnrollmentStatus(category, False, None, None, course_end)

@@ -37,6 +37,7 @@ from tracker.domain.policy import Policy, pharmacy_problems
 from tracker.domain.reasons import PHARMACY_VISIBLE_CODES, Reason, ReasonCode
 
 __all__ = [
+    "course_enrollment",
     "Decision",
     "Window",
     "evaluate",
@@ -71,7 +72,7 @@ def _settings_text(settings: frozenset[TestSetting]) -> str:
 # --- RULES.md §4: enrollment and course ---------------------------------------------------------
 
 
-def _enrollment(
+def course_enrollment(
     patient: PatientFacts, on: date
 ) -> tuple[Category, Acknowledgment | None, date | None, bool]:
     """The patient's category on `on`, the acknowledgment that enrolled the current course (or
@@ -446,7 +447,7 @@ def _lockout(
             continue
         for offset in range(window_days):
             day = start + _days(offset)
-            category, ack, _, _ = _enrollment(patient, day)
+            category, ack, _, _ = course_enrollment(patient, day)
             if category != _CGP or ack is None or (last is not None and last >= ack.signed_on):
                 continue
             cycle_from = day - _days(policy.cycle_days)
@@ -536,7 +537,7 @@ def _check_patient(
     everything else, so a refusal lists every unmet requirement."""
     patient = case.patient
     used: list[tuple[str, int]] = []
-    category, enrolling, course_end, signed_any = _enrollment(patient, on)
+    category, enrolling, course_end, signed_any = course_enrollment(patient, on)
     if enrolling is not None:
         used.append(("acknowledgment", enrolling.id))
     elif signed_any:
