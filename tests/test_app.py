@@ -59,6 +59,8 @@ def test_configuration_comes_from_tracker_environment_variables(
         ("TRACKER_PROGRAM_TIMEZONE", "Mars/Olympus", "time zone"),
         ("TRACKER_POLICY_2026_EFFECTIVE", "soon", "YYYY-MM-DD"),
         ("TRACKER_ENV", "staging", "TRACKER_ENV"),
+        ("TRACKER_SESSION_IDLE_MINUTES", "0", "positive"),
+        ("TRACKER_SESSION_ABSOLUTE_HOURS", "twelve", "positive"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_clear_message(

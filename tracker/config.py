@@ -27,6 +27,16 @@ def _date(name: str, value: str) -> date:
         raise ConfigError(f"{name} must be a date YYYY-MM-DD, not {value!r}") from exc
 
 
+def _positive(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise ConfigError(f"{name} must be a positive number, not {value!r}")
+    return number
+
+
 def _zone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,8 +80,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
             "TRACKER_POLICY_2026_EFFECTIVE",
             env.get("TRACKER_POLICY_2026_EFFECTIVE", DEFAULT_2026_EFFECTIVE.isoformat()),
         ),
-        "SESSION_IDLE_MINUTES": int(env.get("TRACKER_SESSION_IDLE_MINUTES", "15")),
-        "SESSION_ABSOLUTE_HOURS": int(env.get("TRACKER_SESSION_ABSOLUTE_HOURS", "12")),
+        "SESSION_IDLE_MINUTES": _positive("TRACKER_SESSION_IDLE_MINUTES",
+                                          env.get("TRACKER_SESSION_IDLE_MINUTES", "15")),
+        "SESSION_ABSOLUTE_HOURS": _positive("TRACKER_SESSION_ABSOLUTE_HOURS",
+                                            env.get("TRACKER_SESSION_ABSOLUTE_HOURS", "12")),
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
         "ARGON2_FAST": False,
         "DB_POOL_SIZE": int(env.get("TRACKER_DB_POOL_SIZE", "5")),

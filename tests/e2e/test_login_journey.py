@@ -1,0 +1,44 @@
+"""Journey 4: signing in — a wrong password, throttling after repeated failures, and the
+session ending after inactivity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import PASSWORD, Server, _server, shot, sign_in
+
+
+def test_wrong_password_then_right_one(page: Page, server: Server) -> None:
+    sign_in(page, server, "doc@e2e.test", "not the password at all")
+    expect(page.get_by_role("alert")).to_contain_text("The email or password is not right")
+    shot(page, "login-refused")
+    sign_in(page, server, "doc@e2e.test")
+    expect(page.get_by_role("link", name="Dr. Dana Derm")).to_be_visible()
+
+
+def test_repeated_failures_pause_sign_in_even_with_the_right_password(page: Page,
+                                                                      server: Server) -> None:
+    for _ in range(5):
+        sign_in(page, server, "admin@e2e.test", "guessing the password")
+    sign_in(page, server, "admin@e2e.test", PASSWORD)
+    expect(page.get_by_role("alert")).to_contain_text("sign-in is paused for a while")
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # Sessions idle out after 2 seconds instead of 15 minutes.
+    yield from _server(Path(tmp_path_factory.mktemp("idle")),
+                       TRACKER_SESSION_IDLE_MINUTES=str(2 / 60))
+
+
+def test_idle_session_is_signed_out(page: Page, impatient_server: Server) -> None:
+    sign_in(page, impatient_server, "doc@e2e.test")
+    expect(page.get_by_role("link", name="Dr. Dana Derm")).to_be_visible()
+    page.wait_for_timeout(3000)
+    page.goto(impatient_server.url + "/account")
+    expect(page).to_have_url(impatient_server.url + "/login?next=/account")
+    expect(page.get_by_text("Your session ended after a period of inactivity")).to_be_visible()
