@@ -215,9 +215,8 @@ def _newest_pending(prescriptions: tuple[PrescriptionSummary, ...]) -> Prescript
     return newest
 
 
-def _decide(situation: Situation, on: date, policy: Policy) -> tuple[
-    PrescriptionSummary | None, Decision
-]:
+def _decide(situation: Situation, on: date,
+            policy: Policy) -> tuple[PrescriptionSummary | None, Decision]:
     """The engine's decision on the newest pending prescription, or on a next prescription not
     written yet (as if written today with the longest supply)."""
     rx = _newest_pending(situation.prescriptions)
@@ -547,9 +546,8 @@ _ROWS: tuple[_Row, ...] = (
 _SETTING_WORDS = {"lab": "laboratory", "office": "office", "home": "home"}
 
 
-def _evidence(decision: Decision, patient: PatientFacts, cgp: bool) -> dict[str, tuple[
-    Evidence, ...
-]]:
+def _evidence(decision: Decision, patient: PatientFacts,
+              cgp: bool) -> dict[str, tuple[Evidence, ...]]:
     """The records each met requirement rests on, from the decision's `used` list."""
     acks = {a.id: a for a in patient.acknowledgments}
     visits = {c.id: c for c in patient.counseling}

@@ -1,0 +1,149 @@
+"""Writing a prescription, marking it dispensable (success and refusal with every reason and
+its date), and reversing an authorization (RULES.md §8)."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests import builders
+from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
+from tracker.models import Authorization, Prescription
+from tracker.services import prescriptions
+from tracker.services.context import Context
+
+WRITE = {"written_on": "2026-12-15", "days_supply": "30", "quantity": "60", "refills": "0"}
+
+
+def _count(db: Session, model: type) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_prescription_is_written_and_opens_its_page(browser: FlaskClient, db: Session,
+                                                    doc: Context) -> None:
+    p = builders.enrolled_patient(doc)
+    location = submit(browser, f"/patients/{p.id}/prescriptions/new", WRITE)
+    rx = db.scalar(select(Prescription).where(Prescription.patient_id == p.id))
+    assert rx is not None and location.endswith(f"/prescriptions/{rx.id}")
+    assert (rx.days_supply, rx.quantity, rx.refills, rx.status) == (30, 60, 0, "pending")
+    shown = text_of(page(browser, location))
+    assert f"Prescription {rx.number} is written." in shown
+    assert "Supply 30 days, 60 capsules, no refills" in shown
+
+
+def test_days_supply_refills_and_quantity_are_checked(browser: FlaskClient, db: Session,
+                                                      doc: Context) -> None:
+    p = builders.enrolled_patient(doc)
+    url = f"/patients/{p.id}/prescriptions/new"
+    answer = submit(browser, url, {**WRITE, "days_supply": "31", "refills": "1"}, status=422)
+    # RULES.md §12 example 7.
+    assert errors_of(answer) == [
+        "The days' supply must be a whole number from 1 to 30.",
+        "Refills are not allowed: every fill needs a new prescription (enter 0)."]
+    words = submit(browser, url, {**WRITE, "quantity": "sixty"}, status=422)
+    assert errors_of(words) == ["Enter a whole number, in digits."]
+    none = submit(browser, url, {**WRITE, "quantity": "", "written_on": "2026-12-16"},
+                  status=422)
+    assert errors_of(none) == [
+        "The date 2026-12-16 is in the future; the latest accepted date is 2026-12-15.",
+        "Give a whole number."]
+    assert _count(db, Prescription) == 0
+
+
+def test_refusal_lists_every_unmet_requirement_with_its_date_and_changes_nothing(
+    browser: FlaskClient, db: Session, doc: Context
+) -> None:
+    p = builders.enrolled_patient(doc)
+    rx = builders.prescription(doc, p.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    answer = submit(browser, rx_url + "/authorize", {}, page_url=rx_url, status=409)
+    shown = text_of(answer)
+    assert "The prescription cannot be marked dispensable." in shown
+    assert "nothing was changed" in shown
+    assert "5 requirements are not met" in shown
+    for message in (
+        "Counseling by the prescriber is needed: none is recorded from Nov 15, 2026 through "
+        "Dec 15, 2026.",
+        "The prescriber must enter the patient's contraception",
+        "The patient must pass the comprehension questions",
+        "A negative pregnancy test is needed: none is recorded.",
+        "A negative screening test done at a CLIA-certified laboratory or a medical office is "
+        "needed at least 19 days before the confirmation test",
+    ):
+        assert message in shown, message
+    assert answer.count("This can be done today.") == 4
+    assert "This can be met from Jan 3, 2027" in shown  # screening today + 19 days
+    assert "Code SCREENING_TEST_MISSING" in shown
+    db.expire_all()
+    assert db.get(Prescription, rx.id).status == "pending"  # type: ignore[union-attr]
+    assert _count(db, Authorization) == 0
+    refused = events(db, "authorization.refused")
+    assert len(refused) == 1 and "SCREENING_TEST_MISSING" in (refused[0].new_values or "")
+
+
+def test_marking_dispensable_shows_the_number_and_the_last_day_large(
+    browser: FlaskClient, db: Session, doc: Context
+) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    before = text_of(page(browser, rx_url))
+    assert "every requirement is met. The authorization would run through Dec 20, 2026." in before
+    location = submit(browser, rx_url + "/authorize", {}, page_url=rx_url)
+    assert location.endswith(rx_url)
+    html = page(browser, rx_url)
+    auth = db.scalar(select(Authorization).where(Authorization.prescription_id == rx.id))
+    assert auth is not None
+    assert f'<p class="big">{auth.number}</p>' in html
+    assert '<p class="big">Dec 20, 2026</p>' in html
+    assert "The prescription is marked dispensable." in text_of(html)
+    again = submit(browser, rx_url + "/authorize", {}, page_url=rx_url, status=409)
+    assert "The prescription is dispensable; only a pending prescription can be marked " \
+           "dispensable." in text_of(again)
+
+
+def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Session,
+                                                 doc: Context) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    auth = prescriptions.authorize(doc, rx.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    no_reason = submit(browser, rx_url + "/reverse", {"reason": "  "}, page_url=rx_url,
+                       status=422)
+    assert errors_of(no_reason) == ["Say why the authorization is reversed."]
+    db.expire_all()
+    assert db.get(Authorization, auth.id).state == "open"  # type: ignore[union-attr]
+    submit(browser, rx_url + "/reverse", {"reason": "Entered in error"}, page_url=rx_url)
+    shown = text_of(page(browser, rx_url))
+    assert "The authorization is reversed; the prescription is pending again." in shown
+    assert re.search(rf"{auth.number} reversed Dec 15, 2026 .* Entered in error", shown)
+    assert "Mark dispensable" in shown
+    db.expire_all()
+    assert db.get(Prescription, rx.id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_dispensed_prescription_cannot_be_reversed(browser: FlaskClient, ctx: Context,
+                                                   doc: Context) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    auth = prescriptions.authorize(doc, rx.id)
+    counter = builders.as_user(ctx, builders.pharmacist(ctx))
+    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    rx_url = f"/prescriptions/{rx.id}"
+    assert "Dispensed on Dec 15, 2026 by Pharmacy" in text_of(page(browser, rx_url))
+    answer = submit(browser, rx_url + "/reverse", {"reason": "too late"}, page_url=rx_url,
+                    status=409)
+    assert "A dispensed prescription cannot be reversed." in text_of(answer)
+
+
+def test_prescription_without_an_authorization_has_nothing_to_reverse(
+    browser: FlaskClient, doc: Context
+) -> None:
+    p = builders.enrolled_patient(doc)
+    rx = builders.prescription(doc, p.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    submit(browser, rx_url + "/reverse", {"reason": "x"}, page_url=rx_url, status=404)

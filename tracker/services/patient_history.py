@@ -1,0 +1,367 @@
+"""A patient's chart as the prescriber reads it: every record with who entered it and when
+(corrected versions included), prescriptions with their authorizations, signed
+acknowledgments; and the few writes that go with reading it: reporting a positive test to the
+pregnancy registry (RULES.md §10) and auditing a failed witness password at signing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    String,
+    Text,
+    cast,
+    false,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from tracker.domain.contraception import METHOD_LABELS
+from tracker.domain.facts import Category, TestResult, TestSetting
+from tracker.domain.facts import PregnancyTest as TestFact
+from tracker.models import (
+    Acknowledgment,
+    Authorization,
+    CategoryChange,
+    ComprehensionAttempt,
+    ContraceptionEntry,
+    Counseling,
+    CourseEnd,
+    Dispense,
+    Patient,
+    Pharmacy,
+    PregnancyTest,
+    Prescription,
+    User,
+)
+from tracker.services.audit import record_event
+from tracker.services.consent_forms import ConsentForm, current_form
+from tracker.services.context import Context
+from tracker.services.errors import NotFound, ValidationFailed
+from tracker.services.facts import load_many_patient_facts, split_methods
+from tracker.services.paging import PER_PAGE, Page, page_of
+from tracker.services.patients import acknowledgment_fields, own_patient
+from tracker.services.prescriptions import own_prescription
+from tracker.services.records import RECORD_KINDS
+from tracker.services.signatures import verify
+from tracker.services.worklist import PatientOutlook, outlook_of, summary_of
+
+CATEGORY_LABELS = {
+    Category.CAN_GET_PREGNANT.value: "can get pregnant",
+    Category.CANNOT_GET_PREGNANT.value: "cannot get pregnant",
+}
+SETTING_LABELS = {
+    "lab": "CLIA-certified laboratory",
+    "office": "medical office",
+    "home": "home test",
+}
+# The kinds of record a prescriber corrects by entering a new version (RULES.md: records are
+# never overwritten); comprehension attempts are answered again instead.
+CORRECTABLE = ("counseling", "pregnancy-test", "contraception")
+RX_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version of one record of the chart."""
+
+    kind: str  # counseling, pregnancy-test, contraception, comprehension, acknowledgment, ...
+    record_id: int
+    title: str
+    on: date  # the clinical date of the record
+    details: tuple[str, ...]
+    entered_by: str
+    entered_at: datetime
+    superseded: bool = False
+    corrects_id: int | None = None
+    correction_reason: str | None = None
+    correctable: bool = False
+    reportable: bool = False  # a positive test not yet reported to the registry
+
+
+@dataclass(frozen=True)
+class PrescriptionLine:
+    prescription: Prescription
+    authorization: Authorization | None  # the newest one, whatever its state
+    dispense: Dispense | None
+
+
+@dataclass(frozen=True)
+class PrescriptionDetail:
+    prescription: Prescription
+    patient: Patient
+    authorizations: list[Authorization]  # newest first
+    dispense: Dispense | None
+    pharmacy: Pharmacy | None
+
+
+@dataclass(frozen=True)
+class PatientChart:
+    """The patient page: the outlook (checklist, steps, windows), a page of the history, a page
+    of prescriptions, and every authorization and dispense (for the timeline)."""
+
+    outlook: PatientOutlook
+    history: Page[HistoryEntry]
+    prescriptions: Page[PrescriptionLine]
+    authorizations: list[Authorization]
+    dispenses: list[tuple[Dispense, str]]  # with the prescription's number
+
+
+@dataclass(frozen=True)
+class SignedAcknowledgment:
+    acknowledgment: Acknowledgment
+    patient: Patient
+    witness: str
+    verified: bool  # the e-signature still matches the stored record
+    form: ConsentForm | None  # the text signed, when it is still the current version
+
+
+def methods_text(methods: str, abstinence: bool) -> str:
+    """Contraception in words: the methods' names, or abstinence."""
+    if abstinence:
+        return "Abstinence"
+    return " + ".join(METHOD_LABELS.get(m, m) for m in sorted(split_methods(methods)))
+
+
+def _nothing(type_: Any) -> Any:
+    return cast(null(), type_)
+
+
+def _history_query(patient_id: int) -> Any:
+    """Every version of every record of one patient in one UNION ALL, each with the name of
+    who entered it. The pregnancy-test arm comes first: its typed columns (UTC times,
+    booleans) type the whole result."""
+    reporter = aliased(User)
+
+    def arm(kind: str, model: Any, on: Any, at: Any, who: Any, *joins: Any, versioned: bool = True,
+            s: tuple[Any, ...] = (), d2: Any = None, b1: Any = None, b2: Any = None,
+            reason: Any = None, at2: Any = None) -> Any:
+        strings = [*s, *(_nothing(String) for _ in range(6 - len(s)))]
+        columns = [
+            literal(kind, String).label("kind"), model.id.label("id"), on.label("on"),
+            User.name.label("who"), at.label("at"),
+            (model.superseded if versioned else false()).label("superseded"),
+            (model.corrects_id if versioned else _nothing(Integer)).label("corrects_id"),
+            (reason if reason is not None else (
+                model.correction_reason if versioned else _nothing(Text))).label("reason"),
+            *(value.label(f"s{i + 1}") for i, value in enumerate(strings)),
+            (d2 if d2 is not None else _nothing(Date)).label("d2"),
+            (b1 if b1 is not None else _nothing(Boolean)).label("b1"),
+            (b2 if b2 is not None else _nothing(Boolean)).label("b2"),
+            (at2 if at2 is not None else _nothing(PregnancyTest.registry_reported_at.type))
+            .label("at2"),
+        ]
+        stmt = select(*columns).join(User, User.id == who)
+        for target, condition in joins:
+            stmt = stmt.outerjoin(target, condition)
+        return stmt.where(model.patient_id == patient_id)
+
+    return union_all(
+        arm("pregnancy-test", PregnancyTest, PregnancyTest.collected_on,
+            PregnancyTest.recorded_at, PregnancyTest.recorded_by,
+            (reporter, reporter.id == PregnancyTest.registry_reported_by),
+            s=(PregnancyTest.result, PregnancyTest.setting, reporter.name),
+            at2=PregnancyTest.registry_reported_at),
+        arm("counseling", Counseling, Counseling.counseled_on, Counseling.recorded_at,
+            Counseling.recorded_by),
+        arm("contraception", ContraceptionEntry, ContraceptionEntry.recorded_on,
+            ContraceptionEntry.recorded_at, ContraceptionEntry.recorded_by,
+            s=(ContraceptionEntry.methods,), d2=ContraceptionEntry.started_on,
+            b1=ContraceptionEntry.abstinence),
+        arm("comprehension", ComprehensionAttempt, ComprehensionAttempt.completed_on,
+            ComprehensionAttempt.recorded_at, ComprehensionAttempt.recorded_by,
+            s=(ComprehensionAttempt.methods, ComprehensionAttempt.wrong),
+            b1=ComprehensionAttempt.abstinence, b2=ComprehensionAttempt.passed),
+        arm("acknowledgment", Acknowledgment, Acknowledgment.signed_on, Acknowledgment.signed_at,
+            Acknowledgment.witness_id, versioned=False,
+            s=(Acknowledgment.form_code, Acknowledgment.form_version,
+               Acknowledgment.patient_signature, Acknowledgment.guardian_signature,
+               Acknowledgment.guardian_relationship, Acknowledgment.category)),
+        arm("category", CategoryChange, CategoryChange.changed_on, CategoryChange.changed_at,
+            CategoryChange.changed_by, versioned=False, s=(CategoryChange.category,),
+            reason=CategoryChange.reason),
+        arm("course-end", CourseEnd, CourseEnd.last_dose_on, CourseEnd.recorded_at,
+            CourseEnd.recorded_by, versioned=False),
+    )
+
+
+def _entry(row: Any, first_category_id: int | None) -> HistoryEntry:
+    """One row of the history query in words."""
+    kind = row.kind
+    details: tuple[str, ...] = ()
+    reportable = False
+    if kind == "pregnancy-test":
+        title = f"Pregnancy test: {row.s1}"
+        details = (f"Done at: {SETTING_LABELS.get(row.s2, row.s2)}",)
+        if row.s1 == TestResult.POSITIVE.value and row.at2 is not None:
+            details += (f"Reported to the pregnancy registry by {row.s3} on "
+                        f"{row.at2.date().isoformat()}",)
+        elif row.s1 == TestResult.POSITIVE.value and not row.superseded:
+            details += ("Not yet reported to the pregnancy registry",)
+            reportable = True
+    elif kind == "counseling":
+        title = "Counseling"
+    elif kind == "contraception":
+        title = "Contraception"
+        details = (methods_text(row.s1, bool(row.b1)), f"Started on {row.d2.isoformat()}")
+    elif kind == "comprehension":
+        wrong = [w for w in (row.s2 or "").split(",") if w]
+        outcome = "passed" if row.b2 else f"not passed ({len(wrong)} wrong)"
+        title = f"Comprehension questions: {outcome}"
+        details = (f"Contraception confirmed by the patient: "
+                   f"{methods_text(row.s1, bool(row.b1))}",)
+    elif kind == "acknowledgment":
+        title = "Acknowledgment signed"
+        details = (f"Form {row.s1} version {row.s2} ({CATEGORY_LABELS.get(row.s6, row.s6)})",
+                   f"Signed by {row.s3}")
+        if row.s4:
+            details += (f"Co-signed by {row.s4} ({row.s5})",)
+    elif kind == "category":
+        # Registration writes the first category; later rows are changes.
+        what = "Registered" if row.id == first_category_id else "Category changed"
+        title = f"{what}: {CATEGORY_LABELS.get(row.s1, row.s1)}"
+        details = (f"Reason: {row.reason}",) if row.reason else ()
+    else:
+        title = "Course ended (last dose)"
+    correction = row.reason if kind in CORRECTABLE + ("comprehension",) else None
+    if row.corrects_id is not None:
+        details += (f"Correction of version #{row.corrects_id}: {correction}",)
+    return HistoryEntry(kind, row.id, title, row.on, details, row.who, row.at,
+                        bool(row.superseded), row.corrects_id, correction,
+                        kind in CORRECTABLE and not row.superseded, reportable)
+
+
+def _history(ctx: Context, patient_id: int) -> tuple[list[HistoryEntry], list[TestFact]]:
+    """The patient's history, newest first, and the positive tests still to report to the
+    registry (RULES.md §10), read from the same rows."""
+    rows = ctx.session.execute(_history_query(patient_id)).all()
+    categories = [row.id for row in rows if row.kind == "category"]
+    first_category = min(categories) if categories else None
+    entries = [_entry(row, first_category) for row in rows]
+    entries.sort(key=lambda e: (e.on, e.entered_at, e.record_id), reverse=True)
+    unreported = [TestFact(row.id, row.on, TestResult.POSITIVE, TestSetting(row.s2))
+                  for row in rows if row.kind == "pregnancy-test"
+                  and row.s1 == TestResult.POSITIVE.value and not row.superseded
+                  and row.at2 is None]
+    return entries, unreported
+
+
+def chart(ctx: Context, patient_id: int, records_page: int = 1,
+          prescriptions_page: int = 1) -> PatientChart:
+    """Everything the patient page shows, in a fixed number of queries whatever the length of
+    the history: the patient, the engine's facts, the prescriptions, authorizations and
+    dispenses, and every version of every record with who entered it (one UNION ALL)."""
+    patient = own_patient(ctx, patient_id)
+    session = ctx.session
+    facts = load_many_patient_facts(session, [patient])[patient.id]
+    rxs = list(session.scalars(
+        select(Prescription).where(Prescription.patient_id == patient.id)
+        .order_by(Prescription.written_on.desc(), Prescription.id.desc())
+    ))
+    auths = list(session.scalars(
+        select(Authorization).where(Authorization.patient_id == patient.id)
+        .order_by(Authorization.issued_on, Authorization.id)
+    ))
+    dispenses = list(session.scalars(
+        select(Dispense).where(Dispense.patient_id == patient.id).order_by(Dispense.dispensed_on)
+    ))
+    entries, unreported = _history(ctx, patient.id)
+    outlook = outlook_of(ctx, patient, facts, [summary_of(rx) for rx in rxs], unreported)
+    newest = {auth.prescription_id: auth for auth in auths}
+    by_rx = {row.prescription_id: row for row in dispenses}
+    numbers = {rx.id: rx.number for rx in rxs}
+    lines = [PrescriptionLine(rx, newest.get(rx.id), by_rx.get(rx.id)) for rx in rxs]
+    return PatientChart(
+        outlook=outlook,
+        history=page_of(entries, records_page, PER_PAGE),
+        prescriptions=page_of(lines, prescriptions_page, RX_PER_PAGE),
+        authorizations=auths,
+        dispenses=[(row, numbers.get(row.prescription_id, "")) for row in dispenses],
+    )
+
+
+def prescription_detail(ctx: Context, prescription_id: int) -> PrescriptionDetail:
+    """The acting prescriber's prescription with every authorization it had and its dispense."""
+    rx = own_prescription(ctx, prescription_id)
+    session = ctx.session
+    auths = list(session.scalars(
+        select(Authorization).where(Authorization.prescription_id == rx.id)
+        .order_by(Authorization.id.desc())
+    ))
+    found = session.execute(
+        select(Dispense, Pharmacy).join(Pharmacy, Pharmacy.id == Dispense.pharmacy_id)
+        .where(Dispense.prescription_id == rx.id)
+    ).one_or_none()
+    patient = session.get(Patient, rx.patient_id)
+    assert patient is not None
+    dispense, pharmacy = found if found is not None else (None, None)
+    return PrescriptionDetail(rx, patient, auths, dispense, pharmacy)
+
+
+def correctable_record(ctx: Context, patient_id: int, kind: str, record_id: int) -> Any:
+    """The record a correction starts from: the patient's own, of a kind that is corrected by
+    a new version. Another patient's record is not found."""
+    patient = own_patient(ctx, patient_id)
+    model = RECORD_KINDS.get(kind) if kind in CORRECTABLE else None
+    row = ctx.session.get(model, record_id) if model is not None else None
+    if row is None or row.patient_id != patient.id:
+        raise NotFound("no such record")
+    return row
+
+
+def acknowledgment(ctx: Context, patient_id: int, acknowledgment_id: int) -> SignedAcknowledgment:
+    """A signed acknowledgment of the acting prescriber's patient, for printing, with whether
+    its e-signature still verifies."""
+    patient = own_patient(ctx, patient_id)
+    found = ctx.session.execute(
+        select(Acknowledgment, User.name).join(User, User.id == Acknowledgment.witness_id)
+        .where(Acknowledgment.id == acknowledgment_id, Acknowledgment.patient_id == patient.id)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("no such acknowledgment")
+    ack, witness = found
+    verified = verify(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack),
+                      ack.signature_hmac)
+    form = current_form(ack.category)
+    shown = form if (form.code, form.version) == (ack.form_code, ack.form_version) else None
+    return SignedAcknowledgment(ack, patient, witness, verified, shown)
+
+
+def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> PregnancyTest:
+    """RULES.md §10: record that a positive test was reported to the pregnancy registry."""
+    patient = own_patient(ctx, patient_id)
+    test = ctx.session.get(PregnancyTest, test_id)
+    if test is None or test.patient_id != patient.id:
+        raise NotFound("no such pregnancy test")
+    problems = []
+    if test.result != TestResult.POSITIVE.value:
+        problems.append("Only a positive pregnancy test is reported to the registry.")
+    elif test.superseded:
+        problems.append("This test was corrected; the newest version is the one to report.")
+    elif test.registry_reported_at is not None:
+        problems.append("This test has already been reported to the registry.")
+    if problems:
+        raise ValidationFailed({"test": problems})
+    test.registry_reported_at = ctx.now()
+    test.registry_reported_by = ctx.actor.user_id
+    ctx.session.flush()
+    record_event(ctx, "pregnancy_test.registry_reported", "pregnancy_test", test.id,
+                 patient_id=patient.id, new={"collected_on": test.collected_on,
+                                             "registry_reported_at": test.registry_reported_at})
+    return test
+
+
+def record_witness_failure(ctx: Context, patient_id: int) -> None:
+    """A signature was refused because the witnessing prescriber's password was wrong: audit
+    the attempt (nothing else is stored)."""
+    patient = own_patient(ctx, patient_id)
+    record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
+                 patient_id=patient.id, new={"form": current_form(patient.category).code})

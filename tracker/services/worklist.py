@@ -1,0 +1,204 @@
+"""The prescriber's worklist and a patient's outlook: what each patient needs next, and when.
+
+The worklist reads one page of the prescriber's patients and everything it needs about them in a
+fixed number of queries, whatever the number of patients or the length of their histories: the
+page itself (count and rows), every dated record of the page's patients (one UNION ALL), their
+prescriptions, and their positive tests not yet reported to the registry. The rules engine and
+tracker.domain.next_steps decide the rest in memory."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from tracker.domain.decision import Decision
+from tracker.domain.enrollment import EnrollmentStatus, enrollment_status
+from tracker.domain.facts import (
+    PatientFacts,
+    PregnancyTest,
+    PrescriptionStatus,
+    TestResult,
+    TestSetting,
+)
+from tracker.domain.next_steps import (
+    NEXT_FILL_ID,
+    FillWindow,
+    Outlook,
+    PrescriptionSummary,
+    Requirement,
+    Situation,
+    Step,
+    checklist,
+    fill_windows,
+    outlook,
+)
+from tracker.domain.policy import Policy
+from tracker.domain.rules import evaluate
+from tracker.models import Patient, Prescription, User
+from tracker.models import PregnancyTest as PregnancyTestRow
+from tracker.services.context import Context
+from tracker.services.facts import load_case, load_many_patient_facts, prescriber_facts
+from tracker.services.paging import PER_PAGE, Page
+from tracker.services.patients import search_patients
+from tracker.services.prescriptions import own_prescription
+
+QUERY_MAX = 100
+_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One patient on the worklist with their next steps, soonest first."""
+
+    patient: Patient
+    status: EnrollmentStatus
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """A page of the worklist, the search that found it and the program date it is for."""
+
+    query: str
+    page: Page[WorklistRow]
+    today: date
+
+
+@dataclass(frozen=True)
+class PatientOutlook:
+    """What the patient page shows: enrollment, the next-fill checklist, steps and windows."""
+
+    patient: Patient
+    facts: PatientFacts
+    status: EnrollmentStatus
+    outlook: Outlook
+    checklist: tuple[Requirement, ...]
+    windows: tuple[FillWindow, ...]
+    policy: Policy
+    today: date
+
+
+@dataclass(frozen=True)
+class PrescriptionOutlook:
+    """A prescription's decision for today with its checklist (nothing is written)."""
+
+    prescription: Prescription
+    patient: Patient
+    decision: Decision
+    checklist: tuple[Requirement, ...]
+    today: date
+
+
+def normalize_query(query: str | None) -> str:
+    """Search text: trimmed, bounded, and a US-style birth date (12/31/1990) read as ISO."""
+    text = " ".join((query or "").split())[:QUERY_MAX]
+    match = _US_DATE.match(text)
+    if match:
+        month, day, year = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def summary_of(rx: Prescription) -> PrescriptionSummary:
+    """A prescription as the next-step rules read it."""
+    return PrescriptionSummary(rx.id, rx.number, PrescriptionStatus(rx.status), rx.written_on,
+                               rx.days_supply, rx.quantity)
+
+
+def _summaries(ctx: Context, patient_ids: list[int]) -> dict[int, list[PrescriptionSummary]]:
+    out: dict[int, list[PrescriptionSummary]] = defaultdict(list)
+    if not patient_ids:
+        return out
+    rows = ctx.session.execute(
+        select(Prescription.id, Prescription.patient_id, Prescription.number,
+               Prescription.status, Prescription.written_on, Prescription.days_supply,
+               Prescription.quantity)
+        .where(Prescription.patient_id.in_(patient_ids))
+    )
+    for rx_id, patient_id, number, status, written_on, supply, quantity in rows:
+        out[patient_id].append(PrescriptionSummary(
+            rx_id, number, PrescriptionStatus(status), written_on, supply, quantity))
+    return out
+
+
+def _unreported_positives(ctx: Context, patient_ids: list[int]) -> dict[int, list[PregnancyTest]]:
+    """RULES.md §10: positive tests flagged for the registry report and not yet reported."""
+    out: dict[int, list[PregnancyTest]] = defaultdict(list)
+    if not patient_ids:
+        return out
+    rows = ctx.session.execute(
+        select(PregnancyTestRow.id, PregnancyTestRow.patient_id, PregnancyTestRow.collected_on,
+               PregnancyTestRow.setting)
+        .where(PregnancyTestRow.patient_id.in_(patient_ids),
+               PregnancyTestRow.result == TestResult.POSITIVE.value,
+               PregnancyTestRow.superseded.is_(False),
+               PregnancyTestRow.registry_reported_at.is_(None))
+    )
+    for test_id, patient_id, collected_on, setting in rows:
+        out[patient_id].append(PregnancyTest(test_id, collected_on, TestResult.POSITIVE,
+                                             TestSetting(setting)))
+    return out
+
+
+def _prescriber(ctx: Context) -> User:
+    user = ctx.session.get(User, ctx.actor.user_id)
+    assert user is not None
+    return user
+
+
+def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_PAGE) -> Worklist:
+    """One page of the acting prescriber's patients (found by name or birth date), each with
+    their next steps on today's program date."""
+    text = normalize_query(query)
+    patients, total = search_patients(ctx, text, page, per_page)
+    today = ctx.today()
+    policy = ctx.policy(today)
+    doctor = prescriber_facts(_prescriber(ctx))
+    ids = [p.id for p in patients]
+    facts = load_many_patient_facts(ctx.session, patients)
+    prescriptions = _summaries(ctx, ids)
+    positives = _unreported_positives(ctx, ids)
+    rows = []
+    for patient in patients:
+        situation = Situation(facts[patient.id], doctor, tuple(prescriptions[patient.id]),
+                              tuple(positives[patient.id]))
+        rows.append(WorklistRow(patient, enrollment_status(facts[patient.id], today),
+                                outlook(situation, today, policy).steps))
+    return Worklist(text, Page(items=rows, number=page, per_page=per_page, total=total), today)
+
+
+def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
+               prescriptions: list[PrescriptionSummary],
+               unreported: list[PregnancyTest]) -> PatientOutlook:
+    """The acting prescriber's patient, from records already loaded: the decision on the next
+    fill, the checklist of its requirements, the next steps and the windows of the records."""
+    today = ctx.today()
+    policy = ctx.policy(today)
+    situation = Situation(facts, prescriber_facts(_prescriber(ctx)), tuple(prescriptions),
+                          tuple(unreported))
+    result = outlook(situation, today, policy)
+    rx_id = result.prescription.id if result.prescription is not None else NEXT_FILL_ID
+    return PatientOutlook(patient, facts, enrollment_status(facts, today), result,
+                          checklist(result.decision, facts, policy, rx_id),
+                          fill_windows(facts, ctx.rule_sets), policy, today)
+
+
+def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutlook:
+    """Whether the acting prescriber's prescription could be marked dispensable today, with
+    every requirement met or not. Reads only: the same engine call as marking it."""
+    own_prescription(ctx, prescription_id)
+    loaded = load_case(ctx.session, prescription_id)
+    assert loaded is not None
+    rx, patient, _, case = loaded
+    today = ctx.today()
+    policy = ctx.policy(today)
+    decision = evaluate(case, today, policy)
+    return PrescriptionOutlook(rx, patient, decision,
+                               checklist(decision, case.patient, policy, rx.id), today)

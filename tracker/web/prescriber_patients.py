@@ -1,0 +1,161 @@
+"""The prescriber's patient pages: register, the patient's page, the signed acknowledgment of
+the warning (and its printable view), a category change, the end of a course, and the report of
+a positive test to the pregnancy registry."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from tracker.domain.validation import needs_guardian
+from tracker.services import patient_history, patients
+from tracker.services.consent_forms import current_form
+from tracker.services.errors import ValidationFailed
+from tracker.services.passwords import verify_password
+from tracker.web import timeline
+from tracker.web.prescriber import bp, page_arg, prescriber_only, written
+from tracker.web.prescriber_forms import (
+    AcknowledgmentForm,
+    ActionForm,
+    CategoryForm,
+    EndCourseForm,
+    PatientForm,
+    attach_errors,
+)
+from tracker.web.requests import context, mark_rollback
+
+
+def _status(form_posted: bool) -> int:
+    """A form shown again after a POST had errors: 422."""
+    return 422 if form_posted else 200
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@prescriber_only
+def new_patient() -> ResponseReturnValue:
+    """Register a patient: name, birth date and category (RULES.md §3)."""
+    form = PatientForm()
+    if form.validate_on_submit():
+        try:
+            patient = patients.register_patient(
+                context(), form.first_name.data or "", form.last_name.data or "",
+                form.date_of_birth.data, form.category.data or "")
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
+        else:
+            flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
+                  f"acknowledgment of the warning, signed by the patient.")
+            return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
+    return (render_template("prescriber/new_patient.html", form=form),
+            _status(request.method == "POST"))
+
+
+@bp.route("/patients/<int:patient_id>", methods=["GET"])
+@prescriber_only
+def patient(patient_id: int) -> ResponseReturnValue:
+    """The patient's page: next steps, the checklist for the next fill, the timeline, the
+    prescriptions and every record with who entered it."""
+    chart = patient_history.chart(context(), patient_id, page_arg("records_page"),
+                                  page_arg("rx_page"))
+    view = chart.outlook
+    picture = timeline.render(
+        timeline.TimelineData(view.today, view.facts, view.windows, chart.authorizations,
+                              chart.dispenses),
+        written)
+    return render_template("prescriber/patient.html", view=view, records=chart.history,
+                           prescriptions=chart.prescriptions, timeline=picture,
+                           action=ActionForm())
+
+
+@bp.route("/patients/<int:patient_id>/acknowledgment", methods=["GET", "POST"])
+@prescriber_only
+def acknowledge(patient_id: int) -> ResponseReturnValue:
+    """The current form of the patient's category, signed by the patient (and a guardian for a
+    minor) and witnessed by the prescriber, who re-enters their password (RULES.md §4)."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    today = ctx.today()
+    form = AcknowledgmentForm(data={"signed_on": today})
+    if form.validate_on_submit():
+        if not verify_password(g.user.password_hash, form.witness_password.data or ""):
+            patient_history.record_witness_failure(ctx, patient.id)
+            form.witness_password.errors.append(
+                "That is not your password; the signature was not recorded.")
+        else:
+            try:
+                ack = patients.record_acknowledgment(
+                    ctx, patient.id, form.signed_on.data, form.patient_signature.data or "",
+                    form.guardian_signature.data, form.guardian_relationship.data)
+            except ValidationFailed as exc:
+                mark_rollback()
+                attach_errors(form, exc.errors)
+            else:
+                flash("The acknowledgment is signed and recorded.")
+                return redirect(url_for("prescriber.acknowledgment_print",
+                                        patient_id=patient.id, acknowledgment_id=ack.id))
+    minor = needs_guardian(patient.date_of_birth, today, ctx.policy(today))
+    return (render_template("prescriber/acknowledgment.html", form=form, patient=patient,
+                            consent=current_form(patient.category), minor=minor, today=today),
+            _status(request.method == "POST"))
+
+
+@bp.route("/patients/<int:patient_id>/acknowledgments/<int:acknowledgment_id>",
+          methods=["GET"])
+@prescriber_only
+def acknowledgment_print(patient_id: int, acknowledgment_id: int) -> ResponseReturnValue:
+    """The signed form, printable: the text, the printed names, date and time, meaning."""
+    signed = patient_history.acknowledgment(context(), patient_id, acknowledgment_id)
+    return render_template("prescriber/acknowledgment_print.html", signed=signed)
+
+
+@bp.route("/patients/<int:patient_id>/category", methods=["GET", "POST"])
+@prescriber_only
+def change_category(patient_id: int) -> ResponseReturnValue:
+    """A new category, which needs a new acknowledgment (RULES.md §4)."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            patients.change_category(ctx, patient.id, form.category.data or "",
+                                     (form.reason.data or "").strip() or None)
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
+        else:
+            flash("The category is changed. The patient signs the acknowledgment for the new "
+                  "category before the next fill.")
+            return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
+    return (render_template("prescriber/category.html", form=form, patient=patient),
+            _status(request.method == "POST"))
+
+
+@bp.route("/patients/<int:patient_id>/course-end", methods=["GET", "POST"])
+@prescriber_only
+def end_course(patient_id: int) -> ResponseReturnValue:
+    """The last dose ends the course (RULES.md §4)."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    form = EndCourseForm(data={"last_dose_on": ctx.today()})
+    if form.validate_on_submit():
+        try:
+            patients.end_course(ctx, patient.id, form.last_dose_on.data)
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
+        else:
+            flash("The course is ended. A new course needs a new acknowledgment.")
+            return redirect(url_for("prescriber.patient", patient_id=patient.id))
+    return (render_template("prescriber/course_end.html", form=form, patient=patient),
+            _status(request.method == "POST"))
+
+
+@bp.route("/patients/<int:patient_id>/pregnancy-tests/<int:test_id>/report", methods=["POST"])
+@prescriber_only
+def report_positive(patient_id: int, test_id: int) -> ResponseReturnValue:
+    """Record that a positive test was reported to the pregnancy registry (RULES.md §10).
+    A test that cannot be reported answers 422 through the error page."""
+    patient_history.report_positive_test(context(), patient_id, test_id)
+    flash("The positive test is recorded as reported to the pregnancy registry.")
+    return redirect(url_for("prescriber.patient", patient_id=patient_id))

@@ -1,0 +1,102 @@
+"""The prescriber's prescription pages: write one, see whether it can be marked dispensable
+(every requirement, met or not), mark it dispensable (the program's authorization) and reverse
+an authorization. A refusal lists every unmet requirement with the date it can be met."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from tracker.domain.facts import PrescriptionStatus
+from tracker.models import AuthorizationState
+from tracker.services import patient_history, patients, prescriptions
+from tracker.services import worklist as worklist_service
+from tracker.services.context import Context
+from tracker.services.errors import NotFound, Refused, ValidationFailed
+from tracker.web.prescriber import bp, prescriber_only
+from tracker.web.prescriber_forms import ActionForm, PrescriptionForm, ReverseForm, attach_errors
+from tracker.web.requests import context, mark_rollback
+
+
+@bp.route("/patients/<int:patient_id>/prescriptions/new", methods=["GET", "POST"])
+@prescriber_only
+def new_prescription(patient_id: int) -> ResponseReturnValue:
+    """Write a prescription: days' supply, quantity, no refills (RULES.md §8)."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    form = PrescriptionForm(data={"written_on": ctx.today(), "refills": 0})
+    if form.validate_on_submit():
+        try:
+            rx = prescriptions.write_prescription(
+                ctx, patient.id, form.written_on.data, form.days_supply.data,
+                form.quantity.data, form.refills.data if form.refills.data is not None else 0)
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
+        else:
+            flash(f"Prescription {rx.number} is written. Mark it dispensable once every "
+                  f"requirement is met.")
+            return redirect(url_for("prescriber.prescription", prescription_id=rx.id))
+    return (render_template("prescriber/new_prescription.html", form=form, patient=patient),
+            422 if request.method == "POST" else 200)
+
+
+def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
+          status: int = 200) -> ResponseReturnValue:
+    detail = patient_history.prescription_detail(ctx, prescription_id)
+    outlook = None
+    if detail.prescription.status == PrescriptionStatus.PENDING.value:
+        outlook = worklist_service.prescription_outlook(ctx, prescription_id)
+    return (render_template("prescriber/prescription.html", detail=detail, outlook=outlook,
+                            reverse_form=reverse_form, action=ActionForm(),
+                            today=ctx.today(), open_state=AuthorizationState.OPEN.value),
+            status)
+
+
+@bp.route("/prescriptions/<int:prescription_id>", methods=["GET"])
+@prescriber_only
+def prescription(prescription_id: int) -> ResponseReturnValue:
+    """The prescription, its authorization (number and last day, large), and for a pending one
+    the checklist of what marking it dispensable needs today."""
+    return _page(context(), prescription_id, ReverseForm(formdata=None))
+
+
+@bp.route("/prescriptions/<int:prescription_id>/authorize", methods=["POST"])
+@prescriber_only
+def mark_dispensable(prescription_id: int) -> ResponseReturnValue:
+    """RULES.md §8: every rule on today's program date. A refusal changes nothing but the
+    audit trail, which is committed with the refusal page."""
+    ctx = context()
+    try:
+        prescriptions.authorize(ctx, prescription_id)
+    except Refused as exc:
+        detail = patient_history.prescription_detail(ctx, prescription_id)
+        return (render_template("prescriber/refused.html", detail=detail,
+                                decision=exc.decision, message=str(exc)), 409)
+    flash("The prescription is marked dispensable.")
+    return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
+
+
+@bp.route("/prescriptions/<int:prescription_id>/reverse", methods=["POST"])
+@prescriber_only
+def reverse(prescription_id: int) -> ResponseReturnValue:
+    """Reverse the prescription's authorization with a reason: the prescription is pending
+    again and a new authorization will get a new number."""
+    ctx = context()
+    detail = patient_history.prescription_detail(ctx, prescription_id)
+    if not detail.authorizations:
+        raise NotFound("no authorization to reverse")
+    form = ReverseForm()
+    if form.validate_on_submit():
+        try:
+            prescriptions.reverse(ctx, detail.authorizations[0].number, form.reason.data)
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
+        except Refused as exc:
+            return (render_template("prescriber/refused.html", detail=detail,
+                                    decision=exc.decision, message=str(exc)), 409)
+        else:
+            flash("The authorization is reversed; the prescription is pending again.")
+            return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
+    return _page(ctx, prescription_id, form, 422)
