@@ -1,7 +1,13 @@
-"""The JSON API v1 (API.md): bearer tokens, strict bodies, problem documents, OpenAPI 3.1."""
+"""The JSON API v1 (API.md): bearer tokens, strict bodies, problem documents, OpenAPI 3.1.
+
+Every operation passes the same guard, in this order: a valid bearer token (401), a role the
+operation admits (403), well-formed path values (404), a body of at most BODY_MAX bytes (413)
+sent as application/json (415). Only then does the view parse the body (400, 422) and call a
+service (404, 409, 422)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,22 +16,41 @@ from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tracker.api import routes  # noqa: F401 - declares the operations
+from tracker.api.fields import INT_MAX
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
+from tracker.models import User
 from tracker.services.people import authenticate_token
 from tracker.web.access import PERMISSION_ATTR, public
 from tracker.web.requests import context, db_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-_BODY_METHODS = {"POST", "PATCH", "PUT"}
+BODY_MAX = 64 * 1024  # far above any request of API.md; bounds what a client can make us parse
+_ID = re.compile(r"[0-9]{1,10}")
+# Authorization numbers are Crockford base32 groups; lower case and spacing are forgiven by the
+# service, anything else cannot be one.
+_NUMBER = re.compile(r"[0-9A-Za-z-]{1,20}")
 
 
-def _bearer_user() -> Any:
+def _bearer_user() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return authenticate_token(db_session(), token.strip(), context().now())
+
+
+def _path_values(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Path values as the views take them; a value that cannot name anything answers 404."""
+    out = dict(kwargs)
+    if "id" in out:
+        text = out["id"]
+        if not _ID.fullmatch(text) or not 1 <= int(text) <= INT_MAX:
+            abort(404)
+        out["id"] = int(text)
+    if "number" in out and not _NUMBER.fullmatch(out["number"]):
+        abort(404)
+    return out
 
 
 def _guard(op: Operation) -> Callable[..., ResponseReturnValue]:
@@ -40,12 +65,13 @@ def _guard(op: Operation) -> Callable[..., ResponseReturnValue]:
         g.user = user
         if user.role not in op.roles:
             abort(403)
-        sends_body = bool(request.get_data()) or op.body is not None
-        if request.method in _BODY_METHODS and sends_body and (
-            request.mimetype != "application/json"
-        ):
+        values = _path_values(kwargs)
+        request.max_content_length = BODY_MAX
+        if request.method in {"POST", "PATCH", "PUT"} and (op.body is not None or (
+            request.get_data()
+        )) and request.mimetype != "application/json":
             abort(415)
-        return view(**kwargs)
+        return view(**values)
 
     setattr(guarded, PERMISSION_ATTR, ",".join(op.roles))
     return guarded
@@ -60,15 +86,16 @@ def _no_cookie_identity() -> None:
 @bp.route("/openapi.json", methods=["GET"])
 @public
 def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 document of this API, served without a token."""
     return jsonify(document())
 
 
 for _op in OPERATIONS:
-    bp.add_url_rule(_op.rule, endpoint=_op.view.__name__ if _op.view else _op.path,
-                    view_func=_guard(_op), methods=[_op.method])
+    bp.add_url_rule(_op.rule, endpoint=_op.endpoint, view_func=_guard(_op), methods=[_op.method])
 
 
 def register(app: Flask) -> None:
+    """Mount the API; it needs no CSRF token since it never reads the session cookie."""
     from tracker.web import csrf
 
     csrf.exempt(bp)

@@ -1,14 +1,17 @@
 """Idempotency-Key on the writes that create an authorization or a dispense (API.md): the same
 key with the same body replays the first answer; with another body: 422.
 
-The key is claimed inside the request's own transaction. A second request with the same key
+The key is claimed inside the request's own transaction, so a request that fails (422, 404, a
+crash) leaves no claim behind and its key can be sent again. A second request with the same key
 that arrives while the first is running waits on the unique key (PostgreSQL) or on the write
-lock (SQLite) and then replays the committed answer; one that still finds no answer gets 409."""
+lock (SQLite) and then replays the committed answer; one that finds a claim without an answer
+gets 409 (the first is still in progress)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from flask import Response, request
@@ -20,21 +23,32 @@ from tracker.models import IdempotencyRecord
 from tracker.services.errors import Conflict, ValidationFailed
 
 KEY_MAX = 200
+HEADER = "Idempotency-Key"
+# Visible ASCII: a UUID, a ULID or any client's own request id fits.
+_KEY = re.compile(rf"[!-~]{{1,{KEY_MAX}}}")
 
 
-def _hash_body() -> str:
-    return hashlib.sha256(request.get_data()).hexdigest()
+def body_digest(sent: Any) -> str:
+    """A digest of the body's meaning, not its bytes: key order and spacing do not matter."""
+    canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(session: Session, user_id: int, key: str) -> IdempotencyRecord | Response:
-    """Claim the key for this request, or return the replayed first answer."""
-    if not key or len(key) > KEY_MAX:
-        raise ValidationFailed({"Idempotency-Key": [f"Use 1 to {KEY_MAX} characters."]})
-    scope = f"{request.method} {request.path}"
-    digest = _hash_body()
-    existing = session.scalar(select(IdempotencyRecord).where(
+def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
+    return session.scalar(select(IdempotencyRecord).where(
         IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope,
         IdempotencyRecord.key == key))
+
+
+def claim(session: Session, user_id: int, key: str, sent: Any) -> IdempotencyRecord | Response:
+    """Claim the key for this request, or return the replayed first answer. Keys belong to
+    their user and to one method and path."""
+    if not _KEY.fullmatch(key):
+        raise ValidationFailed({HEADER: [
+            f"Use 1 to {KEY_MAX} visible ASCII characters, for example a UUID."]})
+    scope = f"{request.method} {request.path}"
+    digest = body_digest(sent)
+    existing = _find(session, user_id, scope, key)
     if existing is None:
         record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
         try:
@@ -43,13 +57,12 @@ def claim(session: Session, user_id: int, key: str) -> IdempotencyRecord | Respo
                 session.flush()
             return record
         except IntegrityError:
-            existing = session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope,
-                IdempotencyRecord.key == key))
+            # Another request with this key committed meanwhile: answer as it did.
+            existing = _find(session, user_id, scope, key)
             if existing is None:
                 raise Conflict("A request with this Idempotency-Key is in progress.") from None
     if existing.request_hash != digest:
-        raise ValidationFailed({"Idempotency-Key": [
+        raise ValidationFailed({HEADER: [
             "This key was used with a different body; use a new key for a new request."]})
     if existing.status_code is None or existing.response_body is None:
         raise Conflict("A request with this Idempotency-Key is in progress.")
@@ -61,6 +74,7 @@ def claim(session: Session, user_id: int, key: str) -> IdempotencyRecord | Respo
 
 
 def remember(session: Session, record: IdempotencyRecord, status: int, body: Any) -> None:
+    """Keep the first answer for replays (in the same transaction as the write it answers)."""
     record.status_code = status
-    record.response_body = json.dumps(body)
+    record.response_body = json.dumps(body, sort_keys=True)
     session.flush()

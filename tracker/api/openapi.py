@@ -1,13 +1,19 @@
-"""The OpenAPI 3.1 document, generated from the operation declarations."""
+"""The OpenAPI 3.1 document, generated from the operation declarations (tracker.api.registry),
+so that the routes, the role checks and the document cannot drift apart."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from tracker.api.fields import spec_schema
+from tracker.api.fields import INT_MAX, spec_schema
+from tracker.api.idempotency import HEADER, KEY_MAX
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import SCHEMAS
+
+DATE = {"type": "string", "format": "date"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+METHOD_LIST = {"type": "array", "items": {"type": "string"}}
 
 _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
     "Prescriber": {
@@ -23,11 +29,29 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "form_code", "form_version", "signed_on"],
         "properties": {"id": {"type": "integer"}, "form_code": {"type": "string"},
                        "form_version": {"type": "string"},
-                       "signed_on": {"type": "string", "format": "date"},
-                       "meaning": {"type": "string"},
-                       "signed_at": {"type": "string", "format": "date-time"}},
+                       "category": {"type": "string",
+                                    "enum": ["can_get_pregnant", "cannot_get_pregnant"]},
+                       "signed_on": DATE, "meaning": {"type": "string"},
+                       "signed_at": DATE_TIME},
     },
-    "Record": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}},
+    "Counseling": {
+        "type": "object",
+        "required": ["id", "counseled_on"],
+        "properties": {"id": {"type": "integer"}, "counseled_on": DATE},
+    },
+    "PregnancyTest": {
+        "type": "object",
+        "required": ["id", "collected_on", "result", "setting"],
+        "properties": {"id": {"type": "integer"}, "collected_on": DATE,
+                       "result": {"type": "string", "enum": ["negative", "positive"]},
+                       "setting": {"type": "string", "enum": ["lab", "office", "home"]}},
+    },
+    "Contraception": {
+        "type": "object",
+        "required": ["id", "recorded_on", "started_on", "methods", "abstinence"],
+        "properties": {"id": {"type": "integer"}, "recorded_on": DATE, "started_on": DATE,
+                       "methods": METHOD_LIST, "abstinence": {"type": "boolean"}},
+    },
     "Comprehension": {
         "type": "object",
         "required": ["id", "passed", "wrong"],
@@ -39,21 +63,28 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "statement"],
         "properties": {"id": {"type": "string"}, "statement": {"type": "string"}},
     },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
+    },
 }
 
-_ERROR_TEXT = {
+ERROR_TEXT = {
     400: "Malformed JSON",
-    401: "No token or a bad one",
+    401: "No token, or one that is unknown, revoked or of a deactivated user",
     403: "The role may not do this",
-    404: "Not found (or another prescriber's)",
-    409: "Refused by a rule: every unmet requirement in `unmet`",
+    404: "Not found (another prescriber's patient or prescription answers the same)",
+    409: "Refused by a rule (every unmet requirement in `unmet`), or a request with the same "
+         "Idempotency-Key is still in progress",
+    413: "The body is larger than the API reads",
     415: "The body is not application/json",
-    422: "Invalid input: `errors` names each field",
+    422: "Invalid input: `errors` names each field and what it accepts",
 }
 
 
 def _problem(code: int) -> dict[str, Any]:
-    return {"description": _ERROR_TEXT[code],
+    return {"description": ERROR_TEXT[code],
             "content": {"application/problem+json": {
                 "schema": {"$ref": "#/components/schemas/Problem"}}}}
 
@@ -62,49 +93,60 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     if "{id}" in op.path:
         params.append({"name": "id", "in": "path", "required": True,
-                       "schema": {"type": "integer", "minimum": 1}})
+                       "schema": {"type": "integer", "minimum": 1, "maximum": INT_MAX}})
     if "{number}" in op.path:
         params.append({"name": "number", "in": "path", "required": True,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 20}})
+                       "description": "The authorization number, e.g. 7K3M-Q9TX-2BND",
+                       "schema": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,20}$"}})
     for name, spec in op.query.items():
         params.append({"name": name, "in": "query", **spec})
     if op.idempotent:
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
+        params.append({"name": HEADER, "in": "header", "required": False,
+                       "description": "The same key with the same body replays the first "
+                                      "answer; with another body: 422.",
+                       "schema": {"type": "string", "pattern": f"^[!-~]{{1,{KEY_MAX}}}$"}})
     return params
+
+
+def _request_body(op: Operation) -> dict[str, Any] | None:
+    if op.body is not None:
+        return {"required": True, "content": {
+            "application/json": {"schema": spec_schema(op.body)}}}
+    if op.optional_body:
+        return {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False, "maxProperties": 0}}}}
+    return None
 
 
 def _operation(op: Operation) -> dict[str, Any]:
     answer: dict[str, Any] = {"$ref": f"#/components/schemas/{op.answer}"}
     if op.answer_list:
         answer = {"type": "array", "items": answer}
-    responses: dict[str, Any] = {
-        str(op.status): {"description": "Success",
-                         "content": {"application/json": {"schema": answer}}},
-        "401": _problem(401),
-        "403": _problem(403),
-    }
-    codes = set(op.errors)
-    if op.body is not None:
-        codes |= {400, 415, 422}
-    for code in sorted(codes):
-        responses[str(code)] = _problem(code)
+    responses: dict[str, Any] = {}
+    for code in op.statuses:
+        if code == op.status:
+            responses[str(code)] = {"description": "Success",
+                                    "content": {"application/json": {"schema": answer}}}
+        else:
+            responses[str(code)] = _problem(code)
     out: dict[str, Any] = {
-        "operationId": op.view.__name__ if op.view else op.path,
+        "operationId": op.endpoint,
         "summary": op.summary,
         "description": "Roles: " + ", ".join(op.roles) + ".",
+        "x-roles": list(op.roles),
         "parameters": _parameters(op),
         "responses": responses,
         "security": [{"bearer": []}],
     }
-    if op.body is not None:
-        out["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": spec_schema(op.body)}}}
+    request_body = _request_body(op)
+    if request_body is not None:
+        out["requestBody"] = request_body
     return out
 
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
+    """The whole document (built once; it depends only on the declarations)."""
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = _operation(op)
@@ -113,26 +155,29 @@ def document() -> dict[str, Any]:
         "responses": {"200": {"description": "The OpenAPI document",
                               "content": {"application/json": {"schema": {"type": "object"}}}}},
     }}
+    health = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
     paths["/healthz"] = {"get": {
         "operationId": "healthz", "summary": "Health check", "security": [],
         "responses": {
-            "200": {"description": "The database is reachable", "content": {
-                "application/json": {"schema": {"type": "object", "required": ["status"],
-                                                "properties": {"status": {"const": "ok"}}}}}},
-            "503": {"description": "The database is unreachable", "content": {
-                "application/json": {"schema": {"type": "object"}}}},
+            "200": {"description": "The database is reachable", **health},
+            "503": {"description": "The database is unreachable", **health},
         },
     }}
     return {
         "openapi": "3.1.0",
         "info": {"title": "tracker API", "version": "1.0.0",
                  "description": "Eligibility tracker for the isotretinoin pregnancy-prevention "
-                                "program. Dates are program dates (America/New_York)."},
+                                "program (iPLEDGE REMS). Dates are program dates "
+                                "(America/New_York by default) written YYYY-MM-DD; times are UTC. "
+                                "Errors "
+                                "are RFC 9457 problem documents. Pharmacy staff see clinical "
+                                "reasons only as PRESCRIBER_ACTION_REQUIRED."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": {**SCHEMAS, **_EXTRA_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A token from `tracker tokens create`"}},
+                                           "description": "A token from `tracker tokens create` "
+                                                          "or the admin pages"}},
         },
     }

@@ -12,6 +12,8 @@ from tracker.api.fields import Spec
 
 @dataclass(frozen=True)
 class Operation:
+    """One endpoint of API.md: who may call it, what it takes and what it answers."""
+
     method: str
     path: str  # OpenAPI style: /patients/{id}
     summary: str
@@ -23,11 +25,35 @@ class Operation:
     errors: tuple[int, ...] = ()
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: bool = False
+    optional_body: bool = False  # no body, or an empty JSON object
     view: Callable[..., Any] | None = None
 
     @property
     def rule(self) -> str:
-        return self.path.replace("{id}", "<int:id>").replace("{number}", "<number>")
+        """The Flask rule. Path values are taken as text and checked after the token, so that a
+        caller without a valid token learns nothing, not even that an id is malformed."""
+        return self.path.replace("{id}", "<id>").replace("{number}", "<number>")
+
+    @property
+    def endpoint(self) -> str:
+        return self.view.__name__ if self.view is not None else self.path
+
+    @property
+    def takes_body(self) -> bool:
+        return self.body is not None or self.optional_body
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        """Every status the operation can answer: its success, the token and role checks, and
+        what its path, body and Idempotency-Key can get wrong."""
+        codes = {self.status, 401, 403, *self.errors}
+        if self.takes_body:
+            codes |= {400, 413, 415, 422}
+        if "{" in self.path:
+            codes.add(404)
+        if self.idempotent:
+            codes |= {409, 422}
+        return tuple(sorted(codes))
 
 
 OPERATIONS: list[Operation] = []

@@ -4,13 +4,15 @@ services' (another prescriber's patient answers 404)."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tracker.api import idempotency
-from tracker.api.fields import Field, parse, parse_date
+from tracker.api.fields import INT_MAX, Field, parse, parse_date
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import (
     decision_json,
@@ -21,6 +23,7 @@ from tracker.api.shapes import (
 )
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
+from tracker.domain.policy import rule_sets
 from tracker.services import patients, people, prescriptions, records
 from tracker.services.errors import Refused, ValidationFailed
 from tracker.web.errors import problem
@@ -31,9 +34,16 @@ PHARMACIST = ("pharmacist",)
 METHODS = PRIMARY_METHODS + SECONDARY_METHODS
 QUESTION_IDS = tuple(q.id for q in QUESTIONS)
 CATEGORY = Field("enum", choices=("can_get_pregnant", "cannot_get_pregnant"))
+# The bounds every rule set gives a prescription (RULES.md §8), stated in the document; the
+# service checks them with the rule book's own words.
+DAYS_SUPPLY_MIN = min(p.days_supply_min for p in rule_sets())
+DAYS_SUPPLY_MAX = max(p.days_supply_max for p in rule_sets())
+REFILLS_MAX = max(p.refills_max for p in rule_sets())
 
 
 def operation(method: str, path: str, summary: str, roles: tuple[str, ...], **kw: Any):  # type: ignore[no-untyped-def]
+    """Declare a view as an API operation (routing, role check and document in one place)."""
+
     def decorate(view):  # type: ignore[no-untyped-def]
         OPERATIONS.append(Operation(method, path, summary, roles, view=view, **kw))
         return view
@@ -41,12 +51,29 @@ def operation(method: str, path: str, summary: str, roles: tuple[str, ...], **kw
     return decorate
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json() -> Any:
+    """The request body as JSON (RFC 8259), strictly: malformed JSON, NaN or Infinity, text
+    that is not UTF-8 or nesting too deep to read answer 400."""
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        abort(400)
+
+
 def body(op_body: dict[str, Field]) -> dict[str, Any]:
-    return parse(op_body, request.get_json(silent=False))
+    """Read and check the body against the operation's fields (422 naming each bad field)."""
+    return parse(op_body, read_json())
 
 
-def created(payload: Any) -> ResponseReturnValue:
-    return jsonify(payload), 201
+def created(payload: Any, location: str | None = None) -> ResponseReturnValue:
+    """A 201 answer, with the new resource's address when it has one to read it back."""
+    headers = {"Location": location} if location else {}
+    return jsonify(payload), 201, headers
 
 
 # --- prescribers and patients ---------------------------------------------------------------
@@ -64,6 +91,7 @@ def patch_prescriber() -> ResponseReturnValue:
 
 
 def prescriber_json(user: Any) -> dict[str, Any]:
+    """The prescriber's own settings, as PATCH /prescribers/me answers them."""
     return {"id": user.id, "name": user.name, "email": user.email, "npi": user.npi,
             "active": user.active, "home_testing_permitted": user.home_testing_permitted}
 
@@ -83,7 +111,7 @@ def create_patient() -> ResponseReturnValue:
     ctx = context()
     patient = patients.register_patient(ctx, data["first_name"], data["last_name"],
                                         data["date_of_birth"], data["category"])
-    return created(patient_json(patients.view(ctx, patient)))
+    return created(patient_json(patients.view(ctx, patient)), f"/api/v1/patients/{patient.id}")
 
 
 @operation("GET", "/patients/{id}", "A patient", PRESCRIBER, answer="Patient", errors=(404,))
@@ -92,7 +120,11 @@ def get_patient(id: int) -> ResponseReturnValue:
     return jsonify(patient_json(patients.view(ctx, patients.own_patient(ctx, id))))
 
 
-CHANGE_CATEGORY = {"category": CATEGORY, "reason": Field("string", required=False)}
+CHANGE_CATEGORY = {
+    "category": CATEGORY,
+    "reason": Field("string", required=False, nullable=True, multiline=True,
+                    description="Why the category changes (kept in the audit trail)."),
+}
 
 
 @operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new acknowledgment)",
@@ -122,7 +154,8 @@ def post_acknowledgment(id: int) -> ResponseReturnValue:
         context(), id, data["signed_on"], data["patient_signature"],
         data.get("guardian_signature"), data.get("guardian_relationship"))
     return created({"id": ack.id, "form_code": ack.form_code, "form_version": ack.form_version,
-                    "signed_on": ack.signed_on.isoformat(), "meaning": ack.meaning,
+                    "category": ack.category, "signed_on": ack.signed_on.isoformat(),
+                    "meaning": ack.meaning,
                     "signed_at": ack.signed_at.isoformat().replace("+00:00", "Z")})
 
 
@@ -130,7 +163,7 @@ COUNSELING = {"counseled_on": Field("date")}
 
 
 @operation("POST", "/patients/{id}/counseling", "Record counseling", PRESCRIBER,
-           body=COUNSELING, answer="Record", status=201, errors=(404, 422))
+           body=COUNSELING, answer="Counseling", status=201, errors=(404, 422))
 def post_counseling(id: int) -> ResponseReturnValue:
     data = body(COUNSELING)
     row = records.record_counseling(context(), id, data["counseled_on"])
@@ -145,7 +178,7 @@ PREGNANCY_TEST = {
 
 
 @operation("POST", "/patients/{id}/pregnancy-tests", "Record a pregnancy test", PRESCRIBER,
-           body=PREGNANCY_TEST, answer="Record", status=201, errors=(404, 422))
+           body=PREGNANCY_TEST, answer="PregnancyTest", status=201, errors=(404, 422))
 def post_pregnancy_test(id: int) -> ResponseReturnValue:
     data = body(PREGNANCY_TEST)
     row = records.record_pregnancy_test(context(), id, data["collected_on"], data["result"],
@@ -163,7 +196,7 @@ CONTRACEPTION = {
 
 
 @operation("POST", "/patients/{id}/contraception", "Record contraception", PRESCRIBER,
-           body=CONTRACEPTION, answer="Record", status=201, errors=(404, 422))
+           body=CONTRACEPTION, answer="Contraception", status=201, errors=(404, 422))
 def post_contraception(id: int) -> ResponseReturnValue:
     data = body(CONTRACEPTION)
     row = records.record_contraception(context(), id, data["recorded_on"], data["started_on"],
@@ -213,11 +246,12 @@ def post_course_end(id: int) -> ResponseReturnValue:
 # --- prescriptions ---------------------------------------------------------------------------
 
 NEW_PRESCRIPTION = {
-    "patient_id": Field("int", minimum=1),
+    "patient_id": Field("int", minimum=1, maximum=INT_MAX),
     "written_on": Field("date"),
-    "days_supply": Field("int", minimum=1, maximum=30),
+    "days_supply": Field("int", minimum=DAYS_SUPPLY_MIN, maximum=DAYS_SUPPLY_MAX,
+                         enforce_range=False),
     "quantity": Field("int", minimum=1, maximum=prescriptions.QUANTITY_MAX),
-    "refills": Field("int", minimum=0, maximum=0),
+    "refills": Field("int", minimum=0, maximum=REFILLS_MAX, enforce_range=False),
 }
 
 
@@ -228,12 +262,11 @@ def _rx_json(rx: Any) -> dict[str, Any]:
 @operation("POST", "/prescriptions", "Write a prescription", PRESCRIBER, body=NEW_PRESCRIPTION,
            answer="Prescription", status=201, errors=(404, 422))
 def create_prescription() -> ResponseReturnValue:
-    raw = request.get_json(silent=False)
-    # Give the rule's own words for the two limits RULES.md §8 names (days' supply, refills).
-    data = parse({**NEW_PRESCRIPTION, "days_supply": Field("int"), "refills": Field("int")}, raw)
+    data = body(NEW_PRESCRIPTION)
     rx = prescriptions.write_prescription(context(), data["patient_id"], data["written_on"],
-                                          data["days_supply"], data["quantity"], data["refills"])
-    return created(prescription_json(rx, None))
+                                          data["days_supply"], data["quantity"],
+                                          data.get("refills", 0))
+    return created(prescription_json(rx, None), f"/api/v1/prescriptions/{rx.id}")
 
 
 @operation("GET", "/prescriptions/{id}", "A prescription", PRESCRIBER, answer="Prescription",
@@ -245,23 +278,38 @@ def get_prescription(id: int) -> ResponseReturnValue:
 @operation("GET", "/prescriptions/{id}/eligibility",
            "Whether the prescription can be marked dispensable (nothing is written)",
            PRESCRIBER, answer="Decision", errors=(404, 422),
-           query={"as_of": {"required": False, "schema": {"type": "string", "format": "date"}}})
+           query={"as_of": {"required": False,
+                            "description": "Evaluate as of this program date (default today): "
+                                           "today or a past day since the first rule set; only "
+                                           "records dated on or before it count.",
+                            "schema": {"type": "string", "format": "date"}}})
 def get_eligibility(id: int) -> ResponseReturnValue:
-    as_of = None
-    if "as_of" in request.args:
-        as_of = parse_date(request.args["as_of"])
-        if as_of is None:
-            raise ValidationFailed({"as_of": ["Give a real date as YYYY-MM-DD."]})
+    as_of = _as_of(request.args.get("as_of")) if "as_of" in request.args else None
     return jsonify(decision_json(prescriptions.eligibility(context(), id, as_of)))
 
 
-def _idempotent(view_result: Any) -> ResponseReturnValue:
-    """Run a write under the request's Idempotency-Key, if it has one."""
+def _as_of(value: str) -> date:
+    """An evaluation date the rule book speaks of (RULES.md §1-2): today or a past day on which
+    a rule set was in force."""
+    ctx = context()
+    first = min(policy.in_force_from for policy in ctx.rule_sets)
+    today = ctx.today()
+    on = parse_date(value)
+    if on is None or not first <= on <= today:
+        raise ValidationFailed({"as_of": [
+            f"Give a date as YYYY-MM-DD from {first.isoformat()} (the first rule set) to "
+            f"today, {today.isoformat()}."]})
+    return on
+
+
+def _idempotent(view_result: Any, sent: Any) -> ResponseReturnValue:
+    """Run a write under the request's Idempotency-Key, if it has one; `sent` is the parsed
+    body the key is bound to."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         status, payload = view_result()
         return _answer(status, payload)
-    claimed = idempotency.claim(db_session(), g.user.id, key)
+    claimed = idempotency.claim(db_session(), g.user.id, key, sent)
     if not isinstance(claimed, idempotency.IdempotencyRecord):
         return claimed
     status, payload = view_result()
@@ -281,10 +329,10 @@ def _refusal(exc: Refused) -> tuple[int, dict[str, Any]]:
 
 
 @operation("POST", "/prescriptions/{id}/authorize", "Mark the prescription dispensable",
-           PRESCRIBER, answer="Prescription", errors=(404, 409, 422), idempotent=True)
+           PRESCRIBER, answer="Prescription", errors=(404, 409, 422), idempotent=True,
+           optional_body=True)
 def post_authorize(id: int) -> ResponseReturnValue:
-    if request.get_data():
-        parse({}, request.get_json(silent=False))
+    sent = parse({}, read_json()) if request.get_data() else {}
 
     def run() -> tuple[int, dict[str, Any]]:
         ctx = context()
@@ -295,10 +343,11 @@ def post_authorize(id: int) -> ResponseReturnValue:
         rx = prescriptions.own_prescription(ctx, id)
         return 200, prescription_json(rx, auth)
 
-    return _idempotent(run)
+    return _idempotent(run, sent)
 
 
-REVERSE = {"reason": Field("string")}
+REVERSE = {"reason": Field("string", max_length=prescriptions.REASON_MAX, multiline=True,
+                           description="Why: wrong entry, not picked up, ...")}
 
 
 @operation("POST", "/authorizations/{number}/reverse", "Reverse an undispensed authorization",
@@ -314,6 +363,8 @@ def post_reverse(number: str) -> ResponseReturnValue:
 @operation("GET", "/authorizations/{number}", "Look an authorization up at the pharmacy",
            PHARMACIST, answer="Lookup", errors=(404, 422),
            query={"date_of_birth": {"required": True,
+                                    "description": "The patient's birth date; it must match "
+                                                   "the authorization's patient (else 404).",
                                     "schema": {"type": "string", "format": "date"}}})
 def get_authorization(number: str) -> ResponseReturnValue:
     born = parse_date(request.args.get("date_of_birth"))
@@ -331,9 +382,12 @@ def get_authorization(number: str) -> ResponseReturnValue:
 
 DISPENSE = {
     "authorization_number": Field("string", max_length=20),
-    "quantity": Field("int"),
-    "days_supply": Field("int"),
-    "medication_guide_given": Field("bool"),
+    # Checked by the service against the prescription, which it names in its message.
+    "quantity": Field("int", minimum=1, maximum=prescriptions.QUANTITY_MAX, enforce_range=False),
+    "days_supply": Field("int", minimum=DAYS_SUPPLY_MIN, maximum=DAYS_SUPPLY_MAX,
+                         enforce_range=False),
+    "medication_guide_given": Field("bool", description=(
+        "The Medication Guide was handed to the patient; must be true.")),
 }
 
 
@@ -341,7 +395,8 @@ DISPENSE = {
            PHARMACIST, body=DISPENSE, answer="Dispense", status=201, errors=(404, 409, 422),
            idempotent=True)
 def post_dispense(id: int) -> ResponseReturnValue:
-    data = body(DISPENSE)
+    data_sent = read_json()
+    data = parse(DISPENSE, data_sent)
 
     def run() -> tuple[int, dict[str, Any]]:
         try:
@@ -352,4 +407,4 @@ def post_dispense(id: int) -> ResponseReturnValue:
             return _refusal(exc)
         return 201, dispense_json(row, data["authorization_number"].strip().upper())
 
-    return _idempotent(run)
+    return _idempotent(run, data_sent)

@@ -16,6 +16,7 @@ def _d(value: Any) -> str | None:
 
 
 def reason_json(reason: Reason) -> dict[str, Any]:
+    """API.md Reason; `closed_on` is added when a window or an authorization has closed."""
     out = {"code": reason.code.value, "message": reason.message, "met_from": _d(reason.met_from)}
     if reason.closed_on is not None:
         out["closed_on"] = _d(reason.closed_on)
@@ -23,6 +24,7 @@ def reason_json(reason: Reason) -> dict[str, Any]:
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
+    """API.md Decision, as the engine made it (pharmacy staff get it folded already)."""
     window = decision.window
     return {
         "dispensable": decision.dispensable,
@@ -36,6 +38,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 
 def patient_json(v: PatientView) -> dict[str, Any]:
+    """API.md Patient."""
     p = v.patient
     return {
         "id": p.id,
@@ -49,6 +52,7 @@ def patient_json(v: PatientView) -> dict[str, Any]:
 
 
 def authorization_json(auth: Authorization | None) -> dict[str, Any] | None:
+    """The authorization inside a Prescription, or None."""
     if auth is None:
         return None
     return {
@@ -61,6 +65,7 @@ def authorization_json(auth: Authorization | None) -> dict[str, Any] | None:
 
 
 def prescription_json(rx: Prescription, auth: Authorization | None) -> dict[str, Any]:
+    """API.md Prescription with its live authorization, if any."""
     return {
         "id": rx.id,
         "number": rx.number,
@@ -75,6 +80,7 @@ def prescription_json(rx: Prescription, auth: Authorization | None) -> dict[str,
 
 
 def dispense_json(row: Dispense, authorization_number: str) -> dict[str, Any]:
+    """API.md Dispense."""
     return {
         "id": row.id,
         "prescription_id": row.prescription_id,

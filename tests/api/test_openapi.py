@@ -1,0 +1,135 @@
+"""The OpenAPI 3.1 document: served without a token, valid, and in step with the routes (every
+API route is in it and everything in it is a route)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tracker.api.registry import OPERATIONS
+from tracker.domain.reasons import ReasonCode
+
+PARAM = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _api_routes(app: Flask) -> set[tuple[str, str]]:
+    """(method, path) of every route of the API and of the health check, OpenAPI style."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") or rule.endpoint == "health.healthz":
+            path = PARAM.sub(r"{\1}", rule.rule)
+            found |= {(method, path) for method in rule.methods or () if
+                      method not in IGNORED_METHODS}
+    return found
+
+
+def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
+
+
+def test_the_document_is_served_without_a_token(client: FlaskClient) -> None:
+    doc = _document(client)
+    assert doc["openapi"] == "3.1.0"
+    bearer = doc["components"]["securitySchemes"]["bearer"]
+    assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
+
+
+def test_the_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
+    schemathesis.openapi.from_dict(copy.deepcopy(_document(client))).validate()
+
+
+def test_every_api_route_is_in_the_document_and_every_documented_path_is_a_route(
+    app: Flask, client: FlaskClient
+) -> None:
+    routes = _api_routes(app)
+    documented = _documented(_document(client))
+    assert routes - documented == set(), "routes missing from the document"
+    assert documented - routes == set(), "documented operations that are not routes"
+    assert len(routes) == len(OPERATIONS) + 2  # the operations, the document, the health check
+
+
+def test_every_operation_needs_a_token_and_documents_its_errors(client: FlaskClient) -> None:
+    doc = _document(client)
+    for op in OPERATIONS:
+        item = doc["paths"]["/api/v1" + op.path][op.method.lower()]
+        assert item["security"] == [{"bearer": []}]
+        assert item["x-roles"] == list(op.roles)
+        assert {"401", "403"} <= set(item["responses"]), op.path
+        assert sorted(int(code) for code in item["responses"]) == list(op.statuses)
+        for code, response in item["responses"].items():
+            media = "application/json" if code == str(op.status) else "application/problem+json"
+            assert list(response["content"]) == [media], (op.path, code)
+        if "{" in op.path:
+            assert "404" in item["responses"]
+        if op.body is not None:
+            assert {"400", "413", "415", "422"} <= set(item["responses"])
+            assert item["requestBody"]["required"] is True
+            schema = item["requestBody"]["content"]["application/json"]["schema"]
+            assert schema["additionalProperties"] is False
+            assert set(schema["properties"]) == set(op.body)
+
+
+def test_path_parameters_are_declared(client: FlaskClient) -> None:
+    doc = _document(client)
+    for path, item in doc["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        for operation in item.values():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, path
+
+
+def test_every_reference_resolves_and_operation_ids_are_unique(client: FlaskClient) -> None:
+    doc = _document(client)
+    text = str(doc)
+    for name in re.findall(r"#/components/schemas/(\w+)", text):
+        assert name in doc["components"]["schemas"], name
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_the_shapes_of_api_md_are_described_with_their_fields(client: FlaskClient) -> None:
+    schemas = _document(client)["components"]["schemas"]
+    expected = {
+        "Patient": {"id", "first_name", "last_name", "date_of_birth", "category", "enrolled",
+                    "course_ended_on"},
+        "Prescription": {"id", "number", "patient_id", "written_on", "days_supply", "quantity",
+                         "status", "authorization"},
+        "Decision": {"dispensable", "rule_set", "as_of", "unmet", "window"},
+        "Dispense": {"id", "prescription_id", "pharmacy_id", "dispensed_at", "quantity",
+                     "days_supply", "authorization_number"},
+        "Reason": {"code", "message", "met_from"},
+        "Problem": {"type", "title", "status", "detail"},
+        "Authorization": {"number", "issued_on", "do_not_dispense_after", "rule_set"},
+    }
+    for name, fields in expected.items():
+        assert fields <= set(schemas[name]["required"]), name
+        assert fields <= set(schemas[name]["properties"]), name
+    assert set(schemas["Reason"]["properties"]["code"]["enum"]) == {c.value for c in ReasonCode}
+    assert schemas["Prescription"]["properties"]["status"]["enum"] == [
+        "pending", "dispensable", "dispensed", "cancelled"]
+
+
+def test_idempotent_writes_document_their_key(client: FlaskClient) -> None:
+    doc = _document(client)
+    for path in ("/api/v1/prescriptions/{id}/authorize", "/api/v1/prescriptions/{id}/dispense"):
+        params = doc["paths"][path]["post"]["parameters"]
+        assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)
+
+
+def test_the_health_check_is_documented_and_answers(client: FlaskClient) -> None:
+    doc = _document(client)
+    assert set(doc["paths"]["/healthz"]["get"]["responses"]) == {"200", "503"}
+    assert client.get("/healthz").get_json() == {"status": "ok"}

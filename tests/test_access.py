@@ -1,0 +1,71 @@
+"""Deny by default: every route declares who may call it, and every API operation answers each
+kind of caller as API.md says (the role matrix)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tests.api.scenarios import ROLES, UNAUTHENTICATED, World, build_world, is_problem
+from tests.api.scenarios import valid_request as request_for
+from tracker.api.registry import OPERATIONS, Operation
+from tracker.services.context import Context
+from tracker.web.access import PUBLIC, permission_of
+
+# Routes anyone may open without signing in (the home page only redirects). Making another
+# route public is a decision to take on purpose: it belongs in this list.
+EXPECTED_PUBLIC = {"auth.index", "auth.login", "health.healthz", "api.openapi"}
+
+
+def test_every_route_declares_its_permission(app: Flask) -> None:
+    undeclared = sorted(
+        rule.endpoint for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and not permission_of(app.view_functions[rule.endpoint])
+    )
+    assert undeclared == [], f"routes without @public or @requires: {undeclared}"
+
+
+def test_only_the_expected_routes_are_public(app: Flask) -> None:
+    public = {endpoint for endpoint, view in app.view_functions.items()
+              if permission_of(view) == PUBLIC}
+    unexpected = sorted(public - EXPECTED_PUBLIC)
+    assert unexpected == [], f"routes open to anyone: {unexpected}"
+    assert {"auth.login", "health.healthz", "api.openapi"} <= public
+
+
+def test_every_api_operation_declares_the_roles_of_api_md(app: Flask) -> None:
+    for op in OPERATIONS:
+        view = app.view_functions["api." + op.endpoint]
+        assert permission_of(view) == ",".join(op.roles), op.path
+        assert op.roles and set(op.roles) <= set(ROLES), op.path
+
+
+def _expected(op: Operation, who: str) -> int:
+    if who in UNAUTHENTICATED:
+        return 401
+    return op.status if who in op.roles else 403
+
+
+MATRIX = [(op, who) for op in OPERATIONS for who in ROLES + UNAUTHENTICATED]
+
+
+@pytest.mark.parametrize(("op", "who"), MATRIX,
+                         ids=[f"{op.method} {op.path} as {who}" for op, who in MATRIX])
+def test_each_caller_gets_the_answer_api_md_gives_it(app: Flask, ctx: Context, op: Operation,
+                                                     who: str) -> None:
+    world: World = build_world(app, ctx)
+    method, path, kw = request_for(op.endpoint, world)
+    assert method == op.method
+    world.token_for(who)  # issued (and audited) before counting
+    events_before = world.audit_count()
+    response = world.send(who, method, path, **kw)
+    expected = _expected(op, who)
+    assert response.status_code == expected, response.get_data(as_text=True)[:300]
+    if expected >= 400:
+        assert is_problem(response, expected)
+    if expected == 401:
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert world.audit_count() == events_before  # nothing happened, nothing to record
+    if expected == 403:
+        # A denial changes nothing but is kept in the audit trail.
+        assert world.audit_count() == events_before + 1
