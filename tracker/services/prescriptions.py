@@ -251,6 +251,11 @@ def reverse(ctx: Context, number: str, reason: str | None) -> Prescription:
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": [f"At most {REASON_MAX} characters."]})
     today = ctx.today()
+    # Lock the prescription before the authorization, in the order dispense() updates them:
+    # a reversal and a dispense of the same authorization at once would otherwise deadlock
+    # (PostgreSQL aborts one of them with an error instead of a refusal).
+    ctx.session.execute(select(Prescription.id).where(Prescription.id == rx.id)
+                        .with_for_update())
     closed = ctx.session.execute(
         update(Authorization)
         .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN.value)

@@ -1,10 +1,385 @@
-"""Program administration: pharmacies, users, tokens."""
+"""Program administration: pharmacies, users, API tokens. Admins run the program from here
+without touching the database; every change is made and audited by tracker.services.admin.
+
+One-time secrets (an initial password, a new API token) are shown in the answer to the POST
+that made them and never again: they are not put in a redirect, a flash message or a log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import json
+from typing import Any
 
-bp = Blueprint("admin", __name__)
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from tracker.models import AuditEvent, Role
+from tracker.services import admin as service
+from tracker.services.errors import ValidationFailed
+from tracker.services.paging import page_number
+from tracker.web.access import requires
+from tracker.web.admin_forms import (
+    ConfirmForm,
+    DeactivateForm,
+    PharmacyEditForm,
+    PharmacyFilterForm,
+    PharmacyForm,
+    ReactivateForm,
+    ReactivationForm,
+    TokenFilterForm,
+    TokenForm,
+    TrainingForm,
+    UserFilterForm,
+    UserForm,
+)
+from tracker.web.forms import show_service_errors
+from tracker.web.pharmacy import formatting
+from tracker.web.requests import context, mark_rollback
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.context_processor(formatting)
+ADMIN = Role.ADMIN
+
+_ACTIONS = {
+    "user.created": "Created",
+    "user.deactivated": "Deactivated",
+    "user.reactivated": "Reactivated",
+    "user.password_reset": "Password reset by an administrator",
+    "user.password_changed": "Password changed",
+    "login.succeeded": "Signed in",
+    "login.failed": "Sign-in failed",
+    "login.throttled": "Sign-in paused after repeated failures",
+    "logout": "Signed out",
+    "prescriber.home_testing_changed": "Home pregnancy testing setting changed",
+    "pharmacy.created": "Created",
+    "pharmacy.updated": "Details corrected",
+    "pharmacy.reactivated": "Annual reactivation recorded",
+    "pharmacy.training_attested": "Staff training attestation recorded",
+    "dispenses.exported": "Dispense history exported",
+    "token.created": "API token issued",
+    "token.revoked": "API token revoked",
+}
+
+
+def _changes(event: AuditEvent) -> list[str]:
+    """An audit event's values as "field: old → new" lines."""
+    old = json.loads(event.old_values) if event.old_values else {}
+    new = json.loads(event.new_values) if event.new_values else {}
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        label = key.replace("_", " ")
+        if key in old and key in new:
+            lines.append(f"{label}: {_value(old[key])} → {_value(new[key])}")
+        elif key in new:
+            lines.append(f"{label}: {_value(new[key])}")
+        else:
+            lines.append(f"{label}: was {_value(old[key])}")
+    return lines
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@bp.context_processor
+def _audit_helpers() -> dict[str, Any]:
+    return {"action_label": lambda action: _ACTIONS.get(action, action), "changes": _changes}
+
+
+def _fast() -> bool:
+    return bool(current_app.config.get("ARGON2_FAST"))
+
+
+def _invalid(form: Any, exc: ValidationFailed, aliases: dict[str, str] | None = None) -> None:
+    """Nothing is stored; the service's messages go on the form's fields."""
+    mark_rollback()
+    errors = {(aliases or {}).get(k, k): v for k, v in exc.errors.items()}
+    show_service_errors(form, errors)
+
+
+# --- home ---------------------------------------------------------------------------------------
+
+
+@bp.route("", methods=["GET"])
+@requires(ADMIN)
+def home() -> ResponseReturnValue:
+    """Who is active, which pharmacies need renewing, and the ways in."""
+    ctx = context()
+    return render_template(
+        "admin/home.html", overview=service.overview(ctx),
+        renewals=service.pharmacies_needing_renewal(ctx, page_number(request.args.get("page"))),
+        notice_days=service.RENEWAL_NOTICE_DAYS,
+    )
+
+
+# --- pharmacies ---------------------------------------------------------------------------------
+
+
+@bp.route("/pharmacies", methods=["GET"])
+@requires(ADMIN)
+def pharmacies() -> ResponseReturnValue:
+    form = PharmacyFilterForm(formdata=request.args)
+    form.validate()
+    query = (form.q.data or "") if not form.q.errors else ""
+    found = service.list_pharmacies(context(), page_number(request.args.get("page")), query)
+    args = {"q": query} if query else {}
+    return render_template("admin/pharmacies.html", form=form, found=found, args=args)
+
+
+@bp.route("/pharmacies/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def new_pharmacy() -> ResponseReturnValue:
+    form = PharmacyForm()
+    if form.validate_on_submit():
+        try:
+            pharmacy = service.create_pharmacy(context(), form.name.data or "",
+                                               form.ncpdp_id.data or "", form.activated_on.data,
+                                               form.trained_on.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash(f"Pharmacy {pharmacy.name} is created.")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/pharmacy_new.html", form=form), status
+
+
+def _pharmacy_page(pharmacy_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    ctx = context()
+    today = ctx.today()
+    found = service.get_pharmacy(ctx, pharmacy_id)
+    forms.setdefault("reactivation", ReactivationForm(formdata=None,
+                                                      data={"activated_on": today}))
+    forms.setdefault("training", TrainingForm(formdata=None, data={"trained_on": today}))
+    staff = service.pharmacy_staff(ctx, pharmacy_id, page_number(request.args.get("page")))
+    events = service.history(ctx, "pharmacy", pharmacy_id,
+                             page_number(request.args.get("history")))
+    return render_template("admin/pharmacy.html", found=found, staff=staff, events=events,
+                           **forms), status
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>", methods=["GET"])
+@requires(ADMIN)
+def pharmacy(pharmacy_id: int) -> ResponseReturnValue:
+    return _pharmacy_page(pharmacy_id)
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>/edit", methods=["GET", "POST"])
+@requires(ADMIN)
+def edit_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
+    ctx = context()
+    current = service.get_pharmacy(ctx, pharmacy_id).pharmacy
+    form = PharmacyEditForm(obj=current if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            service.edit_pharmacy(ctx, pharmacy_id, name=form.name.data or "",
+                                  ncpdp_id=form.ncpdp_id.data or "",
+                                  activated_on=form.activated_on.data,
+                                  trained_on=form.trained_on.data, reason=form.reason.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash("The pharmacy's details are saved.")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/pharmacy_edit.html", form=form, pharmacy=current), status
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>/reactivation", methods=["POST"])
+@requires(ADMIN)
+def reactivate_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
+    form = ReactivationForm()
+    if form.validate_on_submit():
+        try:
+            service.record_reactivation(context(), pharmacy_id, form.activated_on.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash("The annual reactivation is recorded.")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
+    return _pharmacy_page(pharmacy_id, 422, reactivation=form)
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>/training", methods=["POST"])
+@requires(ADMIN)
+def record_training(pharmacy_id: int) -> ResponseReturnValue:
+    form = TrainingForm()
+    if form.validate_on_submit():
+        try:
+            service.record_training(context(), pharmacy_id, form.trained_on.data,
+                                    form.attested_by.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash("The staff training attestation is recorded.")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
+    return _pharmacy_page(pharmacy_id, 422, training=form)
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET"])
+@requires(ADMIN)
+def users() -> ResponseReturnValue:
+    form = UserFilterForm(formdata=request.args)
+    valid = form.validate()
+    query = (form.q.data or "") if valid else ""
+    role = (form.role.data or None) if valid else None
+    status = (form.status.data or None) if valid else None
+    found = service.list_users(context(), page_number(request.args.get("page")), query, role,
+                               status)
+    args = {k: v for k, v in (("q", query), ("role", role), ("status", status)) if v}
+    return render_template("admin/users.html", form=form, found=found, args=args)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def new_user() -> ResponseReturnValue:
+    form = UserForm()
+    if request.method == "GET" and request.args.get("pharmacy"):
+        # Coming from a pharmacy's page: pharmacy staff of that pharmacy.
+        form.role.data = Role.PHARMACIST.value
+        form.pharmacy.data = request.args.get("pharmacy", "")[:7]
+    if form.validate_on_submit():
+        try:
+            made = service.create_user(context(), role=form.role.data or "",
+                                       email=form.email.data or "", name=form.name.data or "",
+                                       npi=form.npi.data, pharmacy_ncpdp=form.pharmacy.data,
+                                       fast_hash=_fast())
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            return render_template("admin/user_created.html", user=made.user,
+                                   initial_password=made.initial_password)
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _user_page(user_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    ctx = context()
+    found = service.get_user(ctx, user_id)
+    forms.setdefault("deactivate", DeactivateForm(formdata=None))
+    forms.setdefault("reactivate", ReactivateForm(formdata=None))
+    forms.setdefault("token", TokenForm(formdata=None))
+    tokens = service.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
+    events = service.history(ctx, "user", user_id, page_number(request.args.get("history")))
+    return render_template("admin/user.html", found=found, tokens=tokens, events=events,
+                           is_self=found.user.id == g.user.id, **forms), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET"])
+@requires(ADMIN)
+def user(user_id: int) -> ResponseReturnValue:
+    return _user_page(user_id)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@requires(ADMIN)
+def deactivate_user(user_id: int) -> ResponseReturnValue:
+    form = DeactivateForm()
+    if form.validate_on_submit():
+        try:
+            done = service.deactivate_user(context(), user_id, form.reason.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash(f"{done.name} is deactivated: their sessions have ended and their API "
+                  f"tokens are revoked.")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return _user_page(user_id, 422, deactivate=form)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@requires(ADMIN)
+def reactivate_user(user_id: int) -> ResponseReturnValue:
+    form = ReactivateForm()
+    if form.validate_on_submit():
+        try:
+            done = service.reactivate_user(context(), user_id, form.reason.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash(f"{done.name} is active again. Their old API tokens stay revoked.")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return _user_page(user_id, 422, reactivate=form)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@requires(ADMIN)
+def reset_password(user_id: int) -> ResponseReturnValue:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        ctx = context()
+        try:
+            initial = service.reset_password(ctx, user_id, fast_hash=_fast())
+        except ValidationFailed as exc:
+            mark_rollback()
+            for messages in exc.errors.values():
+                for message in messages:
+                    flash(message)
+            return redirect(url_for("admin.user", user_id=user_id))
+        found = service.get_user(ctx, user_id)
+        return render_template("admin/password_reset.html", user=found.user,
+                               initial_password=initial)
+    return _user_page(user_id, 422)
+
+
+@bp.route("/users/<int:user_id>/tokens", methods=["POST"])
+@requires(ADMIN)
+def issue_token(user_id: int) -> ResponseReturnValue:
+    form = TokenForm()
+    if form.validate_on_submit():
+        ctx = context()
+        try:
+            token = service.issue_token(ctx, user_id, form.label.data)
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            found = service.get_user(ctx, user_id)
+            return render_template("admin/token_issued.html", user=found.user, token=token,
+                                   label=form.label.data)
+    return _user_page(user_id, 422, token=form)
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+@bp.route("/tokens", methods=["GET"])
+@requires(ADMIN)
+def tokens() -> ResponseReturnValue:
+    form = TokenFilterForm(formdata=request.args)
+    status = form.status.data if form.validate() and form.status.data else "active"
+    form.status.data = status
+    found = service.list_tokens(context(), page_number(request.args.get("page")), status)
+    return render_template("admin/tokens.html", form=form, found=found,
+                           args={"status": status})
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires(ADMIN)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.tokens"))
+    row = service.revoke_token(context(), token_id)
+    flash(f"The token {row.prefix}… is revoked.")
+    if request.form.get("back") == "user":
+        return redirect(url_for("admin.user", user_id=row.user_id))
+    return redirect(url_for("admin.tokens"))
 
 
 def register(app: Flask) -> None:

@@ -1,10 +1,366 @@
-"""The pharmacy counter: look up, dispense, history."""
+"""The pharmacy counter: look an authorization up, record the dispense (at most once), reverse
+an undispensed authorization, and the pharmacy's dispense history with a CSV export.
+
+Three screens from lookup to record: the lookup form, the status page (the decision and the
+dispense form) and the dispense record. Minimum necessary (API.md): the counter sees only the
+decision folded for the pharmacy; no test result, contraception or questionnaire answer reaches
+these pages."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-bp = Blueprint("pharmacy", __name__)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from tracker.domain.reasons import ReasonCode
+from tracker.models import AuthorizationState, Role
+from tracker.services import dispense_history, prescriptions
+from tracker.services.errors import NotFound, Refused, ValidationFailed
+from tracker.services.paging import page_number
+from tracker.services.prescriptions import Lookup
+from tracker.web.access import requires
+from tracker.web.forms import show_service_errors
+from tracker.web.pharmacy_forms import (
+    DispenseForm,
+    ExportForm,
+    LookupForm,
+    PeriodForm,
+    ReverseForm,
+    normalize_number,
+)
+from tracker.web.requests import context, mark_rollback
+
+bp = Blueprint("pharmacy", __name__, url_prefix="/pharmacy")
+
+# --- written dates and times -------------------------------------------------------------------
+
+# What people call the program's time zone; other zones are shown by their tz name.
+_ZONE_NAMES = {
+    "America/New_York": "Eastern", "America/Detroit": "Eastern",
+    "America/Indiana/Indianapolis": "Eastern", "America/Kentucky/Louisville": "Eastern",
+    "America/Chicago": "Central", "America/Denver": "Mountain", "America/Boise": "Mountain",
+    "America/Phoenix": "Mountain", "America/Los_Angeles": "Pacific",
+    "America/Anchorage": "Alaska", "Pacific/Honolulu": "Hawaii",
+    "America/Puerto_Rico": "Atlantic",
+}
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def zone_label(zone: str | None = None) -> str:
+    """The program time zone as people say it ("Eastern")."""
+    zone = zone or current_app.config["PROGRAM_TIMEZONE"]
+    return _ZONE_NAMES.get(zone, zone)
+
+
+def written(day: date | None) -> str:
+    """A date as people write it: "Dec 3, 2026"."""
+    if day is None:
+        return ""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def clock_time(moment: datetime) -> str:
+    """"2:14 pm" in the program time zone."""
+    local = moment.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]))
+    return f"{local.hour % 12 or 12}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+
+
+def written_time(moment: datetime | None) -> str:
+    """An instant in the program time zone: "Dec 3, 2026 at 2:14 pm Eastern"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]))
+    return f"{written(local.date())} at {clock_time(moment)} {zone_label()}"
+
+
+def cutoff(day: date) -> str:
+    """RULES.md §1: an authorization ends at 23:59:59 program time on its last day."""
+    return f"11:59 pm {zone_label()} on {written(day)}"
+
+
+def with_written_dates(message: str) -> str:
+    """A service message with its YYYY-MM-DD dates written out."""
+    def _one(match: re.Match[str]) -> str:
+        try:
+            return written(date(int(match[1]), int(match[2]), int(match[3])))
+        except ValueError:
+            return match[0]
+
+    return _ISO_DATE.sub(_one, message)
+
+
+def page_url(endpoint: str, args: dict[str, Any], param: str, number: int) -> str:
+    """The link to another page of a list, keeping the list's filters."""
+    return url_for(endpoint, **{**args, param: number})
+
+
+def formatting() -> dict[str, Any]:
+    """The helpers the counter's and the administration's templates write dates with."""
+    return {"written": written, "written_time": written_time, "cutoff": cutoff,
+            "zone_label": zone_label, "with_written_dates": with_written_dates,
+            "page_url": page_url}
+
+
+bp.context_processor(formatting)
+
+# --- what the counter is told -------------------------------------------------------------------
+
+
+def counter_reasons(found: Lookup) -> list[str]:
+    """The folded decision in the counter's words. Only the non-clinical codes of API.md are
+    spelled out; anything else says only that the prescriber must act."""
+    unmet = found.decision.unmet
+    codes = {reason.code for reason in unmet}
+    if ReasonCode.ALREADY_DISPENSED in codes:
+        # Once dispensed, nothing else about the authorization matters at the counter.
+        return [already_dispensed(found)]
+    lines: list[str] = []
+    for reason in unmet:
+        code = reason.code
+        if code == ReasonCode.AUTHORIZATION_EXPIRED and reason.closed_on is not None:
+            lines.append(f"Authorization expired: it could be dispensed until "
+                         f"{cutoff(reason.closed_on)}. Contact the prescriber for a new one.")
+        elif code == ReasonCode.AUTHORIZATION_EXPIRED:
+            lines.append("Authorization expired. Contact the prescriber for a new one.")
+        elif code == ReasonCode.WINDOW_EXPIRED and reason.closed_on is not None:
+            lines.append(f"Window closed on {written(reason.closed_on)}: contact the "
+                         f"prescriber.")
+        elif code == ReasonCode.WINDOW_EXPIRED:
+            lines.append("The dispensing window has closed: contact the prescriber.")
+        elif code == ReasonCode.NOT_DISPENSABLE:
+            lines.append(_not_authorized(found))
+        elif code == ReasonCode.PHARMACY_INACTIVE:
+            lines.append("Your pharmacy is not active in the program, so it cannot dispense. "
+                         + with_written_dates(reason.message.removeprefix(
+                             "The pharmacy is not active. "))
+                         + " Ask your program administrator to record the renewal.")
+        elif code == ReasonCode.PRESCRIBER_INACTIVE:
+            lines.append("The prescriber is not active in the program: this prescription "
+                         "cannot be dispensed. The patient needs an active prescriber.")
+        else:
+            # PRESCRIBER_ACTION_REQUIRED, and any code the counter may not read.
+            lines.append("Not ready to dispense: contact the prescriber.")
+    return list(dict.fromkeys(lines))
+
+
+def _not_authorized(found: Lookup) -> str:
+    state = found.authorization.state
+    if state == AuthorizationState.REVERSED:
+        when = found.authorization.closed_at
+        return ("This authorization was reversed" + (f" on {written_time(when)}" if when else "")
+                + ": contact the prescriber for a new one.")
+    if state == AuthorizationState.LAPSED:
+        return "This authorization expired unused and was closed: contact the prescriber."
+    return "Not authorized yet: contact the prescriber."
+
+
+def already_dispensed(found: Lookup) -> str:
+    """"Already dispensed on … by …": when, by whom and where, from the dispense record."""
+    if found.dispense is None:
+        return "Already dispensed."
+    by = dispense_history.dispensed_by(context(), found.dispense)
+    return (f"Already dispensed on {written_time(found.dispense.dispensed_at)} by "
+            f"{by.pharmacist_name} at {by.pharmacy.name} (NCPDP {by.pharmacy.ncpdp_id}).")
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+def _status(found: Lookup, dispense_form: DispenseForm | None = None,
+            reverse_form: ReverseForm | None = None, notice: str | None = None,
+            status: int = 200) -> ResponseReturnValue:
+    carried = {"authorization_number": found.authorization.number,
+               "date_of_birth": found.patient.date_of_birth.isoformat()}
+    if dispense_form is None:
+        dispense_form = DispenseForm(formdata=None, data={
+            **carried, "quantity": found.prescription.quantity,
+            "days_supply": found.prescription.days_supply})
+    if reverse_form is None:
+        reverse_form = ReverseForm(formdata=None, data=carried)
+    decision = found.decision
+    today = decision.as_of
+    last_day = decision.do_not_dispense_after
+    own_dispense = (found.dispense is not None
+                    and found.dispense.pharmacy_id == context().actor.pharmacy_id)
+    page = render_template(
+        "pharmacy/status.html", found=found, decision=decision, reasons=counter_reasons(found),
+        last_day=last_day, last_day_is_today=last_day == today,
+        dispense_form=dispense_form, reverse_form=reverse_form, notice=notice,
+        can_reverse=found.authorization.state == AuthorizationState.OPEN,
+        own_dispense=own_dispense,
+    )
+    return page, status
+
+
+def _lookup_page(form: LookupForm, status: int = 200) -> ResponseReturnValue:
+    standing = dispense_history.counter_standing(context())
+    return render_template("pharmacy/lookup.html", form=form, standing=standing), status
+
+
+@bp.route("", methods=["GET", "POST"])
+@requires(Role.PHARMACIST)
+def lookup() -> ResponseReturnValue:
+    """The counter's home page: look an authorization up by its number and the birth date.
+    The answer is rendered, not redirected to, so that no birth date lands in a URL."""
+    form = LookupForm()
+    if request.method == "GET":
+        return _lookup_page(form)
+    if not form.validate_on_submit():
+        return _lookup_page(form, 422)
+    try:
+        found = prescriptions.lookup(context(), form.authorization_number.data or "",
+                                     form.date_of_birth.data)
+    except NotFound:
+        # The same answer whichever of the two did not match: nothing is revealed.
+        mark_rollback()
+        form.form_errors.append("No authorization matches this number and date of birth. "
+                                "Check both and try again.")
+        return _lookup_page(form, 404)
+    return _status(found)
+
+
+def _carried(form: DispenseForm | ReverseForm) -> Lookup:
+    """Look the authorization up again from the status page's hidden fields."""
+    number = normalize_number(form.authorization_number.data) or ""
+    try:
+        born = date.fromisoformat(form.date_of_birth.data or "")
+    except ValueError:
+        abort(400)
+    return prescriptions.lookup(context(), number, born)
+
+
+@bp.route("/dispense", methods=["POST"])
+@requires(Role.PHARMACIST)
+def dispense() -> ResponseReturnValue:
+    """Record the dispense: the pharmacist from the login, the pharmacy from their account, the
+    time from the server. A second attempt, from any counter, is told who dispensed it."""
+    form = DispenseForm()
+    found = _carried(form)
+    if not form.validate_on_submit():
+        mark_rollback()
+        return _status(found, dispense_form=form, status=422)
+    ctx = context()
+    try:
+        row = prescriptions.dispense(ctx, found.prescription.id, found.authorization.number,
+                                     form.quantity.data, form.days_supply.data,
+                                     form.medication_guide_given.data is True)
+    except ValidationFailed as exc:
+        mark_rollback()
+        show_service_errors(form, exc.errors)
+        return _status(_carried(form), dispense_form=form, status=422)
+    except Refused:
+        # The refusal's audit event is committed with the request; look again to say why.
+        return _status(_carried(form), notice="The dispense was not recorded.", status=409)
+    flash("The dispense is recorded.")
+    return redirect(url_for("pharmacy.dispense_record", dispense_id=row.id))
+
+
+@bp.route("/reverse", methods=["POST"])
+@requires(Role.PHARMACIST)
+def reverse() -> ResponseReturnValue:
+    """Reverse an undispensed authorization (not picked up, wrong entry), with a reason."""
+    form = ReverseForm()
+    found = _carried(form)
+    if not form.validate_on_submit():
+        mark_rollback()
+        return _status(found, reverse_form=form, status=422)
+    number = found.authorization.number
+    try:
+        prescriptions.reverse(context(), number, form.reason.data)
+    except ValidationFailed as exc:
+        mark_rollback()
+        show_service_errors(form, exc.errors)
+        return _status(_carried(form), reverse_form=form, status=422)
+    except Refused:
+        return _status(_carried(form), notice="The authorization was not reversed.",
+                       status=409)
+    flash(f"Authorization {number} is reversed; the prescription is back with the "
+          f"prescriber, who can issue a new authorization.")
+    return redirect(url_for("pharmacy.lookup"))
+
+
+@bp.route("/dispenses/<int:dispense_id>", methods=["GET"])
+@requires(Role.PHARMACIST)
+def dispense_record(dispense_id: int) -> ResponseReturnValue:
+    """One dispense of this pharmacy (another pharmacy's is not found)."""
+    row = dispense_history.get_dispense(context(), dispense_id)
+    return render_template("pharmacy/dispense.html", row=row)
+
+
+def _period(form: PeriodForm) -> tuple[date | None, date | None]:
+    return form.date_from.data, form.date_to.data
+
+
+@bp.route("/dispenses", methods=["GET"])
+@requires(Role.PHARMACIST)
+def history() -> ResponseReturnValue:
+    """The pharmacy's dispenses, newest first, a page at a time, optionally for a period."""
+    form = PeriodForm(formdata=request.args)
+    ctx = context()
+    if request.args and not form.validate():
+        return _history_page(form, None), 422
+    date_from, date_to = _period(form)
+    try:
+        found = dispense_history.list_dispenses(ctx, page_number(request.args.get("page")),
+                                                date_from, date_to)
+    except ValidationFailed as exc:
+        show_service_errors(form, exc.errors)
+        return _history_page(form, None), 422
+    return _history_page(form, found)
+
+
+def _history_page(form: PeriodForm, found: Any) -> str:
+    date_from, date_to = (form.date_from.data, form.date_to.data) if not form.errors else (
+        None, None)
+    export = ExportForm(formdata=None, data={
+        "date_from": date_from.isoformat() if date_from else "",
+        "date_to": date_to.isoformat() if date_to else ""})
+    period = {k: v.isoformat() for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+    return render_template("pharmacy/history.html", form=form, found=found, export=export,
+                           period=period, standing=dispense_history.counter_standing(context()))
+
+
+def _iso(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed({field: ["Enter the date as YYYY-MM-DD."]}) from None
+
+
+@bp.route("/dispenses/export", methods=["POST"])
+@requires(Role.PHARMACIST)
+def export() -> ResponseReturnValue:
+    """The history as a CSV file (audited: it carries patient names off the system)."""
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ctx = context()
+    date_from = _iso(form.date_from.data, "date_from")
+    date_to = _iso(form.date_to.data, "date_to")
+    text, _ = dispense_history.export_csv(ctx, date_from, date_to)
+    pharmacy = dispense_history.own_pharmacy(ctx)
+    name = "-".join(["dispenses", pharmacy.ncpdp_id,
+                     date_from.isoformat() if date_from else "start",
+                     (date_to or ctx.today()).isoformat()])
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 def register(app: Flask) -> None:

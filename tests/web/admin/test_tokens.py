@@ -1,0 +1,102 @@
+"""API tokens from the administration: issued once (only a hash is kept), listed by their first
+characters, revoked at once. Every change is audited."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests import builders
+from tests.conftest import csrf_token, post_form
+from tests.web.admin.conftest import events, text_of
+from tracker.models import ApiToken, User
+from tracker.services import people
+from tracker.services.context import Context
+
+LOOKUP = "/api/v1/authorizations/XXXX-XXXX-XXXX?date_of_birth=2000-01-01"
+
+
+def issued_token(page: str) -> str:
+    match = re.search(r'<p class="big mono">([^<]+)</p>', page)
+    assert match, "no token on the page"
+    return match.group(1)
+
+
+def test_issued_token_is_shown_once_and_works_with_the_api(
+    ctx: Context, app: Flask, browser: FlaskClient, administrator: User
+) -> None:
+    staff = builders.pharmacist(ctx)
+    url = f"/admin/users/{staff.id}"
+    response = post_form(browser, f"{url}/tokens", {"label": "pharmacy system"}, page_url=url)
+    assert response.status_code == 200
+    token = issued_token(text_of(response))
+    api = app.test_client()
+    assert api.get(LOOKUP, headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    row = ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id))
+    assert row is not None and row.label == "pharmacy system" and token not in row.token_hash
+    user_page = text_of(browser.get(url))
+    assert row.prefix in user_page and token not in user_page
+    assert "API token issued" in user_page
+    [event] = events(ctx, "token.created", row.id)
+    assert event.actor_id == administrator.id and token not in (event.new_values or "")
+
+
+def test_revoked_token_stops_working_at_once(
+    ctx: Context, app: Flask, browser: FlaskClient, administrator: User
+) -> None:
+    staff = builders.pharmacist(ctx)
+    token = people.create_token(ctx, staff, "old system")
+    row = ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id))
+    assert row is not None
+    page = text_of(browser.get("/admin/tokens"))
+    assert f"Revoke {row.prefix}" in page
+    done = browser.post(f"/admin/tokens/{row.id}/revoke",
+                        data={"csrf_token": csrf_token(page)})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/tokens")
+    api = app.test_client()
+    assert api.get(LOOKUP, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    revoked = [e for e in events(ctx, "token.revoked", row.id)]
+    assert len(revoked) == 1 and revoked[0].actor_id == administrator.id
+    assert f"Revoke {row.prefix}" not in text_of(browser.get("/admin/tokens"))
+    assert row.prefix in text_of(browser.get("/admin/tokens?status=revoked"))
+
+
+def test_revoking_from_the_users_page_returns_there(ctx: Context, browser: FlaskClient) -> None:
+    staff = builders.pharmacist(ctx)
+    people.create_token(ctx, staff)
+    row = ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id))
+    assert row is not None
+    page = text_of(browser.get(f"/admin/users/{staff.id}"))
+    done = browser.post(f"/admin/tokens/{row.id}/revoke",
+                        data={"csrf_token": csrf_token(page), "back": "user"})
+    assert done.headers["Location"].endswith(f"/admin/users/{staff.id}")
+    assert browser.post("/admin/tokens/999999/revoke",
+                        data={"csrf_token": csrf_token(page)}).status_code == 404
+
+
+def test_token_list_is_paged(ctx: Context, browser: FlaskClient) -> None:
+    staff = builders.pharmacist(ctx)
+    for n in range(26):
+        people.create_token(ctx, staff, f"system {n}")
+    first = text_of(browser.get("/admin/tokens"))
+    assert "Page 1 of 2" in first
+    assert 'href="/admin/tokens?status=active&amp;page=2"' in first
+    assert first.count("<tr>") == 26  # the header row and 25 tokens
+
+
+def test_no_token_for_a_deactivated_user(
+    ctx: Context, browser: FlaskClient, administrator: User
+) -> None:
+    staff = builders.pharmacist(ctx)
+    url = f"/admin/users/{staff.id}"
+    post_form(browser, f"{url}/deactivate", {"reason": "left"}, page_url=url)
+    page = text_of(browser.get(url))
+    assert "Issue a token" not in page
+    response = browser.post(f"{url}/tokens", data={"csrf_token": csrf_token(page),
+                                                   "label": "sneaky"})
+    assert response.status_code == 422
+    assert "The user is deactivated." in text_of(response)
+    assert ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id)) is None

@@ -1,0 +1,132 @@
+"""The pharmacy counter's forms. They check shapes only; the dispensing rules live in the
+services, whose messages are shown on the same fields."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+NUMBER_MAX = 20
+REASON_MAX = 500
+_GROUP = 4
+# Authorization numbers use Crockford's base32, which reads the easily confused O as 0 and
+# I or L as 1, so a number read out over the phone still matches.
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def normalize_number(value: str | None) -> str | None:
+    """An authorization number as typed ("7k2m 9qxd 4tpa", "7K2M9QXD4TPA") in its printed form
+    ("7K2M-9QXD-4TPA"). Anything that does not look like one is returned trimmed, unchanged."""
+    if value is None:
+        return None
+    compact = re.sub(r"[\s\-]", "", value).upper().translate(_CONFUSABLE)
+    if re.fullmatch(r"[0-9A-Z]{12}", compact):
+        return "-".join(compact[i:i + _GROUP] for i in range(0, len(compact), _GROUP))
+    return value.strip()
+
+
+def _whole_number(field: IntegerField) -> None:
+    if field.data is None and field.raw_data and field.raw_data[0]:
+        field.errors[:] = ["Give a whole number."]
+
+
+def _written_date(field: DateField) -> None:
+    # WTForms' own message for an unreadable date does not say what is accepted.
+    if field.data is None and field.raw_data and field.raw_data[0]:
+        field.errors[:] = ["Enter the date as YYYY-MM-DD."]
+
+
+class LookupForm(FlaskForm):
+    authorization_number = StringField(
+        "Authorization number",
+        validators=[DataRequired("Enter the authorization number."), Length(max=NUMBER_MAX)],
+        filters=[normalize_number],
+        description="As given by the prescriber's office, for example 7K2M-9QXD-4TPA.",
+        render_kw={"autocomplete": "off", "autofocus": True, "spellcheck": "false"},
+    )
+    date_of_birth = DateField(
+        "Patient's date of birth",
+        validators=[InputRequired("Enter the patient's date of birth (YYYY-MM-DD).")],
+        render_kw={"autocomplete": "off"},
+    )
+    submit = SubmitField("Look up")
+
+    def validate_date_of_birth(self, field: DateField) -> None:
+        _written_date(field)
+
+
+class _Carried(FlaskForm):
+    """The looked-up authorization, carried from the status page to the next step."""
+
+    authorization_number = HiddenField(validators=[DataRequired(), Length(max=NUMBER_MAX)])
+    date_of_birth = HiddenField(validators=[DataRequired(), Length(max=10)])
+
+
+class DispenseForm(_Carried):
+    quantity = IntegerField(
+        "Quantity dispensed",
+        validators=[InputRequired("Enter the quantity dispensed.")],
+        description="Not more than the prescribed quantity.",
+    )
+    days_supply = IntegerField(
+        "Days' supply",
+        validators=[InputRequired("Enter the days' supply dispensed.")],
+        description="Not more than the prescribed days' supply.",
+    )
+    def validate_quantity(self, field: IntegerField) -> None:
+        _whole_number(field)
+
+    def validate_days_supply(self, field: IntegerField) -> None:
+        _whole_number(field)
+
+    medication_guide_given = BooleanField(
+        "I handed the Medication Guide to the patient",
+        description="Required: the Medication Guide is given with every fill.",
+    )
+    submit = SubmitField("Record the dispense")
+
+
+class ReverseForm(_Carried):
+    reason = TextAreaField(
+        "Reason for reversing",
+        validators=[DataRequired("Say why the authorization is reversed."),
+                    Length(max=REASON_MAX, message=f"At most {REASON_MAX} characters.")],
+        description="For example: not picked up, entered for the wrong prescription.",
+    )
+    submit = SubmitField("Reverse the authorization")
+
+
+class PeriodForm(FlaskForm):
+    """The history's period filter (a GET form: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    submit = SubmitField("Show")
+
+    def validate_date_from(self, field: DateField) -> None:
+        _written_date(field)
+
+    def validate_date_to(self, field: DateField) -> None:
+        _written_date(field)
+
+
+class ExportForm(FlaskForm):
+    """Download the history as CSV (a POST: the export is audited)."""
+
+    date_from = HiddenField()
+    date_to = HiddenField()
+    submit = SubmitField("Download CSV")
