@@ -68,13 +68,13 @@ def test_window_expired_without_a_date_still_names_no_test() -> None:
     assert folded.unmet[0].message == "The dispensing window has closed."
 
 
-def test_folding_drops_the_records_used_and_keeps_the_dates() -> None:
+def test_folding_drops_the_records_used_and_the_window_but_keeps_the_last_day() -> None:
     original = decision_with(Reason(ReasonCode.PHARMACY_INACTIVE, "renew"),
                              Reason(ReasonCode.LOCKOUT_PERIOD, "lockout", T))
     folded = fold_for_pharmacy(original)
     assert codes(folded) == ["PHARMACY_INACTIVE", "PRESCRIBER_ACTION_REQUIRED"]
     assert folded.used == ()
-    assert folded.window == original.window
+    assert original.window is not None and folded.window is None  # opens on the test's day
     assert folded.do_not_dispense_after == original.do_not_dispense_after
     assert (folded.dispensable, folded.rule_set, folded.as_of) == (False, "ipledge-2026", T)
 
@@ -83,7 +83,7 @@ def test_dispensable_decision_folds_to_itself_without_records() -> None:
     decision = evaluate(qualified_later_fill(T).case(), T, IPLEDGE_2026)
     folded = fold_for_pharmacy(decision)
     assert folded.dispensable and folded.unmet == () and folded.used == ()
-    assert folded.window == decision.window
+    assert folded.window is None
 
 
 def test_positive_test_cannot_be_read_at_the_counter() -> None:

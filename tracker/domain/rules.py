@@ -727,7 +727,9 @@ def fold_for_pharmacy(decision: Decision) -> Decision:
     """API.md "minimum necessary": what pharmacy staff may see of a decision.
 
     Non-clinical codes stay (WINDOW_EXPIRED with its date but a message that names no test);
-    every clinical reason becomes one PRESCRIBER_ACTION_REQUIRED; the records used are dropped.
+    every clinical reason becomes one PRESCRIBER_ACTION_REQUIRED; the records used are dropped,
+    and so is the window: its first day is the day the pregnancy test was collected. The
+    counter has the authorization's do-not-dispense-after date instead.
     """
     kept: list[Reason] = []
     clinical = False
@@ -754,7 +756,7 @@ def fold_for_pharmacy(decision: Decision) -> Decision:
         rule_set=decision.rule_set,
         as_of=decision.as_of,
         unmet=tuple(kept),
-        window=decision.window,
+        window=None,
         do_not_dispense_after=decision.do_not_dispense_after,
         used=(),
     )
