@@ -188,3 +188,17 @@ def test_cannot_get_pregnant_patient_under_2021_rules_gets_visit_plus_29(
     auth = prescriptions.authorize(dataclasses.replace(doc), rx.id)
     assert auth.rule_set == "ipledge-2021"
     assert auth.do_not_dispense_after == date(2023, 3, 31)
+
+
+@pytest.mark.parametrize("as_of", [date(2021, 12, 12), date(2026, 12, 16), date(1, 1, 1)])
+def test_eligibility_is_asked_between_the_first_rule_set_and_today(doc: Context,
+                                                                   as_of: date) -> None:
+    from tracker.services.errors import ValidationFailed
+
+    patient = builders.enrolled_patient(doc)
+    rx = builders.prescription(doc, patient.id)
+    with pytest.raises(ValidationFailed) as invalid:
+        prescriptions.eligibility(doc, rx.id, as_of=as_of)
+    assert "as_of" in invalid.value.errors
+    assert prescriptions.eligibility(doc, rx.id, as_of=date(2021, 12, 13)).rule_set == (
+        "ipledge-2021")

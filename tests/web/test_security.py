@@ -151,3 +151,13 @@ def test_open_redirect_after_login_is_ignored(client: FlaskClient, ctx: Context)
     response = client.post("/login?next=https://evil.example/", data={
         "email": user.email, "password": builders.PASSWORD, "csrf_token": csrf_token(page)})
     assert "evil.example" not in response.headers["Location"]
+
+
+def test_sign_in_is_audited_with_the_person_as_actor(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    event = ctx.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "login.succeeded")).one()
+    assert (event.actor_id, event.actor_role, event.object_id) == (user.id, "prescriber",
+                                                                  str(user.id))
+    assert event.client_addr == "127.0.0.1" and event.request_id

@@ -3,7 +3,7 @@ password changes. Every failure is audited; the answer never says which part was
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -71,7 +71,10 @@ def authenticate(ctx: Context, email: str, password: str) -> LoginResult:
                      new={"reason": "inactive" if ok and user else "bad-credentials"})
         return LoginResult(None, GENERIC_FAILURE)
     ctx.session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
-    record_event(ctx, "login.succeeded", "user", user.id)
+    # From here on the person is known: the event names them as its actor.
+    signed_in = replace(ctx, actor=replace(ctx.actor, user_id=user.id, role=user.role,
+                                           name=user.name))
+    record_event(signed_in, "login.succeeded", "user", user.id)
     return LoginResult(user)
 
 

@@ -16,7 +16,9 @@ from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
 from tracker.services.facts import load_patient_facts
+from tracker.services import text
 from tracker.services.signatures import sign
+from tracker.services.text import has_control_characters
 
 NAME_MAX = 100
 
@@ -49,6 +51,9 @@ def own_patient(ctx: Context, patient_id: int) -> Patient:
 
 
 def check_name(errors: dict[str, list[str]], field: str, value: str, label: str) -> str:
+    if has_control_characters(value, multiline=True):
+        errors.setdefault(field, []).append(text.MESSAGE)
+        return ""
     value = " ".join((value or "").split())
     if not value:
         errors.setdefault(field, []).append(f"Enter the {label}.")
@@ -116,6 +121,8 @@ def change_category(ctx: Context, patient_id: int, category: str,
     patient = own_patient(ctx, patient_id)
     errors: dict[str, list[str]] = {}
     cat = check_category(errors, category)
+    if has_control_characters(reason, multiline=True):
+        errors.setdefault("reason", []).append(text.MESSAGE)
     if cat is not None and cat.value == patient.category:
         errors.setdefault("category", []).append("The patient already has this category.")
     require(errors)
@@ -152,7 +159,9 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
     typed = " ".join((patient_signature or "").split())
-    if not typed:
+    if has_control_characters(patient_signature, multiline=True):
+        errors.setdefault("patient_signature", []).append(text.MESSAGE)
+    elif not typed:
         errors.setdefault("patient_signature", []).append(
             "The patient types their full name to sign.")
     elif len(typed) > 2 * NAME_MAX + 1:
@@ -174,7 +183,9 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                 "Give the guardian's relationship to the patient (e.g. mother, legal guardian).")
     for field, value in (("guardian_signature", guardian),
                          ("guardian_relationship", relationship)):
-        if value and len(value) > NAME_MAX:
+        if has_control_characters(value):
+            errors.setdefault(field, []).append(text.MESSAGE)
+        elif value and len(value) > NAME_MAX:
             errors.setdefault(field, []).append(f"At most {NAME_MAX} characters.")
     require(errors)
     assert signed_on is not None

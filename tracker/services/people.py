@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.models import ApiToken, Pharmacy, Role, User
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.passwords import hash_password, password_problems
+from tracker.services.text import MESSAGE as TEXT_MESSAGE
+from tracker.services.text import has_control_characters
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "trk_"  # noqa: S105 - a marker, not a secret
@@ -62,7 +65,9 @@ def create_pharmacy(
     errors: dict[str, list[str]] = {
         "name": [], "ncpdp_id": [], "activated_on": [], "trained_on": []
     }
-    if not name or len(name) > 200:
+    if has_control_characters(name):
+        errors["name"].append(TEXT_MESSAGE)
+    elif not name or len(name) > 200:
         errors["name"].append("Enter the pharmacy's name (1 to 200 characters).")
     if not ncpdp_is_valid(ncpdp_id):
         errors["ncpdp_id"].append("The NCPDP id has exactly 7 digits.")
@@ -77,7 +82,8 @@ def create_pharmacy(
         errors["trained_on"].append("The training attestation date cannot be in the future.")
     require(errors)
     pharmacy = Pharmacy(
-        name=name, ncpdp_id=ncpdp_id, activated_on=activated_on, trained_on=trained_on
+        name=name, ncpdp_id=ncpdp_id, activated_on=activated_on, trained_on=trained_on,
+        created_at=ctx.now(),
     )
     ctx.session.add(pharmacy)
     ctx.session.flush()
@@ -112,11 +118,13 @@ def create_user(
     }
     if role not in {r.value for r in Role}:
         errors["role"].append("The role is one of admin, prescriber, pharmacist.")
-    if not _EMAIL.match(email) or len(email) > 254:
+    if has_control_characters(email) or not _EMAIL.match(email) or len(email) > 254:
         errors["email"].append("Enter a valid email address.")
     elif ctx.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         errors["email"].append("A user with this email already exists.")
-    if not name or len(name) > 200:
+    if has_control_characters(name):
+        errors["name"].append(TEXT_MESSAGE)
+    elif not name or len(name) > 200:
         errors["name"].append("Enter the person's name (1 to 200 characters).")
     if password is not None:
         errors["password"].extend(password_problems(password, email, name))
@@ -147,6 +155,7 @@ def create_user(
         password_hash=hash_password(password, fast=fast_hash),
         must_change_password=initial is not None,
         password_changed_at=ctx.now(),
+        created_at=ctx.now(),
     )
     ctx.session.add(user)
     ctx.session.flush()
@@ -224,6 +233,9 @@ def authenticate_token(session: Session, token: str, now: datetime) -> User | No
     found = session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
+        # Pharmacy staff's pharmacy comes in the same statement: the lookup and the dispense
+        # then find it in the session instead of asking the database again.
+        .options(joinedload(User.pharmacy))
     ).one_or_none()
     if found is None:
         return None
@@ -231,6 +243,12 @@ def authenticate_token(session: Session, token: str, now: datetime) -> User | No
     if not user.active:
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        session.execute(update(ApiToken).where(ApiToken.id == row.id)
-                        .values(last_used_at=now))
+        # Best effort: a read request on SQLite cannot always take the write lock while another
+        # process writes ("database is locked"); the request must not fail for this time stamp.
+        try:
+            with session.begin_nested():
+                session.execute(update(ApiToken).where(ApiToken.id == row.id)
+                                .values(last_used_at=now))
+        except OperationalError:
+            pass
     return user

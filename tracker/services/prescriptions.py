@@ -36,6 +36,8 @@ from tracker.services.errors import Forbidden, NotFound, Refused, ValidationFail
 from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.patients import check_clinical_date, own_patient
 from tracker.services.signatures import sign
+from tracker.services.text import MESSAGE as TEXT_MESSAGE
+from tracker.services.text import has_control_characters
 
 QUANTITY_MAX = 1000
 REASON_MAX = 500
@@ -129,7 +131,13 @@ def eligibility(ctx: Context, prescription_id: int, as_of: date | None = None) -
     """Whether the prescription could be marked dispensable on `as_of` (default: today). Reads
     only; the same engine call as authorize()."""
     own_prescription(ctx, prescription_id)
-    on = as_of or ctx.today()
+    today = ctx.today()
+    on = as_of or today
+    first = ctx.rule_sets[0].in_force_from
+    if not first <= on <= today:
+        # Before the first rule set there are no rules to apply; the future has no records.
+        raise ValidationFailed({"as_of": [
+            f"Give a date from {first.isoformat()} (the first rule set) to today."]})
     loaded = load_case(ctx.session, prescription_id)
     assert loaded is not None
     return evaluate(loaded[3], on, ctx.policy(on))
@@ -246,6 +254,8 @@ def reverse(ctx: Context, number: str, reason: str | None) -> Prescription:
     if ctx.actor.role == Role.PRESCRIBER and rx.prescriber_id != ctx.actor.user_id:
         raise NotFound("no such authorization")
     text = (reason or "").strip()
+    if has_control_characters(text, multiline=True):
+        raise ValidationFailed({"reason": [TEXT_MESSAGE]})
     if not text:
         raise ValidationFailed({"reason": ["Say why the authorization is reversed."]})
     if len(text) > REASON_MAX:

@@ -18,6 +18,8 @@ from tracker.services.context import Context
 from tracker.services.errors import NotFound, require
 from tracker.services.facts import join_methods
 from tracker.services.patients import check_clinical_date, own_patient
+from tracker.services.text import MESSAGE as TEXT_MESSAGE
+from tracker.services.text import has_control_characters
 
 REASON_MAX = 500
 RECORD_KINDS: dict[str, Any] = {
@@ -40,7 +42,9 @@ def _correction(ctx: Context, model: Any, patient_id: int, corrects_id: int | No
     if old.superseded:
         errors.setdefault("corrects_id", []).append(
             "This record has already been corrected; correct the newest version.")
-    if not (reason or "").strip():
+    if has_control_characters(reason, multiline=True):
+        errors.setdefault("correction_reason", []).append(TEXT_MESSAGE)
+    elif not (reason or "").strip():
         errors.setdefault("correction_reason", []).append("Say why the record is corrected.")
     elif len(reason or "") > REASON_MAX:
         errors.setdefault("correction_reason", []).append(

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from tracker.db import Database, set_write_intent, utcnow
 from tracker.services.context import Actor, Context
+from tracker.services.errors import ValidationFailed
+from tracker.services.text import has_control_characters
 
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -73,8 +75,22 @@ def current_actor() -> Actor:
     )
 
 
+def _refuse_control_characters() -> None:
+    """Form and query values never carry control characters (PostgreSQL refuses NUL, and no
+    field means them); the API checks its JSON fields itself, per field."""
+    if request.path.startswith("/api/"):
+        return
+    for values in (request.args, request.form):
+        for value in values.values():
+            if has_control_characters(value, multiline=True):
+                raise ValidationFailed({"form": [
+                    "The form contained control characters, which cannot be stored. Remove "
+                    "them and send it again."]})
+
+
 def _begin() -> None:
     request_id()
+    _refuse_control_characters()
     g.write_token = set_write_intent(request.method not in _READ_METHODS)
 
 
