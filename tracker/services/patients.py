@@ -11,12 +11,12 @@ from tracker.domain.enrollment import enrollment_status
 from tracker.domain.facts import Category
 from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
 from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient, Role, User
+from tracker.services import text
 from tracker.services.audit import record_event
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
 from tracker.services.facts import load_patient_facts
-from tracker.services import text
 from tracker.services.signatures import sign
 from tracker.services.text import has_control_characters
 
