@@ -359,6 +359,15 @@ def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> Pregnan
     return test
 
 
+def record_signing_failure(ctx: Context, prescription_id: int) -> None:
+    """Marking dispensable was refused because the prescriber's password (their signature) was
+    wrong or missing: audit the attempt (nothing else is stored)."""
+    rx = ctx.session.get(Prescription, prescription_id)
+    assert rx is not None
+    record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
+                 patient_id=rx.patient_id)
+
+
 def record_witness_failure(ctx: Context, patient_id: int) -> None:
     """A signature was refused because the witnessing prescriber's password was wrong: audit
     the attempt (nothing else is stored)."""

@@ -236,6 +236,16 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class AuthorizeForm(FlaskForm):
+    """Marking dispensable is the prescriber's electronic signature on the authorization: it
+    needs their password again, even inside a signed-in session."""
+
+    password = PasswordField(
+        "Your password",
+        description="Signs the authorization: \"authorized for dispensing\", with your name, "
+                    "the date and the time.")
+
+
 class EndCourseForm(FlaskForm):
     last_dose_on = WrittenDateField("Date of the last dose")
     submit = SubmitField("End the course")

@@ -4,7 +4,7 @@ an authorization. A refusal lists every unmet requirement with the date it can b
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
@@ -14,7 +14,14 @@ from tracker.services import worklist as worklist_service
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, Refused, ValidationFailed
 from tracker.web.prescriber import bp, prescriber_only
-from tracker.web.prescriber_forms import ActionForm, PrescriptionForm, ReverseForm, attach_errors
+from tracker.services.passwords import verify_password
+from tracker.web.prescriber_forms import (
+    ActionForm,
+    AuthorizeForm,
+    PrescriptionForm,
+    ReverseForm,
+    attach_errors,
+)
 from tracker.web.requests import context, mark_rollback
 
 
@@ -42,13 +49,14 @@ def new_prescription(patient_id: int) -> ResponseReturnValue:
 
 
 def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
-          status: int = 200) -> ResponseReturnValue:
+          status: int = 200, authorize_form: AuthorizeForm | None = None) -> ResponseReturnValue:
     detail = patient_history.prescription_detail(ctx, prescription_id)
     outlook = None
     if detail.prescription.status == PrescriptionStatus.PENDING.value:
         outlook = worklist_service.prescription_outlook(ctx, prescription_id)
     return (render_template("prescriber/prescription.html", detail=detail, outlook=outlook,
                             reverse_form=reverse_form, action=ActionForm(),
+                            authorize_form=authorize_form or AuthorizeForm(formdata=None),
                             today=ctx.today(), open_state=AuthorizationState.OPEN.value),
             status)
 
@@ -67,6 +75,14 @@ def mark_dispensable(prescription_id: int) -> ResponseReturnValue:
     """RULES.md §8: every rule on today's program date. A refusal changes nothing but the
     audit trail, which is committed with the refusal page."""
     ctx = context()
+    form = AuthorizeForm()
+    if not form.validate_on_submit() or not verify_password(g.user.password_hash,
+                                                            form.password.data or ""):
+        prescriptions.own_prescription(ctx, prescription_id)
+        patient_history.record_signing_failure(ctx, prescription_id)
+        form.password.errors = ["Enter your password to sign the authorization; the "
+                                "prescription was not marked dispensable."]
+        return _page(ctx, prescription_id, ReverseForm(formdata=None), 422, form)
     try:
         prescriptions.authorize(ctx, prescription_id)
     except Refused as exc:

@@ -75,7 +75,7 @@ def test_patient_who_can_get_pregnant_goes_from_registration_to_authorization(
     assert "every requirement is met" in text_of(page(browser, rx_url))
     assert "can be marked dispensable now" in text_of(page(browser, "/worklist"))
 
-    submit(browser, rx_url + "/authorize", {}, page_url=rx_url)
+    submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD}, page_url=rx_url)
     shown = text_of(page(browser, rx_url))
     assert re.search(r"Authorization number [0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", shown)
     assert "Do not dispense after Dec 22, 2026" in shown  # D+6 (RULES.md §8)
@@ -95,7 +95,7 @@ def test_patient_who_cannot_get_pregnant_goes_from_registration_to_authorization
                       {"written_on": "2026-12-15", "days_supply": "30", "quantity": "30",
                        "refills": "0"})
     rx_url = location.replace("http://localhost", "")
-    submit(browser, rx_url + "/authorize", {}, page_url=rx_url)
+    submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD}, page_url=rx_url)
     shown = text_of(page(browser, rx_url))
     assert "Do not dispense after No end date" in shown  # none under ipledge-2026 (§8)
     assert "Authorization number" in shown

@@ -60,7 +60,8 @@ def test_refusal_lists_every_unmet_requirement_with_its_date_and_changes_nothing
     p = builders.enrolled_patient(doc)
     rx = builders.prescription(doc, p.id)
     rx_url = f"/prescriptions/{rx.id}"
-    answer = submit(browser, rx_url + "/authorize", {}, page_url=rx_url, status=409)
+    answer = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
+                   page_url=rx_url, status=409)
     shown = text_of(answer)
     assert "The prescription cannot be marked dispensable." in shown
     assert "nothing was changed" in shown
@@ -93,7 +94,8 @@ def test_marking_dispensable_shows_the_number_and_the_last_day_large(
     rx_url = f"/prescriptions/{rx.id}"
     before = text_of(page(browser, rx_url))
     assert "every requirement is met. The authorization would run through Dec 20, 2026." in before
-    location = submit(browser, rx_url + "/authorize", {}, page_url=rx_url)
+    location = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
+                      page_url=rx_url)
     assert location.endswith(rx_url)
     html = page(browser, rx_url)
     auth = db.scalar(select(Authorization).where(Authorization.prescription_id == rx.id))
@@ -101,9 +103,27 @@ def test_marking_dispensable_shows_the_number_and_the_last_day_large(
     assert f'<p class="big">{auth.number}</p>' in html
     assert '<p class="big">Dec 20, 2026</p>' in html
     assert "The prescription is marked dispensable." in text_of(html)
-    again = submit(browser, rx_url + "/authorize", {}, page_url=rx_url, status=409)
+    again = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
+                   page_url=rx_url, status=409)
     assert "The prescription is dispensable; only a pending prescription can be marked " \
            "dispensable." in text_of(again)
+
+
+def test_marking_dispensable_needs_the_prescribers_password_as_signature(
+    browser: FlaskClient, db: Session, doc: Context
+) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    for password in ("", "not my password"):
+        answer = submit(browser, rx_url + "/authorize", {"password": password},
+                        page_url=rx_url, status=422)
+        assert "Enter your password to sign the authorization" in text_of(answer)
+    db.expire_all()
+    assert db.get(Prescription, rx.id).status == "pending"  # type: ignore[union-attr]
+    assert db.scalar(select(func.count()).select_from(Authorization)) == 0
+    failures = events(db, "authorization.signature_failed")
+    assert len(failures) == 2
 
 
 def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Session,
