@@ -13,8 +13,8 @@ from tracker.services import patient_history, patients, prescriptions
 from tracker.services import worklist as worklist_service
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, Refused, ValidationFailed
-from tracker.web.prescriber import bp, prescriber_only
 from tracker.services.passwords import verify_password
+from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
     ActionForm,
     AuthorizeForm,
