@@ -1,0 +1,111 @@
+"""Every page and form × every kind of caller: anonymous visitors are sent to sign in, a wrong
+role gets 403, another prescriber's patient or another pharmacy's dispense answers 404 (its
+existence is not revealed), and the owner is let through. The route list comes from the app
+itself, so a new page is covered the day it is added."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests import builders
+from tests.conftest import csrf_token, login
+from tracker.models import Acknowledgment, ApiToken
+from tracker.services import prescriptions, records
+from tracker.services.context import Context
+from tracker.services.people import create_token, token_hash
+from tracker.web.access import PUBLIC, permission_of
+
+
+def page_routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(rule, method, permission) of every page and form (the API has its own matrix)."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/static/")):
+            continue
+        permission = permission_of(app.view_functions[rule.endpoint]) or ""
+        if permission == PUBLIC:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            out.append((rule.rule, method, permission))
+    return out
+
+
+@pytest.fixture
+def world(ctx: Context):  # type: ignore[no-untyped-def]
+    """Two prescribers, two pharmacies with staff, an admin; objects owned by the first ones."""
+    owner, other_doc = builders.prescriber(ctx), builders.prescriber(ctx, name="Other Doc")
+    home, elsewhere = builders.pharmacy(ctx), builders.pharmacy(ctx)
+    counter, other_counter = builders.pharmacist(ctx, home), builders.pharmacist(ctx, elsewhere)
+    admin = builders.admin(ctx)
+    doc = builders.as_user(ctx, owner)
+    patient = builders.ready_for_first_fill(doc)
+    positive = records.record_pregnancy_test(doc, patient.id, doc.today() - timedelta(days=90),
+                                             "positive", "lab")
+    rx = builders.prescription(doc, patient.id)
+    auth = prescriptions.authorize(doc, rx.id)
+    dispense = prescriptions.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30,
+                                      30, True)
+    ack_id = ctx.session.scalar(select(Acknowledgment.id).where(
+        Acknowledgment.patient_id == patient.id))
+    token = create_token(ctx, owner)
+    token_id = ctx.session.scalar(select(ApiToken.id).where(
+        ApiToken.token_hash == token_hash(token)))
+    values = {
+        "patient_id": patient.id, "prescription_id": rx.id, "test_id": positive.id,
+        "acknowledgment_id": ack_id, "dispense_id": dispense.id, "pharmacy_id": home.id,
+        "user_id": owner.id, "token_id": token_id, "kind": "patients",
+        "object_id": patient.id, "fmt": "csv",
+    }
+    return {"owner": owner, "other_doc": other_doc, "counter": counter,
+            "other_counter": other_counter, "admin": admin, "values": values}
+
+
+def url_for_rule(rule: str, values: dict[str, object]) -> str:
+    import re
+
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+
+
+def call(client: FlaskClient, method: str, url: str, signed_in: bool) -> int:
+    """One request; forms carry a valid CSRF token, so what answers is the access check."""
+    if method == "GET":
+        return client.get(url).status_code
+    token = csrf_token(client.get("/account" if signed_in else "/login").get_data(as_text=True))
+    return client.open(url, method=method, data={"csrf_token": token}).status_code
+
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(app: Flask, client: FlaskClient,
+                                                        world) -> None:  # type: ignore[no-untyped-def]
+    for rule, method, _ in page_routes(app):
+        url = url_for_rule(rule, world["values"])
+        status = call(client, method, url, signed_in=False)
+        assert status == 302, (method, url, status)
+
+
+@pytest.mark.parametrize("caller", ["owner", "other_doc", "counter", "other_counter", "admin"])
+def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, world,  # type: ignore[no-untyped-def]
+                                              caller: str) -> None:
+    user = world[caller]
+    login(client, user.email, builders.PASSWORD)
+    for rule, method, permission in page_routes(app):
+        url = url_for_rule(rule, world["values"])
+        if rule == "/logout":
+            continue
+        status = call(client, method, url, signed_in=True)
+        allowed_roles = set(permission.split(",")) if permission != "any-user" else {
+            user.role}
+        if user.role not in allowed_roles:
+            expected = {403}
+        elif caller == "other_doc" and ("<int:patient_id>" in rule
+                                        or "<int:prescription_id>" in rule):
+            expected = {404}
+        elif caller == "other_counter" and "<int:dispense_id>" in rule:
+            expected = {404}
+        else:
+            expected = {200, 302, 400, 409, 422}  # let through; the form may be incomplete
+        assert status in expected, (caller, method, url, status)
