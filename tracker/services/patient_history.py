@@ -5,7 +5,7 @@ pregnancy registry (RULES.md §10) and auditing a failed witness password at sig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -101,6 +101,7 @@ class PrescriptionDetail:
     authorizations: list[Authorization]  # newest first
     dispense: Dispense | None
     pharmacy: Pharmacy | None
+    signers: dict[int, str] = field(default_factory=dict)  # user id -> printed name
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,13 @@ def prescription_detail(ctx: Context, prescription_id: int) -> PrescriptionDetai
     patient = session.get(Patient, rx.patient_id)
     assert patient is not None
     dispense, pharmacy = found if found is not None else (None, None)
-    return PrescriptionDetail(rx, patient, auths, dispense, pharmacy)
+    signer_ids = {a.issued_by for a in auths}
+    signers: dict[int, str] = {}
+    if signer_ids:
+        for user_id, name in session.execute(
+                select(User.id, User.name).where(User.id.in_(signer_ids))):
+            signers[user_id] = name
+    return PrescriptionDetail(rx, patient, auths, dispense, pharmacy, signers)
 
 
 def correctable_record(ctx: Context, patient_id: int, kind: str, record_id: int) -> Any:
