@@ -12,9 +12,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,17 +29,30 @@ CHROMIUM = os.environ.get("TRACKER_E2E_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "journeys in the browser"
+# The servers below run in the default program time zone (RULES.md §1); the journeys date their
+# records relative to today in that zone.
+PROGRAM_TIMEZONE = "America/New_York"
 
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    pytest.skip("e2e: Playwright is not installed (pip install -e '.[test]')",
-                allow_module_level=True)
-if not Path(CHROMIUM).exists():  # pragma: no cover - depends on the machine
-    pytest.skip(f"e2e: no Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+    MISSING: str | None = "e2e: Playwright is not installed (pip install -e '.[test]')"
+else:
+    MISSING = None if Path(CHROMIUM).exists() else (
+        f"e2e: no Chromium at {CHROMIUM} (apt-get install chromium)")
 
 pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without a browser every journey is skipped, and the skip says why. (A skip raised while
+    this file is imported would stop `pytest tests/e2e` with a traceback instead.)"""
+    if MISSING is None:
+        return
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in item.path.resolve().parents:
+            item.add_marker(pytest.mark.skip(reason=MISSING))
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,8 @@ def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 def _server(tmp: Path, **extra_env: str) -> Iterator[Server]:
     env = {**os.environ, "TRACKER_INSTANCE_PATH": str(tmp),
            "TRACKER_DATABASE_URL": "sqlite:///" + str(tmp / "e2e.sqlite3"),
-           "TRACKER_SECRET_KEY": "e2e-secret-key", **extra_env}
+           "TRACKER_SECRET_KEY": "e2e-secret-key",
+           "TRACKER_PROGRAM_TIMEZONE": PROGRAM_TIMEZONE, **extra_env}
     env.pop("TRACKER_ENV", None)
     url = env["TRACKER_DATABASE_URL"]
     upgrade(url)
@@ -136,3 +152,45 @@ def shot(page: Page, name: str) -> None:
     """Keep a screenshot of a key screen for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def open_as(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
+    """A person at their own screen: each call opens a separate browser (its own cookies) and
+    signs the user in, as a prescriber and a pharmacist would at two different places."""
+    contexts: list[BrowserContext] = []
+
+    def open_for(email: str) -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in(page, server, email)
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return page
+
+    yield open_for
+    for context in contexts:
+        context.close()
+
+
+def program_today() -> date:
+    """Today in the program time zone (RULES.md §1): the real server dates its checks so."""
+    return datetime.now(ZoneInfo(PROGRAM_TIMEZONE)).date()
+
+
+def days_ago(days: int) -> date:
+    """A program date `days` before today."""
+    return program_today() - timedelta(days=days)
+
+
+def written(day: date) -> str:
+    """A date as the pages write it: Dec 3, 2026."""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def fits_window(page: Page) -> bool:
+    """Whether the page fits the window's width (no sideways scrolling), as a key screen
+    shown in the README must."""
+    return bool(page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
