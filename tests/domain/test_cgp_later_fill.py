@@ -340,3 +340,18 @@ def test_evaluation_as_of_a_past_date_ignores_later_records() -> None:
     history.end_course(T + days(4))
     assert evaluate(history.case(), T, IPLEDGE_2026) == before
     assert not evaluate(history.case(), T + days(1), IPLEDGE_2026).dispensable
+
+
+def test_on_the_day_of_a_dispense_the_next_fills_records_can_start_tomorrow() -> None:
+    """§5: records count when dated after the dispense, so on the dispense day nothing can be
+    met before the next day."""
+    decision = evaluate(later(previous=T).case(), T, IPLEDGE_2026)
+    assert codes(decision) == [
+        "COUNSELING_MISSING", "CONTRACEPTION_MISSING", "COMPREHENSION_MISSING",
+        "PREGNANCY_TEST_MISSING",
+    ]
+    assert {r.met_from for r in decision.unmet} == {T + days(1)}
+    assert reason(decision, "COUNSELING_MISSING").message == (
+        "Counseling by the prescriber is needed: only records dated from 2026-12-11, the day "
+        "after the last dispense, count."
+    )

@@ -65,6 +65,14 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
+def _none_between(start: date, on: date, what: str = "none is recorded") -> str:
+    """"none is recorded from X through T", or, on the day of a dispense, when only records of
+    later days can count for the next fill, say so."""
+    if start > on:
+        return f"only records dated from {start}, the day after the last dispense, count"
+    return f"{what} from {start} through {on}"
+
+
 def _settings_text(settings: frozenset[TestSetting]) -> str:
     return " or ".join(_SETTING_LABELS[s] for s in TestSetting if s in settings)
 
@@ -162,9 +170,8 @@ def _cgp(
         reasons.append(
             Reason(
                 ReasonCode.COUNSELING_MISSING,
-                f"Counseling by the prescriber is needed: none is recorded from {cycle_from} "
-                f"through {on}.",
-                met_from=on,
+                f"Counseling by the prescriber is needed: {_none_between(cycle_from, on)}.",
+                met_from=max(on, cycle_from),
             )
         )
     else:
@@ -190,8 +197,8 @@ def _cgp(
             Reason(
                 ReasonCode.CONTRACEPTION_MISSING,
                 f"The prescriber must enter the patient's contraception (two methods, one of "
-                f"them primary, or abstinence): none is recorded from {cycle_from} through {on}.",
-                met_from=on,
+                f"them primary, or abstinence): {_none_between(cycle_from, on)}.",
+                met_from=max(on, cycle_from),
             )
         )
     else:
@@ -216,9 +223,9 @@ def _cgp(
         reasons.append(
             Reason(
                 ReasonCode.COMPREHENSION_MISSING,
-                f"The patient must pass the comprehension questions: no passing attempt is "
-                f"recorded from {cycle_from} through {on}.",
-                met_from=on,
+                f"The patient must pass the comprehension questions: "
+                f"{_none_between(cycle_from, on, 'no passing attempt is recorded')}.",
+                met_from=max(on, cycle_from),
             )
         )
     else:
@@ -232,7 +239,7 @@ def _cgp(
                     f"The contraception the patient confirmed on {attempt.completed_on} differs "
                     f"from the prescriber's entry of {entry.recorded_on}; correct the entry or "
                     f"have the patient answer again.",
-                    met_from=on,
+                    met_from=max(on, cycle_from),
                 )
             )
 
@@ -311,7 +318,7 @@ def _cgp(
                     f"The negative test collected on {refused.collected_on} was done at "
                     f"{_SETTING_LABELS[refused.setting]}; this fill needs a test done at "
                     f"{_settings_text(accepted)}.",
-                    met_from=on,
+                    met_from=max(on, tests_from),
                 )
             )
         elif newest is not None:
@@ -321,7 +328,7 @@ def _cgp(
                     ReasonCode.WINDOW_EXPIRED,
                     f"The {window_days}-day window of the negative test collected on "
                     f"{newest.collected_on} closed on {closed}; a new negative test is needed.",
-                    met_from=on,
+                    met_from=max(on, tests_from),
                     closed_on=closed,
                 )
             )
@@ -329,11 +336,10 @@ def _cgp(
             reasons.append(
                 Reason(
                     ReasonCode.PREGNANCY_TEST_MISSING,
-                    f"A negative pregnancy test is needed: none is recorded from {tests_from} "
-                    f"through {on}."
+                    f"A negative pregnancy test is needed: {_none_between(tests_from, on)}."
                     if tests_from > date.min
                     else "A negative pregnancy test is needed: none is recorded.",
-                    met_from=on,
+                    met_from=max(on, tests_from),
                 )
             )
 
@@ -477,7 +483,7 @@ def _cngp(
     since: date | None
     if policy.cngp_counseling_every_cycle:
         since = cycle_from  # 2021/2023: counseling in the cycle
-        needed = f"none is recorded from {cycle_from} through {on}"
+        needed = _none_between(cycle_from, on)
     else:
         # 2026: "at least once since enrollment". (design default) On or after the date of the
         # acknowledgment that enrolled this course; a patient not enrolled has none yet.
@@ -502,7 +508,7 @@ def _cngp(
             Reason(
                 ReasonCode.COUNSELING_MISSING,
                 f"Counseling by the prescriber is needed: {needed}.",
-                met_from=on,
+                met_from=max(on, cycle_from),
             )
         )
         return None

@@ -14,7 +14,10 @@ from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 from tracker.services.passwords import hash_password, password_problems, verify_password
 
-MAX_FAILURES = 5  # failures within the window before a soft lock
+MAX_FAILURES = 5  # failures on one account within the window before a soft lock
+# A clinic's staff often share one address (NAT): the address allows more failures than an
+# account before it pauses, but still stops one machine from guessing across many accounts.
+MAX_ADDRESS_FAILURES = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_FOR = timedelta(minutes=15)
 GENERIC_FAILURE = "The email or password is not right, or sign-in is paused for a while."
@@ -47,7 +50,8 @@ def _count_failure(ctx: Context, keys: list[str], now: datetime) -> None:
         if now - row.first_failure_at > FAILURE_WINDOW:
             row.failures, row.first_failure_at = 0, now
         row.failures += 1
-        if row.failures >= MAX_FAILURES:
+        limit = MAX_ADDRESS_FAILURES if key.startswith("addr:") else MAX_FAILURES
+        if row.failures >= limit:
             row.locked_until = now + LOCK_FOR
     ctx.session.flush()
 
