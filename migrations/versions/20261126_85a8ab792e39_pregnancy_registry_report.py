@@ -12,7 +12,6 @@ from alembic import op
 
 import tracker.db
 
-
 revision: str = '85a8ab792e39'
 down_revision: str | None = '617683157e80'
 branch_labels: str | Sequence[str] | None = None
