@@ -205,28 +205,54 @@ def backup(path: str) -> None:
     click.echo(f"backed up {count} pages to {path}")
 
 
-@cli.command("demo", help="Fill an empty database with demo users, pharmacies and patients.")
+@cli.command("demo", help="Fill an empty database with demo users, pharmacies and patients; "
+             "with --patients N, add N generated patients (bulk, for scale and benchmarks).")
 @click.option("--if-empty", is_flag=True, help="do nothing when users exist already")
-def demo(if_empty: bool) -> None:
+@click.option("--patients", type=click.IntRange(min=1), default=None,
+              help="also generate N realistic patients with bulk inserts")
+@click.option("--seed", type=int, default=2026, show_default=True,
+              help="the same seed gives the same generated patients")
+def demo(if_empty: bool, patients: int | None, seed: int) -> None:
     from pathlib import Path
 
     from tracker.demo import build_demo, has_users, write_logins
 
     app = _app()
     logins_file = Path(app.instance_path) / "demo-logins.txt"
+    logins = None
     with _context() as ctx:
         if has_users(ctx.session):
-            if not if_empty:
+            if if_empty:
+                if logins_file.exists():
+                    click.echo("Demo data is already there. Sign in with (role, email, "
+                               "password):")
+                    click.echo(logins_file.read_text().rstrip())
+                return
+            if patients is None:
                 raise Fail("the database already has users; demo data goes into an empty one")
-            if logins_file.exists():
-                click.echo("Demo data is already there. Sign in with (role, email, password):")
-                click.echo(logins_file.read_text().rstrip())
-            return
-        logins = build_demo(ctx)
-    write_logins(logins_file, logins)
-    click.echo("Demo data created. Sign in with (role, email, password):")
-    click.echo(logins_file.read_text().rstrip())
-    click.echo(f"(kept in {logins_file})")
+        else:
+            logins = build_demo(ctx)
+        if patients is not None:
+            _generate(ctx, patients, seed)
+    if logins is not None:
+        write_logins(logins_file, logins)
+        click.echo("Demo data created. Sign in with (role, email, password):")
+        click.echo(logins_file.read_text().rstrip())
+        click.echo(f"(kept in {logins_file})")
+
+
+def _generate(ctx: Context, patients: int, seed: int) -> None:
+    """N generated patients in the command's transaction, with a progress bar on stderr."""
+    import time
+
+    from tracker.bulkdemo import generate_patients, summary
+
+    began = time.monotonic()
+    with click.progressbar(length=patients, label="Generating patients", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        report = generate_patients(ctx, patients, seed, progress=bar.update, trust_keys=True)
+    click.echo("\n".join(summary(report)))
+    click.echo(f"written in {time.monotonic() - began:,.0f} s; committing", err=True)
 
 
 @cli.command("serve", help="Serve the app on this machine (development server).")
