@@ -60,6 +60,8 @@ class Authorization(Base):
             postgresql_where=text("state = 'open'"),
         ),
         Index("ix_authorizations_prescription", "prescription_id"),
+        # The patient page and the audit view list a patient's authorizations.
+        Index("ix_authorizations_patient", "patient_id", "issued_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

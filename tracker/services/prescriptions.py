@@ -55,7 +55,9 @@ def new_authorization_number() -> str:
 
 
 def new_prescription_number() -> str:
-    return "RX-" + _random_code(2)
+    """60 random bits, like an authorization number: at national scale a collision (a unique-key
+    error) stays out of reach."""
+    return "RX-" + _random_code(3)
 
 
 @dataclass(frozen=True)
