@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem
-from tests.conftest import Clock, app_config
+from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
@@ -183,4 +183,45 @@ def test_two_identical_dispenses_racing_each_other_make_one_dispense(
         with app.extensions["tracker.db"].transaction(writes=False) as session:
             assert session.scalar(select(func.count()).select_from(Dispense)) == 1
     finally:
+        app.extensions["tracker.db"].engine.dispose()
+
+
+@pytest.mark.concurrency
+@pytest.mark.skipif(not PG_URL, reason="SQLite runs one write transaction at a time: a "
+                    "duplicate starts only after the first has committed, and replays it")
+def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
+    fresh_database: str, tmp_path: Path, clock: Clock
+) -> None:
+    database = Database(fresh_database)
+    with database.transaction() as session:
+        ctx = Context(session=session, actor=Actor.system("test"),
+                      signature_key=b"test-signature-key", clock=clock)
+        dctx = b.as_user(ctx, b.prescriber(ctx))
+        patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
+        rx = b.prescription(dctx, patient.id)
+        number = prescriptions.authorize(dctx, rx.id).number
+        counter = b.pharmacist(ctx)
+        token = people.create_token(ctx, counter)
+        rx_id, counter_id = rx.id, counter.id
+    body = {"authorization_number": number, "quantity": 30, "days_supply": 30,
+            "medication_guide_given": True}
+    app = create_app(app_config(fresh_database, tmp_path / "app", CLOCK=clock))
+    # The first request: its claim is written but its transaction has not committed yet.
+    first = database.engine.connect()
+    running = first.begin()
+    first.execute(IdempotencyRecord.__table__.insert().values(
+        user_id=counter_id, scope=f"POST /api/v1/prescriptions/{rx_id}/dispense",
+        key="slow-press", request_hash=body_digest(body), created_at=clock()))
+    try:
+        response = app.test_client().post(
+            f"/api/v1/prescriptions/{rx_id}/dispense", json=body,
+            headers={"Authorization": "Bearer " + token, "Idempotency-Key": "slow-press"})
+        assert is_problem(response, 409)
+        assert "in progress" in response.get_json()["detail"]
+        with app.extensions["tracker.db"].transaction(writes=False) as session:
+            assert session.scalar(select(func.count()).select_from(Dispense)) == 0
+    finally:
+        running.rollback()
+        first.close()
+        database.engine.dispose()
         app.extensions["tracker.db"].engine.dispose()

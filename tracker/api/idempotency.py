@@ -2,10 +2,12 @@
 key with the same body replays the first answer; with another body: 422.
 
 The key is claimed inside the request's own transaction, so a request that fails (422, 404, a
-crash) leaves no claim behind and its key can be sent again. A second request with the same key
-that arrives while the first is running waits on the unique key (PostgreSQL) or on the write
-lock (SQLite) and then replays the committed answer; one that finds a claim without an answer
-gets 409 (the first is still in progress)."""
+crash) leaves no claim behind and its key can be sent again. On PostgreSQL a second request with
+the same key that arrives while the first is running finds the key locked by the first one's
+uncommitted claim: it waits a moment (CLAIM_WAIT) and, if the first has not finished by then,
+gets 409 (in progress); if it has, the committed answer is replayed. SQLite runs one write
+transaction at a time, so there a duplicate starts only after the first has committed, and
+replays its answer."""
 
 from __future__ import annotations
 
@@ -15,14 +17,16 @@ import re
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tracker.models import IdempotencyRecord
 from tracker.services.errors import Conflict, ValidationFailed
 
 KEY_MAX = 200
+CLAIM_WAIT_MS = 2000  # how long a duplicate waits for the first request to finish
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 HEADER = "Idempotency-Key"
 # Visible ASCII: a UUID, a ULID or any client's own request id fits.
 _KEY = re.compile(rf"[!-~]{{1,{KEY_MAX}}}")
@@ -51,11 +55,21 @@ def claim(session: Session, user_id: int, key: str, sent: Any) -> IdempotencyRec
     existing = _find(session, user_id, scope, key)
     if existing is None:
         record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
+        postgres = session.get_bind().dialect.name == "postgresql"
         try:
             with session.begin_nested():
+                if postgres:
+                    session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_MS}ms'"))
                 session.add(record)
                 session.flush()
+            if postgres:
+                session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
             return record
+        except OperationalError as exc:
+            if not postgres or getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            # The first request's claim is not committed yet: it is still running.
+            raise Conflict("A request with this Idempotency-Key is in progress.") from None
         except IntegrityError:
             # Another request with this key committed meanwhile: answer as it did.
             existing = _find(session, user_id, scope, key)
