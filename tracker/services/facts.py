@@ -5,8 +5,20 @@ prescriber; one UNION ALL over every dated record of the patient."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String, cast, literal, null, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from tracker.domain.facts import (
@@ -86,10 +98,16 @@ def _row(kind: str, owner, id_col, d1=None, d2=None, t1=None, t2=None, b1=None, 
     ]
 
 
-def _history_query(patient_ids: list[int]):  # type: ignore[no-untyped-def]
+def _history_query(patient_ids: list[int] | None):  # type: ignore[no-untyped-def]
+    """The UNION ALL over every dated record; None: one patient, bound as :patient_id."""
     def arm(model, *where, **columns):  # type: ignore[no-untyped-def]
         owner = model.patient_id
-        condition = owner == patient_ids[0] if len(patient_ids) == 1 else owner.in_(patient_ids)
+        if patient_ids is None:
+            condition = owner == bindparam("patient_id", type_=Integer)
+        elif len(patient_ids) == 1:
+            condition = owner == patient_ids[0]
+        else:
+            condition = owner.in_(patient_ids)
         return select(*_row(columns.pop("kind"), owner, model.id, **columns)).where(
             condition, *where)
 
@@ -186,9 +204,40 @@ def load_many_patient_facts(session: Session, patients: list[Patient]) -> dict[i
     return {p.id: collectors[p.id].facts(p) for p in patients}
 
 
+# One patient's history is read on every eligibility check, lookup and dispense. Building the
+# nine-arm UNION and computing its cache key cost more than the database does, so it is
+# compiled once per database dialect and sent as plain SQL.
+_ONE_PATIENT = _history_query(None)
+_COMPILED: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+
+
+def _compiled_for(dialect: Any) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    entry = _COMPILED.get(dialect.name)
+    if entry is None:
+        compiled = _ONE_PATIENT.compile(dialect=dialect)
+        params = compiled.construct_params({"patient_id": 0})
+        order = tuple(compiled.positiontup) if dialect.positional else None
+        entry = (compiled.string, dict(params), order)
+        _COMPILED[dialect.name] = entry
+    return entry
+
+
+def _as_date(value: Any) -> date | None:
+    # SQLite hands dates back as ISO text when SQLAlchemy's types are not in the way.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
     """Every record of one patient, as the engine's facts (one query)."""
-    return load_many_patient_facts(session, [patient])[patient.id]
+    connection = session.connection()
+    sql, template, order = _compiled_for(connection.dialect)
+    params = {**template, "patient_id": patient.id}
+    collector = _Collector()
+    rows = connection.exec_driver_sql(
+        sql, tuple(params[name] for name in order) if order is not None else params)
+    for kind, _owner, id_, d1, d2, t1, t2, b1, b2, n1 in rows:
+        collector.add(kind, id_, _as_date(d1), _as_date(d2), t1, t2, b1, b2, n1)
+    return collector.facts(patient)
 
 
 def prescriber_facts(user: User) -> PrescriberFacts:
