@@ -91,6 +91,9 @@ def test_expired_unused_authorization_no_longer_blocks_a_new_one(doc: Context,
     assert new.number != old.number
     doc.session.refresh(old)
     assert old.state == "lapsed"
+    event = doc.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "authorization.lapsed")).one()
+    assert event.object_id == old.number and event.patient_id == patient.id
 
 
 def test_authorization_numbers_are_random_and_unique() -> None:

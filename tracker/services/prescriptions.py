@@ -186,15 +186,21 @@ def authorize(ctx: Context, prescription_id: int) -> Authorization:
         raise _refuse(ctx, "authorization.refused", "prescription", rx.id, patient.id, decision,
                       "The prescription cannot be marked dispensable.")
     # Close this patient's open authorizations that expired unused, so the one-open index
-    # admits the new one (the engine already ignores them).
-    ctx.session.execute(
+    # admits the new one (the engine already ignores them). Each closing is audited.
+    lapsed = ctx.session.execute(
         update(Authorization)
         .where(Authorization.patient_id == patient.id,
                Authorization.state == AuthorizationState.OPEN.value,
                Authorization.do_not_dispense_after < today)
         .values(state=AuthorizationState.LAPSED.value, closed_at=ctx.now(),
                 close_reason="expired unused")
-    )
+        .returning(Authorization.number, Authorization.do_not_dispense_after)
+    ).all()
+    for number, last_day in lapsed:
+        record_event(ctx, "authorization.lapsed", "authorization", number,
+                     patient_id=patient.id, old={"state": "open"},
+                     new={"state": "lapsed", "do_not_dispense_after": last_day},
+                     reason="expired unused; closed when a new authorization was issued")
     moved = ctx.session.execute(
         update(Prescription)
         .where(Prescription.id == rx.id, Prescription.status == PrescriptionStatus.PENDING.value)
