@@ -39,6 +39,23 @@ class PrescriptionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RecordKind(StrEnum):
+    """The kinds of record a patient's history holds. One spelling everywhere: the facts loader,
+    the history queries, a decision's `used` list (stored with each authorization) and the
+    pages all use these values."""
+
+    ACKNOWLEDGMENT = "acknowledgment"
+    COUNSELING = "counseling"
+    PREGNANCY_TEST = "pregnancy_test"
+    CONTRACEPTION = "contraception"
+    COMPREHENSION = "comprehension"
+    CATEGORY_CHANGE = "category_change"
+    COURSE_END = "course_end"
+    PRESCRIPTION = "prescription"
+    AUTHORIZATION = "authorization"
+    DISPENSE = "dispense"
+
+
 @dataclass(frozen=True, slots=True)
 class CategoryChange:
     """The patient's category from `changed_on` on. Registration is the first change."""
