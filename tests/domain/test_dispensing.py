@@ -38,7 +38,7 @@ def authorization(
 
 def test_authorized_prescription_is_dispensed_within_its_dates() -> None:
     case = qualified_later_fill(T).case(status=DISPENSABLE)
-    decision = evaluate_dispense(case, T + days(6), IPLEDGE_2026, ACTIVE_PHARMACY,
+    decision = evaluate_dispense(case, T + days(6), (IPLEDGE_2026,), ACTIVE_PHARMACY,
                                  authorization())
     assert decision.dispensable and decision.unmet == ()
     assert decision.do_not_dispense_after == T + days(6)
@@ -49,7 +49,7 @@ def test_dispensing_ignores_marking_only_rules() -> None:
     authorization is the open one)."""
     history = qualified_later_fill(T).authorize(T, T + days(6), prescription_id=RX_ID)
     history.authorize(T, T + days(6), prescription_id=7)
-    decision = evaluate_dispense(history.case(status=DISPENSABLE), T, IPLEDGE_2026,
+    decision = evaluate_dispense(history.case(status=DISPENSABLE), T, (IPLEDGE_2026,),
                                  ACTIVE_PHARMACY, authorization())
     assert decision.dispensable
 
@@ -58,7 +58,7 @@ def test_dispensed_prescription_is_already_dispensed() -> None:
     """The prescription's own dispense is not a previous one: nothing else is reported."""
     history = qualified_later_fill(T).dispense(T, prescription_id=RX_ID)
     case = history.case(status=PrescriptionStatus.DISPENSED)
-    decision = evaluate_dispense(case, T, IPLEDGE_2026, ACTIVE_PHARMACY, None)
+    decision = evaluate_dispense(case, T, (IPLEDGE_2026,), ACTIVE_PHARMACY, None)
     assert codes(decision) == ["ALREADY_DISPENSED"]
     assert reason(decision, "ALREADY_DISPENSED").met_from is None
 
@@ -80,7 +80,7 @@ def test_prescription_without_a_valid_authorization_is_not_dispensable(
     status: PrescriptionStatus, auth: OpenAuthorization | None
 ) -> None:
     case = qualified_later_fill(T).case(status=status)
-    assert codes(evaluate_dispense(case, T, IPLEDGE_2026, ACTIVE_PHARMACY, auth)) == [
+    assert codes(evaluate_dispense(case, T, (IPLEDGE_2026,), ACTIVE_PHARMACY, auth)) == [
         "NOT_DISPENSABLE"
     ]
 
@@ -89,8 +89,8 @@ def test_authorization_expires_after_its_last_day() -> None:
     history = qualified_later_fill(T - days(1))  # test on T-1 covers T-1 .. T+5
     case = history.case(status=DISPENSABLE)
     auth = authorization(issued_on=T - days(1), closes=T)
-    assert evaluate_dispense(case, T, IPLEDGE_2026, ACTIVE_PHARMACY, auth).dispensable
-    decision = evaluate_dispense(case, T + days(1), IPLEDGE_2026, ACTIVE_PHARMACY, auth)
+    assert evaluate_dispense(case, T, (IPLEDGE_2026,), ACTIVE_PHARMACY, auth).dispensable
+    decision = evaluate_dispense(case, T + days(1), (IPLEDGE_2026,), ACTIVE_PHARMACY, auth)
     assert codes(decision) == ["AUTHORIZATION_EXPIRED"]
     expired = reason(decision, "AUTHORIZATION_EXPIRED")
     assert expired.closed_on == T and expired.met_from is None
@@ -105,14 +105,14 @@ def test_authorization_without_a_last_day_does_not_expire() -> None:
     case = history.case(status=DISPENSABLE)
     auth = authorization(issued_on=d("2026-11-20"), closes=None)
     active = pharmacy(d("2027-01-01"), d("2027-01-01"))
-    decision = evaluate_dispense(case, d("2027-05-01"), IPLEDGE_2026, active, auth)
+    decision = evaluate_dispense(case, d("2027-05-01"), (IPLEDGE_2026,), active, auth)
     assert decision.dispensable and decision.do_not_dispense_after is None
 
 
 def test_inactive_pharmacy_is_told_what_to_renew() -> None:
     case = qualified_later_fill(T).case(status=DISPENSABLE)
     lapsed = pharmacy(d("2025-01-01"), d("2026-06-01"))
-    decision = evaluate_dispense(case, T, IPLEDGE_2026, lapsed, authorization())
+    decision = evaluate_dispense(case, T, (IPLEDGE_2026,), lapsed, authorization())
     assert codes(decision) == ["PHARMACY_INACTIVE"]
     assert reason(decision, "PHARMACY_INACTIVE").message == (
         "The pharmacy is not active. Renew the pharmacy activation: the activation of 2025-01-01 "
@@ -122,14 +122,14 @@ def test_inactive_pharmacy_is_told_what_to_renew() -> None:
 
 def test_inactive_prescriber_blocks_the_dispense() -> None:
     case = qualified_later_fill(T).case(status=DISPENSABLE, active=False)
-    decision = evaluate_dispense(case, T, IPLEDGE_2026, ACTIVE_PHARMACY, authorization())
+    decision = evaluate_dispense(case, T, (IPLEDGE_2026,), ACTIVE_PHARMACY, authorization())
     assert codes(decision) == ["PRESCRIBER_INACTIVE"]
 
 
 def test_positive_test_recorded_after_the_authorization_blocks_the_dispense() -> None:
     history = qualified_later_fill(T).test(T + days(2), POS)
     case = history.case(status=DISPENSABLE)
-    decision = evaluate_dispense(case, T + days(3), IPLEDGE_2026, ACTIVE_PHARMACY,
+    decision = evaluate_dispense(case, T + days(3), (IPLEDGE_2026,), ACTIVE_PHARMACY,
                                  authorization())
     assert codes(decision) == ["PREGNANCY_TEST_POSITIVE"]
 
@@ -137,7 +137,7 @@ def test_positive_test_recorded_after_the_authorization_blocks_the_dispense() ->
 def test_category_change_after_the_authorization_blocks_the_dispense() -> None:
     history = qualified_later_fill(T).change_category(T + days(1), CNGP)
     case = history.case(status=DISPENSABLE)
-    decision = evaluate_dispense(case, T + days(2), IPLEDGE_2021, ACTIVE_PHARMACY,
+    decision = evaluate_dispense(case, T + days(2), (IPLEDGE_2021,), ACTIVE_PHARMACY,
                                  authorization())
     assert codes(decision)[0] == "PATIENT_NOT_ENROLLED"
 
@@ -145,7 +145,7 @@ def test_category_change_after_the_authorization_blocks_the_dispense() -> None:
 def test_course_ended_after_the_authorization_blocks_the_dispense() -> None:
     history = qualified_later_fill(T).end_course(T + days(1))
     case = history.case(status=DISPENSABLE)
-    decision = evaluate_dispense(case, T + days(2), IPLEDGE_2026, ACTIVE_PHARMACY,
+    decision = evaluate_dispense(case, T + days(2), (IPLEDGE_2026,), ACTIVE_PHARMACY,
                                  authorization())
     assert codes(decision)[0] == "COURSE_ENDED"
 
@@ -153,7 +153,7 @@ def test_course_ended_after_the_authorization_blocks_the_dispense() -> None:
 def test_every_dispensing_problem_is_listed() -> None:
     history = qualified_later_fill(T).test(T + days(1), POS)
     case = history.case(status=DISPENSABLE, active=False)
-    decision = evaluate_dispense(case, T + days(9), IPLEDGE_2026, pharmacy(T, None),
+    decision = evaluate_dispense(case, T + days(9), (IPLEDGE_2026,), pharmacy(T, None),
                                  authorization())
     assert codes(decision) == [
         "AUTHORIZATION_EXPIRED", "PHARMACY_INACTIVE", "PRESCRIBER_INACTIVE",

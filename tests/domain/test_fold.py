@@ -89,7 +89,7 @@ def test_dispensable_decision_folds_to_itself_without_records() -> None:
 def test_positive_test_cannot_be_read_at_the_counter() -> None:
     history = qualified_later_fill(T).test(T + days(1), POS)
     decision = evaluate_dispense(
-        history.case(status=PrescriptionStatus.DISPENSABLE), T + days(2), IPLEDGE_2026,
+        history.case(status=PrescriptionStatus.DISPENSABLE), T + days(2), (IPLEDGE_2026,),
         ACTIVE_PHARMACY, OpenAuthorization("A", RX_ID, T, T + days(6), "ipledge-2026"),
     )
     assert codes(decision) == ["PREGNANCY_TEST_POSITIVE"]

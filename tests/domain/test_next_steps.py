@@ -24,17 +24,14 @@ from tests.domain.builders import (
 from tracker.domain.decision import Decision
 from tracker.domain.facts import PregnancyTest, PrescriberFacts, PrescriptionStatus
 from tracker.domain.next_steps import (
-    NEXT_FILL_ID,
     Evidence,
     Outlook,
     PrescriptionSummary,
     Situation,
     Step,
     StepKind,
-    category_on,
     checklist,
     fill_windows,
-    is_first_fill,
     outlook,
 )
 from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2026, rule_sets
@@ -74,37 +71,6 @@ def later_fill(dispensed_on: date, prescription_id: int = 5) -> History:
 
 
 # --- reading the facts ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("on", "expected"),
-    [(d("2019-06-01"), CGP), (d("2026-02-28"), CGP), (d("2026-03-01"), CNGP)],
-    ids=["registration-applies-before-its-date", "before-the-change", "from-the-change-day"],
-)
-def test_category_changes_apply_from_their_own_date(on: date, expected: str) -> None:
-    history = History(registered_on=d("2020-01-01")).change_category(d("2026-03-01"), CNGP)
-    assert category_on(history.facts(), on) == expected
-
-
-@pytest.mark.parametrize(
-    ("history", "prescription_id", "first"),
-    [
-        (History(), NEXT_FILL_ID, True),
-        (enrolled(CGP, d("2026-10-01")), NEXT_FILL_ID, True),
-        (enrolled(CGP, d("2026-10-01")).dispense(d("2026-09-01")), NEXT_FILL_ID, True),
-        (enrolled(CGP, d("2026-10-01")).dispense(d("2026-11-01"), 5), NEXT_FILL_ID, False),
-        (enrolled(CGP, d("2026-10-01")).dispense(d("2026-11-01"), 5), 5, True),
-        (enrolled(CGP, d("2026-10-01")).dispense(d("2026-12-20")), NEXT_FILL_ID, True),
-        (enrolled(CGP, d("2026-10-01")).dispense(d("2026-11-01")).dispense(d("2026-10-20")),
-         NEXT_FILL_ID, False),
-    ],
-    ids=["not-enrolled", "enrolled-never-dispensed", "dispensed-in-an-earlier-course",
-         "dispensed-in-this-course", "own-dispense-does-not-count",
-         "dispense-after-the-date-does-not-count", "newest-dispense-decides"],
-)
-def test_first_fill_means_no_dispense_since_enrollment(history: History, prescription_id: int,
-                                                       first: bool) -> None:
-    assert is_first_fill(history.facts(), ON, prescription_id) is first
 
 
 # --- next steps ----------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def test_a_decision_is_dispensable_exactly_when_nothing_is_unmet(
     authorization = OpenAuthorization("N", RX, BASE, on, policy.id)
     for decision in (
         evaluate(case, on, policy),
-        evaluate_dispense(case, on, policy, PHARMACY, authorization),
+        evaluate_dispense(case, on, (policy,), PHARMACY, authorization),
     ):
         assert decision.dispensable is (not decision.unmet)
         folded = fold_for_pharmacy(decision)
@@ -279,8 +279,8 @@ def test_records_after_the_evaluation_date_change_nothing(
     grown_case = replace(case, patient=grown)
     assert evaluate(grown_case, on, policy) == evaluate(case, on, policy)
     authorization = OpenAuthorization("N", RX, BASE, on + timedelta(days=3), policy.id)
-    assert evaluate_dispense(grown_case, on, policy, PHARMACY, authorization) == (
-        evaluate_dispense(case, on, policy, PHARMACY, authorization)
+    assert evaluate_dispense(grown_case, on, (policy,), PHARMACY, authorization) == (
+        evaluate_dispense(case, on, (policy,), PHARMACY, authorization)
     )
 
 
@@ -297,3 +297,120 @@ def test_record_order_changes_nothing(case: Case, on: date, policy: Policy) -> N
         },
     )
     assert evaluate(replace(case, patient=shuffled), on, policy) == evaluate(case, on, policy)
+
+
+def as_recorded_by(patient: PatientFacts, day: date) -> PatientFacts:
+    """The patient's records dated on or before `day` only."""
+    return replace(
+        patient,
+        category_history=patient.category_history[:1] + tuple(
+            c for c in patient.category_history[1:] if c.changed_on <= day),
+        acknowledgments=tuple(a for a in patient.acknowledgments if a.signed_on <= day),
+        course_ends=tuple(e for e in patient.course_ends if e.last_dose_on <= day),
+        counseling=tuple(c for c in patient.counseling if c.counseled_on <= day),
+        pregnancy_tests=tuple(t for t in patient.pregnancy_tests if t.collected_on <= day),
+        contraception=tuple(e for e in patient.contraception if e.recorded_on <= day),
+        comprehension=tuple(a for a in patient.comprehension if a.completed_on <= day),
+        dispenses=tuple(x for x in patient.dispenses if x.dispensed_on <= day),
+        open_authorizations=(),
+    )
+
+
+@st.composite
+def issuable(draw: st.DrawFn) -> tuple[Case, date]:
+    """A patient who meets every rule on an issue day I, with records of every age the cycle
+    allows (so many of them age out of it between I and the authorization's last day): can get
+    pregnant (first or later fill) or cannot."""
+    ids = iter(range(1, 1000))
+    issued = BASE + timedelta(days=draw(st.integers(60, 70)))
+
+    def ago(low: int, high: int) -> date:
+        return issued - timedelta(days=draw(st.integers(low, high)))
+
+    category = draw(st.sampled_from(Category))
+    dispenses: tuple[DispenseRecord, ...] = ()
+    if draw(st.booleans()):  # a later fill: the previous one before this cycle
+        dispenses = (DispenseRecord(next(ids), 1, ago(31, 45)),)
+    tests: list[PregnancyTest] = []
+    counseling = (Counseling(next(ids), ago(0, 29 if category != Category.CAN_GET_PREGNANT
+                                                else 30)),)
+    contraception: tuple[ContraceptionEntry, ...] = ()
+    comprehension: tuple[ComprehensionAttempt, ...] = ()
+    if category == Category.CAN_GET_PREGNANT:
+        confirmed = ago(0, 6)
+        tests.append(PregnancyTest(next(ids), confirmed, Result.NEGATIVE, Setting.LAB))
+        if not dispenses:
+            screened = confirmed - timedelta(days=draw(st.integers(19, 25)))
+            tests.append(PregnancyTest(next(ids), screened, Result.NEGATIVE, Setting.OFFICE))
+        methods, abstinence = draw(st.sampled_from(CHOICES[:3]))
+        contraception = (ContraceptionEntry(next(ids), ago(0, 30), BASE, methods, abstinence),)
+        comprehension = (ComprehensionAttempt(next(ids), ago(0, 30), True, methods, abstinence),)
+    patient = PatientFacts(
+        birth_date=date(2000, 1, 1),
+        category_history=(CategoryChange(BASE, category),),
+        acknowledgments=(Acknowledgment(next(ids), BASE, category),),
+        counseling=counseling,
+        pregnancy_tests=tuple(tests),
+        contraception=contraception,
+        comprehension=comprehension,
+        dispenses=dispenses,
+    )
+    case = Case(
+        prescription=PrescriptionFacts(RX, PrescriptionStatus.PENDING, BASE, 30, 30),
+        patient=patient,
+        prescriber=PrescriberFacts(active=True, home_testing_permitted=draw(st.booleans())),
+    )
+    return case, issued
+
+
+@PROPERTY_SETTINGS
+@given(drawn=st.one_of(issuable(), st.tuples(ANY_CASE, st.one_of(DAY, CGP_DAY))),
+       policy=POLICIES, data=st.data())
+def test_an_authorization_with_nothing_blocking_after_its_issue_day_is_dispensable_to_its_end(
+    drawn: tuple[Case, date], policy: Policy, data: st.DataObject
+) -> None:
+    """RULES.md §8: issued on day I, with nothing blocking recorded after I (later counseling,
+    contraception, comprehension attempts, acknowledgments and negative tests block nothing),
+    the authorization can be dispensed on any day from I to its do-not-dispense-after date."""
+    case, issued_on = drawn
+    patient = as_recorded_by(case.patient, issued_on)
+    case = replace(case, patient=patient,
+                   prescription=replace(case.prescription, status=PrescriptionStatus.PENDING),
+                   prescriber=replace(case.prescriber, active=True))
+    decision = evaluate(case, issued_on, policy)
+    if not decision.dispensable:
+        return
+    last = decision.do_not_dispense_after or issued_on + timedelta(days=HORIZON)
+    on = data.draw(days_after(issued_on, 0, (last - issued_on).days))
+    later = data.draw(records(days_after(issued_on, 1, 40), 5000))
+    harmless = replace(
+        patient,
+        pregnancy_tests=patient.pregnancy_tests + tuple(
+            t for t in later["pregnancy_tests"] if t.result == Result.NEGATIVE),
+        **{kind: getattr(patient, kind) + tuple(later[kind])
+           for kind in ("acknowledgments", "counseling", "contraception", "comprehension")},
+    )
+    authorization = OpenAuthorization("N", RX, issued_on, decision.do_not_dispense_after,
+                                      policy.id)
+    at_counter = evaluate_dispense(
+        replace(case, patient=harmless,
+                prescription=replace(case.prescription, status=PrescriptionStatus.DISPENSABLE)),
+        on, (policy,), PHARMACY, authorization)
+    assert at_counter.dispensable, at_counter.unmet
+
+
+def test_drawn_authorizations_outlive_their_monthly_records() -> None:
+    """The property above is not vacuous: some drawn authorizations are still dispensable on a
+    day when their counseling is out of the 30-day cycle."""
+
+    def ages_out(drawn: tuple[Case, date]) -> bool:
+        case, issued = drawn
+        decision = evaluate(case, issued, IPLEDGE_2026)
+        closes = decision.do_not_dispense_after
+        return (decision.dispensable and closes is not None
+                and closes - case.patient.counseling[0].counseled_on > timedelta(days=30))
+
+    find(issuable(), ages_out,
+         settings=settings(max_examples=2000, database=None, deadline=None,
+                           phases=[Phase.generate],
+                           suppress_health_check=[HealthCheck.too_slow]))

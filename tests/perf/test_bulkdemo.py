@@ -98,7 +98,7 @@ def test_every_generated_dispense_is_allowed_by_the_engine_on_its_date(
         # a pharmacy active on its date, so that every patient requirement is what is checked.
         decision = evaluate_dispense(
             _case(rx, PrescriptionStatus.DISPENSABLE, facts, prescribers[rx.prescriber_id]),
-            on, generated.policy(on), PharmacyFacts(on, on),
+            on, generated.rule_sets, PharmacyFacts(on, on),
             OpenAuthorization(auth.number, rx.id, auth.issued_on, auth.do_not_dispense_after,
                               auth.rule_set))
         assert decision.unmet == (), (row.id, decision.unmet)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tracker.domain.facts import RecordKind
 from tracker.domain.reasons import Reason
 
 
@@ -33,4 +34,4 @@ class Decision:
     unmet: tuple[Reason, ...]
     window: Window | None
     do_not_dispense_after: date | None
-    used: tuple[tuple[str, int], ...]
+    used: tuple[tuple[RecordKind, int], ...]

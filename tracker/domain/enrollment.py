@@ -1,15 +1,15 @@
 """Whether a patient is enrolled on a date (RULES.md §4), for pages and the API's Patient.
 
 The rules engine decides eligibility itself; this module answers the plainer question "is a
-course under way, and if it ended, when", using the engine's own reading of §4."""
+course under way, and if it ended, when", from the same reading of the course."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from tracker.domain.course import course_state
 from tracker.domain.facts import Category, PatientFacts
-from tracker.domain.rules import course_enrollment
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,8 @@ class EnrollmentStatus:
 
 
 def enrollment_status(patient: PatientFacts, on: date) -> EnrollmentStatus:
-    category, ack, course_end, _ = course_enrollment(patient, on)
+    course = course_state(patient, on)
+    ack = course.enrolling
     if ack is not None:
-        return EnrollmentStatus(category, True, ack.id, ack.signed_on, None)
-    return EnrollmentStatus(category, False, None, None, course_end)
+        return EnrollmentStatus(course.category, True, ack.id, ack.signed_on, None)
+    return EnrollmentStatus(course.category, False, None, None, course.course_ended_on)

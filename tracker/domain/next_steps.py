@@ -24,17 +24,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from tracker.domain.course import NEXT_FILL_ID, CourseState, category_on, course_state
 from tracker.domain.decision import Decision, Window
-from tracker.domain.enrollment import enrollment_status
 from tracker.domain.facts import (
     Case,
     Category,
-    DispenseRecord,
     PatientFacts,
     PregnancyTest,
     PrescriberFacts,
     PrescriptionFacts,
     PrescriptionStatus,
+    RecordKind,
     TestResult,
 )
 from tracker.domain.policy import Policy, policy_for
@@ -51,16 +51,10 @@ __all__ = [
     "Situation",
     "Step",
     "StepKind",
-    "category_on",
     "checklist",
     "fill_windows",
-    "is_first_fill",
     "outlook",
 ]
-
-# The id given to a prescription not written yet, to ask the engine about "the next fill".
-# Stored prescriptions have positive ids, so it never matches a dispense or an authorization.
-NEXT_FILL_ID = 0
 
 _ONE_DAY = timedelta(days=1)
 _CGP = Category.CAN_GET_PREGNANT
@@ -168,41 +162,6 @@ class FillWindow:
 
 
 # --- reading the facts ---------------------------------------------------------------------------
-
-
-def category_on(patient: PatientFacts, on: date) -> Category:
-    """The patient's category on a date, read as the engine reads it: the registration entry
-    applies whatever its date, later changes from their own date."""
-    history = patient.category_history
-    category = history[0].category
-    for change in history[1:]:
-        if change.changed_on <= on:
-            category = change.category
-    return category
-
-
-def _last_dispense(
-    patient: PatientFacts, on: date, prescription_id: int = NEXT_FILL_ID
-) -> DispenseRecord | None:
-    last: DispenseRecord | None = None
-    for dispense in patient.dispenses:
-        if (
-            dispense.dispensed_on <= on
-            and dispense.prescription_id != prescription_id
-            and (last is None or dispense.dispensed_on > last.dispensed_on)
-        ):
-            last = dispense
-    return last
-
-
-def is_first_fill(patient: PatientFacts, on: date, prescription_id: int = NEXT_FILL_ID) -> bool:
-    """RULES.md §6 "first fill of a course": no dispense since the acknowledgment that enrolled
-    the current course (a patient not enrolled is before a first fill), as the engine reads it."""
-    status = enrollment_status(patient, on)
-    last = _last_dispense(patient, on, prescription_id)
-    return (
-        status.enrolled_on is None or last is None or last.dispensed_on < status.enrolled_on
-    )
 
 
 def _newest_pending(prescriptions: tuple[PrescriptionSummary, ...]) -> PrescriptionSummary | None:
@@ -342,12 +301,13 @@ def _post_treatment_step(patient: PatientFacts, category: Category, ended: date,
     )
 
 
-def _next_fill_dates(situation: Situation, on: date, policy: Policy) -> tuple[date, date] | None:
+def _next_fill_dates(situation: Situation, course: CourseState,
+                     policy: Policy) -> tuple[date, date] | None:
     """(design default) After a dispense of the course, the next fill is due when its supply
     runs out (dispense day + days' supply), and its monthly visit from a test window before
     that day, so that a test collected then still covers it. None before the first fill."""
-    last = _last_dispense(situation.patient, on)
-    if last is None or is_first_fill(situation.patient, on):
+    last = course.last_dispense
+    if last is None or course.first_fill:
         return None
     supply = policy.cycle_days
     for rx in situation.prescriptions:
@@ -359,15 +319,16 @@ def _next_fill_dates(situation: Situation, on: date, policy: Policy) -> tuple[da
     return runs_out, visit_from
 
 
-def _ready_steps(situation: Situation, rx: PrescriptionSummary | None, decision: Decision,
-                 on: date, policy: Policy, steps: list[Step]) -> None:
+def _ready_steps(situation: Situation, course: CourseState, rx: PrescriptionSummary | None,
+                 decision: Decision, policy: Policy, steps: list[Step]) -> None:
     """Every requirement is met: mark the prescription, or write one, before the window ends."""
+    on = course.on
     rx_id = rx.id if rx is not None else None
     if rx is not None:
         steps.append(Step(StepKind.MARK_DISPENSABLE,
                           f"Prescription {rx.number} can be marked dispensable now.", on, rx_id))
     else:
-        timing = _next_fill_dates(situation, on, policy)
+        timing = _next_fill_dates(situation, course, policy)
         if timing is not None and timing[1] > on:
             steps.append(Step(
                 StepKind.NEXT_FILL,
@@ -390,12 +351,13 @@ def _ready_steps(situation: Situation, rx: PrescriptionSummary | None, decision:
                           window.closes_on, rx_id))
 
 
-def _unmet_steps(situation: Situation, rx: PrescriptionSummary | None, decision: Decision,
-                 on: date, policy: Policy, steps: list[Step]) -> None:
+def _unmet_steps(situation: Situation, course: CourseState, rx: PrescriptionSummary | None,
+                 decision: Decision, policy: Policy, steps: list[Step]) -> None:
     """Turn the unmet requirements into the records to enter, the date the confirmation test
     can be collected from, and what nobody in the office can fix."""
+    on = course.on
     rx_id = rx.id if rx is not None else None
-    cgp = category_on(situation.patient, on) == _CGP
+    cgp = course.category == _CGP
     unmet = decision.unmet
     codes = {reason.code for reason in unmet}
     timing = [reason for reason in unmet if reason.code in _CONFIRMATION_TIMING]
@@ -426,7 +388,7 @@ def _unmet_steps(situation: Situation, rx: PrescriptionSummary | None, decision:
         needed.append(label)
         needed_reasons.append(reason)
     if needed:
-        dates = _next_fill_dates(situation, on, policy)
+        dates = _next_fill_dates(situation, course, policy)
         items = _join(needed)
         if dates is not None and dates[1] > on:
             steps.append(Step(StepKind.NEXT_FILL,
@@ -450,33 +412,32 @@ def outlook(situation: Situation, on: date, policy: Policy) -> Outlook:
     """The decision on the patient's next fill on `on` and every next step, soonest first."""
     patient = situation.patient
     rx, decision = _decide(situation, on, policy)
-    status = enrollment_status(patient, on)
-    first = is_first_fill(patient, on, rx.id if rx is not None else NEXT_FILL_ID)
+    course = course_state(patient, on, rx.id if rx is not None else NEXT_FILL_ID)
     steps = [
         Step(StepKind.REPORT_POSITIVE_TEST,
              f"Report the positive pregnancy test collected on {test.collected_on} to the "
              f"pregnancy registry.", test.collected_on, record_id=test.id)
         for test in situation.unreported_positive_tests
     ]
-    waiting = _authorization_steps(patient, on, status.enrolled, steps)
-    if status.course_ended_on is not None:
-        step = _post_treatment_step(patient, status.category, status.course_ended_on, on,
-                                    policy)
+    waiting = _authorization_steps(patient, on, course.enrolled, steps)
+    ended = course.course_ended_on if not course.enrolled else None
+    if ended is not None:
+        step = _post_treatment_step(patient, course.category, ended, on, policy)
         if step is not None:
             steps.append(step)
     elif not waiting:
-        if not status.enrolled:
+        if not course.enrolled:
             steps.append(Step(
                 StepKind.SIGN_ACKNOWLEDGMENT,
                 f"Have the patient sign the acknowledgment for the category "
-                f"'{_CATEGORY_LABELS[status.category]}'.",
+                f"'{_CATEGORY_LABELS[course.category]}'.",
                 on,
             ))
         if decision.dispensable:
-            _ready_steps(situation, rx, decision, on, policy, steps)
+            _ready_steps(situation, course, rx, decision, policy, steps)
         else:
-            _unmet_steps(situation, rx, decision, on, policy, steps)
-    return Outlook(decision, rx, first, _ordered(steps))
+            _unmet_steps(situation, course, rx, decision, policy, steps)
+    return Outlook(decision, rx, course.first_fill, _ordered(steps))
 
 
 # --- the checklist of a decision -----------------------------------------------------------------
@@ -557,20 +518,20 @@ def _evidence(decision: Decision, patient: PatientFacts,
     window = decision.window
     out: dict[str, tuple[Evidence, ...]] = {}
     for kind, record_id in decision.used:
-        if kind == "acknowledgment":
+        if kind == RecordKind.ACKNOWLEDGMENT:
             out["enrollment"] = (Evidence("Signed", acks[record_id].signed_on),)
-        elif kind == "counseling":
+        elif kind == RecordKind.COUNSELING:
             visit = (Evidence("Counseled", visits[record_id].counseled_on),)
             out["counseling"] = out["counseling_once"] = visit
             if window is not None and not cgp:
                 out["visit_window"] = (*visit, Evidence("Window closes", window.closes_on))
-        elif kind == "contraception":
+        elif kind == RecordKind.CONTRACEPTION:
             entry = entries[record_id]
             out["contraception"] = (Evidence("Entered", entry.recorded_on),)
             out["lead_time"] = (Evidence("Started", entry.started_on),)
-        elif kind == "comprehension":
+        elif kind == RecordKind.COMPREHENSION:
             out["comprehension"] = (Evidence("Passed", attempts[record_id].completed_on),)
-        else:
+        else:  # RecordKind.PREGNANCY_TEST: a confirmation or a screening test
             test = tests[record_id]
             seen = Evidence(f"Negative {_SETTING_WORDS[test.setting]} test collected",
                             test.collected_on)
@@ -586,9 +547,9 @@ def checklist(decision: Decision, patient: PatientFacts, policy: Policy,
     """Every requirement that applies to the fill the decision is about, met or not: the unmet
     ones with the engine's reasons (and the dates they can be met), the met ones with the
     records they rest on. A reason no requirement names is listed under "Other"."""
-    on = decision.as_of
-    cgp = category_on(patient, on) == _CGP
-    first = is_first_fill(patient, on, prescription_id)
+    course = course_state(patient, decision.as_of, prescription_id)
+    cgp = course.category == _CGP
+    first = course.first_fill
     evidence = _evidence(decision, patient, cgp)
     placed: set[int] = set()
     items: list[Requirement] = []

@@ -333,7 +333,7 @@ def lookup(ctx: Context, number: str, date_of_birth: date | None) -> Lookup:
     if patient.date_of_birth != date_of_birth:
         raise NotFound("no such authorization")
     today = ctx.today()
-    decision = evaluate_dispense(case, today, ctx.policy(today), pharmacy_facts(pharmacy),
+    decision = evaluate_dispense(case, today, ctx.rule_sets, pharmacy_facts(pharmacy),
                                  _open_authorization(auth))
     dispense = ctx.session.scalar(select(Dispense).where(Dispense.prescription_id == rx.id))
     return Lookup(rx, patient, prescriber, auth, fold_for_pharmacy(decision), dispense)
@@ -363,7 +363,7 @@ def dispense(ctx: Context, prescription_id: int, authorization_number: str, quan
             "Hand the Medication Guide to the patient and confirm it.")
     require(errors)
     today = ctx.today()
-    decision = evaluate_dispense(case, today, ctx.policy(today), pharmacy_facts(pharmacy),
+    decision = evaluate_dispense(case, today, ctx.rule_sets, pharmacy_facts(pharmacy),
                                  _open_authorization(auth))
     if not decision.dispensable:
         raise _refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id, decision,
