@@ -173,3 +173,42 @@ def test_next_fill_needs_records_dated_after_the_dispense(doc: Context, counter:
     records.record_comprehension(doc, patient.id, today, builders.ANSWERS,
                                  ["iud", "male_condom"], False)
     assert prescriptions.authorize(doc, nxt.id).do_not_dispense_after == today + timedelta(6)
+
+
+def test_authorized_late_in_the_cycle_it_is_dispensed_on_its_last_day(
+    doc: Context, counter: Context, clock: Clock
+) -> None:
+    """RULES.md §8, worked example 9: the patient is re-checked as of the issue day, so monthly
+    records that age out of the 30-day cycle before the last day do not lose the fill."""
+    today = doc.today()
+    patient = builders.enrolled_patient(doc, signed_on=today - timedelta(days=90))
+    month = today - timedelta(days=26)
+    records.record_pregnancy_test(doc, patient.id, today - timedelta(days=45), "negative",
+                                  "office")
+    records.record_contraception(doc, patient.id, month, today - timedelta(days=80),
+                                 ["iud", "male_condom"], False)
+    records.record_counseling(doc, patient.id, month)
+    records.record_comprehension(doc, patient.id, month, builders.ANSWERS,
+                                 ["iud", "male_condom"], False)
+    records.record_pregnancy_test(doc, patient.id, today, "negative", "lab")
+    rx = builders.prescription(doc, patient.id)
+    auth = prescriptions.authorize(doc, rx.id)
+    clock.set_day(auth.do_not_dispense_after)
+    assert (doc.today() - month).days == 32
+    found = prescriptions.lookup(counter, auth.number, patient.date_of_birth)
+    assert found.decision.dispensable
+    assert prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True).dispensed_on == (
+        auth.do_not_dispense_after)
+
+
+def test_a_positive_test_after_the_issue_day_blocks_even_after_a_later_negative_one(
+    doc: Context, counter: Context, authorized, clock: Clock  # type: ignore[no-untyped-def]
+) -> None:
+    patient, rx, auth = authorized
+    clock.set_day(doc.today() + timedelta(days=1))
+    records.record_pregnancy_test(doc, patient.id, doc.today(), "positive", "lab")
+    clock.set_day(doc.today() + timedelta(days=1))
+    records.record_pregnancy_test(doc, patient.id, doc.today(), "negative", "lab")
+    with pytest.raises(Refused) as refused:
+        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    assert codes(refused) == {"PRESCRIBER_ACTION_REQUIRED"}

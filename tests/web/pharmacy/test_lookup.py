@@ -121,11 +121,13 @@ def test_expired_authorization_says_until_when_it_could_be_dispensed(
     assert "Do not dispense" in page
     assert ("Authorization expired: it could be dispensed until 11:59 pm Eastern on "
             "Dec 20, 2026.") in page
-    assert "Window closed on Dec 20, 2026: contact the prescriber." in page
+    # RULES.md §8: the patient is re-checked as of the issue day, so the test window is not a
+    # second reason: the authorization's own last day is the one that passed.
+    assert "Window closed" not in page
     assert 'action="/pharmacy/dispense"' not in page
 
 
-def test_window_closed_for_a_patient_who_cannot_get_pregnant_under_the_2023_rules(
+def test_visit_window_ends_the_authorization_of_a_patient_who_cannot_get_pregnant_in_2023(
     ctx: Context, doc: Context, client: FlaskClient, clock: Clock
 ) -> None:
     # RULES.md §7 (2021/2023): T within V .. V+29 of the counseling visit.
@@ -140,7 +142,8 @@ def test_window_closed_for_a_patient_who_cannot_get_pregnant_under_the_2023_rule
     login(client, builders.pharmacist(ctx, builders.pharmacy(ctx, since, since)).email,
           builders.PASSWORD)
     page = text_of(look_up(client, auth.number, BORN))
-    assert "Window closed on Mar 31, 2026: contact the prescriber." in page
+    assert ("Authorization expired: it could be dispensed until 11:59 pm Eastern on "
+            "Mar 31, 2026.") in page
     assert "counsel" not in visible(page)
 
 
