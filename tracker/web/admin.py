@@ -22,11 +22,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from tracker.http.access import requires
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuditEvent, Role
 from tracker.services import admin as service
 from tracker.services.errors import ValidationFailed
 from tracker.services.paging import page_number
-from tracker.web.access import requires
 from tracker.web.admin_forms import (
     ConfirmForm,
     DeactivateForm,
@@ -43,7 +44,6 @@ from tracker.web.admin_forms import (
 )
 from tracker.web.forms import show_service_errors
 from tracker.web.pharmacy import formatting
-from tracker.web.requests import context, mark_rollback
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.context_processor(formatting)

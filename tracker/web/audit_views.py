@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.http.access import requires
+from tracker.http.requests import context
 from tracker.models import Patient, Role
 from tracker.services import audit_queries
 from tracker.services.audit import verify_chain
-from tracker.web.access import requires
-from tracker.web.requests import context
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50

@@ -28,12 +28,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.reasons import ReasonCode
+from tracker.http.access import requires
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState, Role
 from tracker.services import dispense_history, prescriptions
 from tracker.services.errors import NotFound, Refused, ValidationFailed
 from tracker.services.paging import page_number
 from tracker.services.prescriptions import Lookup
-from tracker.web.access import requires
 from tracker.web.forms import show_service_errors
 from tracker.web.pharmacy_forms import (
     DispenseForm,
@@ -43,7 +44,6 @@ from tracker.web.pharmacy_forms import (
     ReverseForm,
     normalize_number,
 )
-from tracker.web.requests import context, mark_rollback
 
 bp = Blueprint("pharmacy", __name__, url_prefix="/pharmacy")
 

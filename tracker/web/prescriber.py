@@ -24,14 +24,14 @@ from flask.typing import ResponseReturnValue
 from tracker.domain.contraception import METHOD_LABELS
 from tracker.domain.next_steps import Step
 from tracker.domain.validation import age_on
+from tracker.http.access import requires
+from tracker.http.requests import context
 from tracker.models import Role
 from tracker.services import people
 from tracker.services import worklist as worklist_service
 from tracker.services.paging import page_number
 from tracker.services.patient_history import CATEGORY_LABELS
-from tracker.web.access import requires
 from tracker.web.prescriber_forms import HomeTestingForm, SearchForm
-from tracker.web.requests import context
 
 bp = Blueprint("prescriber", __name__)
 prescriber_only = requires(Role.PRESCRIBER)

@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
+from tracker.http.requests import context, mark_rollback
 from tracker.services import patient_history, patients
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import ValidationFailed
@@ -22,7 +23,6 @@ from tracker.web.prescriber_forms import (
     PatientForm,
     attach_errors,
 )
-from tracker.web.requests import context, mark_rollback
 
 
 def _status(form_posted: bool) -> int:

@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState
 from tracker.services import patient_history, patients, prescriptions
 from tracker.services import worklist as worklist_service
@@ -22,7 +23,6 @@ from tracker.web.prescriber_forms import (
     ReverseForm,
     attach_errors,
 )
-from tracker.web.requests import context, mark_rollback
 
 
 @bp.route("/patients/<int:patient_id>/prescriptions/new", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS
+from tracker.http.requests import context, mark_rollback
 from tracker.services import patient_history, patients, records
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
@@ -29,7 +30,6 @@ from tracker.web.prescriber_forms import (
     question_field,
     whole_number,
 )
-from tracker.web.requests import context, mark_rollback
 
 _METHOD_ERRORS = {"methods": "primary_methods", "contraception_methods": "primary_methods"}
 
