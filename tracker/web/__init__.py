@@ -8,6 +8,7 @@ from flask_login import LoginManager, current_user
 from tracker.http import requests
 from tracker.http.access import permission_of
 from tracker.models import User
+from tracker.web import formatting
 
 
 def _load_user(user_id: str) -> object | None:
@@ -35,6 +36,7 @@ def _nav_endpoints(app: Flask) -> frozenset[str]:
 
 
 def install(app: Flask) -> None:
+    formatting.install(app)
     login = LoginManager()
     login.session_protection = None  # sessions are server-side and rotated at login
     login.user_loader(_load_user)

@@ -14,7 +14,8 @@ from tracker.services.consent_forms import current_form
 from tracker.services.errors import ValidationFailed
 from tracker.services.passwords import verify_password
 from tracker.web import timeline
-from tracker.web.prescriber import bp, page_arg, prescriber_only, written
+from tracker.web.formatting import written_date
+from tracker.web.prescriber import bp, page_arg, prescriber_only
 from tracker.web.prescriber_forms import (
     AcknowledgmentForm,
     ActionForm,
@@ -62,7 +63,7 @@ def patient(patient_id: int) -> ResponseReturnValue:
     picture = timeline.render(
         timeline.TimelineData(view.today, view.facts, view.windows, chart.authorizations,
                               chart.dispenses),
-        written)
+        written_date)
     return render_template("prescriber/patient.html", view=view, records=chart.history,
                            prescriptions=chart.prescriptions, timeline=picture,
                            action=ActionForm())
