@@ -43,10 +43,8 @@ from tracker.web.admin_forms import (
     UserForm,
 )
 from tracker.web.forms import show_service_errors
-from tracker.web.pharmacy import paging
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.context_processor(paging)
 ADMIN = Role.ADMIN
 
 _ACTIONS = {

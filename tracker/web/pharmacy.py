@@ -47,18 +47,6 @@ from tracker.web.pharmacy_forms import (
 bp = Blueprint("pharmacy", __name__, url_prefix="/pharmacy")
 
 
-def page_url(endpoint: str, args: dict[str, Any], param: str, number: int) -> str:
-    """The link to another page of a list, keeping the list's filters."""
-    return url_for(endpoint, **{**args, param: number})
-
-
-def paging() -> dict[str, Any]:
-    """The link helper the counter's and the administration's paged lists use."""
-    return {"page_url": page_url}
-
-
-bp.context_processor(paging)
-
 # --- what the counter is told -------------------------------------------------------------------
 
 
