@@ -101,11 +101,10 @@ def _fast() -> bool:
     return bool(current_app.config.get("ARGON2_FAST"))
 
 
-def _invalid(form: Any, exc: ValidationFailed, aliases: dict[str, str] | None = None) -> None:
+def _invalid(form: Any, exc: ValidationFailed) -> None:
     """Nothing is stored; the service's messages go on the form's fields."""
     mark_rollback()
-    errors = {(aliases or {}).get(k, k): v for k, v in exc.errors.items()}
-    show_service_errors(form, errors)
+    show_service_errors(form, exc.errors)
 
 
 # --- home ---------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def login() -> ResponseReturnValue:
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(target or url_for(home_for(result.user.role)))
-        form.form_errors.append(result.message or auth_service.GENERIC_FAILURE)
+        show_service_errors(form, {"form": [result.message or auth_service.GENERIC_FAILURE]})
         return render_template("auth/login.html", form=form), 200
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, expired=expired), status

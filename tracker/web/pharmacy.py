@@ -162,8 +162,8 @@ def lookup() -> ResponseReturnValue:
     except NotFound:
         # The same answer whichever of the two did not match: nothing is revealed.
         mark_rollback()
-        form.form_errors.append("No authorization matches this number and date of birth. "
-                                "Check both and try again.")
+        show_service_errors(form, {"form": [
+            "No authorization matches this number and date of birth. Check both and try again."]})
         return _lookup_page(form, 404)
     return _status(found)
 
