@@ -9,8 +9,8 @@ from flask import Flask
 from tests.api.scenarios import ROLES, UNAUTHENTICATED, World, build_world, is_problem
 from tests.api.scenarios import valid_request as request_for
 from tracker.api.registry import OPERATIONS, Operation
+from tracker.http.access import PUBLIC, permission_of
 from tracker.services.context import Context
-from tracker.web.access import PUBLIC, permission_of
 
 # Routes anyone may open without signing in (the home page only redirects). Making another
 # route public is a decision to take on purpose: it belongs in this list.

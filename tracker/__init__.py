@@ -24,9 +24,9 @@ def _resource_dir(name: str) -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. The only place an app is made; nothing happens at import time."""
+    from tracker import api, http, web
     from tracker import config as config_module
     from tracker.db import Database
-    from tracker.web import install
 
     config = dict(config or {})
     app = Flask(
@@ -43,5 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own limits bound a form's life
     app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)  # no form or body is larger
     app.extensions["tracker.db"] = Database(settings["DATABASE_URL"], settings["DB_POOL_SIZE"])
-    install(app)
+    http.install(app)  # shared plumbing first: every blueprint relies on it
+    web.install(app)
+    api.register(app)
     return app

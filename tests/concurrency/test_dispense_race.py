@@ -170,7 +170,7 @@ def test_twenty_browser_counters_dispense_one_authorization_exactly_once(race: R
     winner = race.pharmacists[statuses.index(302)][1]
     for status, page in results:
         if status == 409:
-            assert f"Already dispensed on Dec 15, 2026 at 12:00 pm Eastern by {winner}" in page
+            assert f"Already dispensed on Dec 15, 2026 at 12:00 PM ET by {winner}" in page
     count, rx_status, auth_state, actions, chain_ok = settled(race.url)
     assert count == 1
     assert (rx_status, auth_state) == ("dispensed", "dispensed")

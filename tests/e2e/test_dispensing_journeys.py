@@ -75,7 +75,7 @@ def test_patient_who_can_get_pregnant_is_authorized_and_dispensed_exactly_once(
     rx = open_as("rx@e2e.test")
     steps.look_up(rx, number.lower(), maya.born)  # typed as read out; the page normalizes it
     expect(rx.get_by_role("status")).to_contain_text("May be dispensed now")
-    expect(rx.get_by_role("status")).to_contain_text(f"Until 11:59 pm Eastern on {last_day}.")
+    expect(rx.get_by_role("status")).to_contain_text(f"Until 11:59 PM ET on {last_day}.")
     expect(rx.get_by_label("Quantity dispensed")).to_have_value("60")
     expect(rx.get_by_label("Days' supply")).to_have_value("30")
     # Minimum necessary: nothing clinical reaches the counter.

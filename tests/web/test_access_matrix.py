@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from tests import builders
 from tests.conftest import csrf_token, login
+from tracker.http.access import PUBLIC, permission_of
 from tracker.models import Acknowledgment, ApiToken
 from tracker.services import prescriptions, records
 from tracker.services.context import Context
 from tracker.services.people import create_token, token_hash
-from tracker.web.access import PUBLIC, permission_of
 
 
 def page_routes(app: Flask) -> list[tuple[str, str, str]]:

@@ -77,3 +77,18 @@ def test_unknown_patient_is_404(client: FlaskClient, ctx: Context) -> None:
     login(client, admin.email, builders.PASSWORD)
     assert client.get("/audit/patients/999999").status_code == 404
     assert client.get("/audit/things/1").status_code == 404
+
+
+def test_long_trail_is_paged_with_the_common_pager(
+    client: FlaskClient, ctx: Context, story, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    _, patient = story
+    monkeypatch.setattr("tracker.web.audit_views.PER_PAGE", 3)
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    first = client.get(f"/audit/patients/{patient.id}").get_data(as_text=True)
+    assert "Page 1 of " in first
+    assert f'href="/audit/patients/{patient.id}?page=2" rel="next"' in first
+    assert 'rel="prev"' not in first
+    second = client.get(f"/audit/patients/{patient.id}?page=2").get_data(as_text=True)
+    assert f'href="/audit/patients/{patient.id}?page=1" rel="prev"' in second

@@ -19,10 +19,14 @@ from tracker.api import routes  # noqa: F401 - declares the operations
 from tracker.api.fields import INT_MAX
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
+from tracker.api.shapes import reason_json
+from tracker.http import csrf
+from tracker.http.access import PERMISSION_ATTR, public
+from tracker.http.errors import problem
+from tracker.http.requests import context, db_session
 from tracker.models import User
+from tracker.services.errors import Refused
 from tracker.services.people import authenticate_token
-from tracker.web.access import PERMISSION_ATTR, public
-from tracker.web.requests import context, db_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 BODY_MAX = 64 * 1024  # far above any request of API.md; bounds what a client can make us parse
@@ -83,6 +87,13 @@ def _no_cookie_identity() -> None:
     g.user = None
 
 
+@bp.errorhandler(Refused)
+def _refused(exc: Refused) -> ResponseReturnValue:
+    """A refusal names every unmet requirement (API.md); the service's audit event of it is
+    committed."""
+    return problem(409, str(exc), unmet=[reason_json(r) for r in exc.decision.unmet])
+
+
 @bp.route("/openapi.json", methods=["GET"])
 @public
 def openapi() -> ResponseReturnValue:
@@ -96,7 +107,5 @@ for _op in OPERATIONS:
 
 def register(app: Flask) -> None:
     """Mount the API; it needs no CSRF token since it never reads the session cookie."""
-    from tracker.web import csrf
-
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -24,10 +24,10 @@ from tracker.api.shapes import (
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
+from tracker.http.errors import problem
+from tracker.http.requests import context, db_session
 from tracker.services import patients, people, prescriptions, records
 from tracker.services.errors import Refused, ValidationFailed
-from tracker.web.errors import problem
-from tracker.web.requests import context, db_session
 
 PRESCRIBER = ("prescriber",)
 PHARMACIST = ("pharmacist",)

@@ -1,17 +1,14 @@
-"""The browser side of the app, and the wiring every request shares."""
+"""The browser side of the app: sign-in and the pages' blueprints."""
 
 from __future__ import annotations
 
 from flask import Flask, g
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFProtect
 
-from tracker import logs
+from tracker.http import requests
+from tracker.http.access import permission_of
 from tracker.models import User
-from tracker.web import errors, headers, requests
-from tracker.web.sessions import DatabaseSessionInterface
-
-csrf = CSRFProtect()
+from tracker.web import formatting
 
 
 def _load_user(user_id: str) -> object | None:
@@ -27,8 +24,6 @@ def _load_user(user_id: str) -> object | None:
 
 def _nav_endpoints(app: Flask) -> frozenset[str]:
     """The endpoints the current user's role may open (for the navigation bar)."""
-    from tracker.web.access import permission_of
-
     user = g.get("user")
     if user is None:
         return frozenset()
@@ -41,11 +36,7 @@ def _nav_endpoints(app: Flask) -> frozenset[str]:
 
 
 def install(app: Flask) -> None:
-    logs.configure(app)
-    app.session_interface = DatabaseSessionInterface()
-    requests.install(app)
-    csrf.init_app(app)
-
+    formatting.install(app)
     login = LoginManager()
     login.session_protection = None  # sessions are server-side and rotated at login
     login.user_loader(_load_user)
@@ -59,16 +50,10 @@ def install(app: Flask) -> None:
     def _globals() -> dict[str, object]:
         return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
 
-    headers.install(app)
-    errors.install(app)
-
-    from tracker import api
-    from tracker.web import admin, audit_views, auth, health, pharmacy, prescriber
+    from tracker.web import admin, audit_views, auth, pharmacy, prescriber
 
     app.register_blueprint(auth.bp)
-    app.register_blueprint(health.bp)
     prescriber.register(app)
     pharmacy.register(app)
     admin.register(app)
     audit_views.register(app)
-    api.register(app)

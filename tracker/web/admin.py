@@ -22,11 +22,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from tracker.http.access import requires
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuditEvent, Role
 from tracker.services import admin as service
 from tracker.services.errors import ValidationFailed
 from tracker.services.paging import page_number
-from tracker.web.access import requires
 from tracker.web.admin_forms import (
     ConfirmForm,
     DeactivateForm,
@@ -42,11 +43,8 @@ from tracker.web.admin_forms import (
     UserForm,
 )
 from tracker.web.forms import show_service_errors
-from tracker.web.pharmacy import formatting
-from tracker.web.requests import context, mark_rollback
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.context_processor(formatting)
 ADMIN = Role.ADMIN
 
 _ACTIONS = {
@@ -103,11 +101,10 @@ def _fast() -> bool:
     return bool(current_app.config.get("ARGON2_FAST"))
 
 
-def _invalid(form: Any, exc: ValidationFailed, aliases: dict[str, str] | None = None) -> None:
+def _invalid(form: Any, exc: ValidationFailed) -> None:
     """Nothing is stored; the service's messages go on the form's fields."""
     mark_rollback()
-    errors = {(aliases or {}).get(k, k): v for k, v in exc.errors.items()}
-    show_service_errors(form, errors)
+    show_service_errors(form, exc.errors)
 
 
 # --- home ---------------------------------------------------------------------------------------

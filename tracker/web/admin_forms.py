@@ -10,6 +10,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.services.admin import LABEL_MAX, NAME_MAX, REASON_MAX, TOKEN_STATUSES
+from tracker.web.forms import explain_unreadable_date
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("pharmacist", "Pharmacy staff"),
                 ("admin", "Administrator")]
@@ -23,12 +24,6 @@ def _choices(pairs: list[tuple[str, str]]) -> list[Any]:
     except ImportError:  # pragma: no cover - WTForms before 3.3
         return list(pairs)
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _written_date(field: DateField) -> None:
-    # WTForms' own message for an unreadable date does not say what is accepted.
-    if field.data is None and field.raw_data and field.raw_data[0]:
-        field.errors[:] = ["Enter the date as YYYY-MM-DD."]
 
 
 def _reason(label: str, hint: str) -> TextAreaField:
@@ -53,10 +48,10 @@ class PharmacyForm(FlaskForm):
     submit = SubmitField("Create the pharmacy")
 
     def validate_activated_on(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
     def validate_trained_on(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
 
 class PharmacyEditForm(PharmacyForm):
@@ -74,7 +69,7 @@ class ReactivationForm(FlaskForm):
     submit = SubmitField("Record the reactivation")
 
     def validate_activated_on(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
 
 class TrainingForm(FlaskForm):
@@ -87,7 +82,7 @@ class TrainingForm(FlaskForm):
     submit = SubmitField("Record the attestation")
 
     def validate_trained_on(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
 
 class UserForm(FlaskForm):

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.http.access import requires
+from tracker.http.requests import context
 from tracker.models import Patient, Role
 from tracker.services import audit_queries
 from tracker.services.audit import verify_chain
-from tracker.web.access import requires
-from tracker.web.requests import context
+from tracker.services.paging import Page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
@@ -60,13 +61,13 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
     subject = audit_queries.subject(ctx, **scope)
-    page = _page()
-    rows, total = audit_queries.events_page(ctx, page=page, per_page=PER_PAGE, **scope)
+    number = _page()
+    rows, total = audit_queries.events_page(ctx, page=number, per_page=PER_PAGE, **scope)
     signatures = (audit_queries.patient_signatures(ctx, object_id)
                   if isinstance(subject, Patient) else [])
     chain = verify_chain(ctx.session)
-    return render_template("audit/trail.html", kind=kind, subject=subject, rows=rows,
-                           total=total, page=page, per_page=PER_PAGE, chain=chain,
+    return render_template("audit/trail.html", kind=kind, subject=subject,
+                           events=Page(rows, number, PER_PAGE, total), chain=chain,
                            signatures=signatures, object_id=object_id,
                            is_patient=isinstance(subject, Patient))
 

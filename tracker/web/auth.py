@@ -18,14 +18,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
+from tracker.http import sessions
+from tracker.http.access import public, requires
+from tracker.http.requests import context, mark_rollback
 from tracker.models import Role
 from tracker.services import auth as auth_service
 from tracker.services.audit import record_event
 from tracker.services.errors import ValidationFailed
-from tracker.web import sessions
-from tracker.web.access import public, requires
 from tracker.web.forms import ChangePasswordForm, LoginForm, show_service_errors
-from tracker.web.requests import context, mark_rollback
 
 bp = Blueprint("auth", __name__)
 
@@ -75,7 +75,7 @@ def login() -> ResponseReturnValue:
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(target or url_for(home_for(result.user.role)))
-        form.form_errors.append(result.message or auth_service.GENERIC_FAILURE)
+        show_service_errors(form, {"form": [result.message or auth_service.GENERIC_FAILURE]})
         return render_template("auth/login.html", form=form), 200
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, expired=expired), status

@@ -3,8 +3,10 @@ cross-field checks live in the services, whose errors are shown on the same fiel
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import DateField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
@@ -24,11 +26,22 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-def show_service_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    """Attach a service's ValidationFailed messages to the form's fields (or the form)."""
+def show_service_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]],
+                        aliases: Mapping[str, str] | None = None) -> None:
+    """Attach a service's ValidationFailed messages to the form's fields (or, for a name that is
+    no field, such as "form", to the form), under the form's own name for a field the service
+    calls differently (`aliases`)."""
+    aliases = aliases or {}
     for name, messages in errors.items():
-        field = getattr(form, name, None)
+        field = getattr(form, aliases.get(name, name), None)
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + list(messages)
         else:
             form.form_errors = list(getattr(form, "form_errors", [])) + list(messages)
+
+
+def explain_unreadable_date(field: DateField) -> None:
+    """A field validator: WTForms' own message for an unreadable date does not say what is
+    accepted; this one names the format the input takes."""
+    if field.data is None and field.raw_data and field.raw_data[0]:
+        field.errors[:] = ["Enter the date as YYYY-MM-DD."]

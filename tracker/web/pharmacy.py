@@ -8,10 +8,8 @@ these pages."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,12 +26,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.reasons import ReasonCode
+from tracker.http.access import requires
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState, Role
 from tracker.services import dispense_history, prescriptions
 from tracker.services.errors import NotFound, Refused, ValidationFailed
 from tracker.services.paging import page_number
 from tracker.services.prescriptions import Lookup
-from tracker.web.access import requires
+from tracker.web.formatting import cutoff, written_date, written_dates, written_time
 from tracker.web.forms import show_service_errors
 from tracker.web.pharmacy_forms import (
     DispenseForm,
@@ -43,82 +43,15 @@ from tracker.web.pharmacy_forms import (
     ReverseForm,
     normalize_number,
 )
-from tracker.web.requests import context, mark_rollback
 
 bp = Blueprint("pharmacy", __name__, url_prefix="/pharmacy")
 
-# --- written dates and times -------------------------------------------------------------------
-
-# What people call the program's time zone; other zones are shown by their tz name.
-_ZONE_NAMES = {
-    "America/New_York": "Eastern", "America/Detroit": "Eastern",
-    "America/Indiana/Indianapolis": "Eastern", "America/Kentucky/Louisville": "Eastern",
-    "America/Chicago": "Central", "America/Denver": "Mountain", "America/Boise": "Mountain",
-    "America/Phoenix": "Mountain", "America/Los_Angeles": "Pacific",
-    "America/Anchorage": "Alaska", "Pacific/Honolulu": "Hawaii",
-    "America/Puerto_Rico": "Atlantic",
-}
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-
-
-def zone_label(zone: str | None = None) -> str:
-    """The program time zone as people say it ("Eastern")."""
-    zone = zone or current_app.config["PROGRAM_TIMEZONE"]
-    return _ZONE_NAMES.get(zone, zone)
-
-
-def written(day: date | None) -> str:
-    """A date as people write it: "Dec 3, 2026"."""
-    if day is None:
-        return ""
-    return f"{day:%b} {day.day}, {day.year}"
-
-
-def clock_time(moment: datetime) -> str:
-    """"2:14 pm" in the program time zone."""
-    local = moment.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]))
-    return f"{local.hour % 12 or 12}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
-
-
-def written_time(moment: datetime | None) -> str:
-    """An instant in the program time zone: "Dec 3, 2026 at 2:14 pm Eastern"."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]))
-    return f"{written(local.date())} at {clock_time(moment)} {zone_label()}"
-
-
-def cutoff(day: date) -> str:
-    """RULES.md §1: an authorization ends at 23:59:59 program time on its last day."""
-    return f"11:59 pm {zone_label()} on {written(day)}"
-
-
-def with_written_dates(message: str) -> str:
-    """A service message with its YYYY-MM-DD dates written out."""
-    def _one(match: re.Match[str]) -> str:
-        try:
-            return written(date(int(match[1]), int(match[2]), int(match[3])))
-        except ValueError:
-            return match[0]
-
-    return _ISO_DATE.sub(_one, message)
-
-
-def page_url(endpoint: str, args: dict[str, Any], param: str, number: int) -> str:
-    """The link to another page of a list, keeping the list's filters."""
-    return url_for(endpoint, **{**args, param: number})
-
-
-def formatting() -> dict[str, Any]:
-    """The helpers the counter's and the administration's templates write dates with."""
-    return {"written": written, "written_time": written_time, "cutoff": cutoff,
-            "zone_label": zone_label, "with_written_dates": with_written_dates,
-            "page_url": page_url}
-
-
-bp.context_processor(formatting)
 
 # --- what the counter is told -------------------------------------------------------------------
+
+
+def _zone() -> str:
+    return str(current_app.config["PROGRAM_TIMEZONE"])
 
 
 def counter_reasons(found: Lookup) -> list[str]:
@@ -134,11 +67,12 @@ def counter_reasons(found: Lookup) -> list[str]:
         code = reason.code
         if code == ReasonCode.AUTHORIZATION_EXPIRED and reason.closed_on is not None:
             lines.append(f"Authorization expired: it could be dispensed until "
-                         f"{cutoff(reason.closed_on)}. Contact the prescriber for a new one.")
+                         f"{cutoff(reason.closed_on, _zone())}. Contact the prescriber for a "
+                         f"new one.")
         elif code == ReasonCode.AUTHORIZATION_EXPIRED:
             lines.append("Authorization expired. Contact the prescriber for a new one.")
         elif code == ReasonCode.WINDOW_EXPIRED and reason.closed_on is not None:
-            lines.append(f"Window closed on {written(reason.closed_on)}: contact the "
+            lines.append(f"Window closed on {written_date(reason.closed_on)}: contact the "
                          f"prescriber.")
         elif code == ReasonCode.WINDOW_EXPIRED:
             lines.append("The dispensing window has closed: contact the prescriber.")
@@ -146,7 +80,7 @@ def counter_reasons(found: Lookup) -> list[str]:
             lines.append(_not_authorized(found))
         elif code == ReasonCode.PHARMACY_INACTIVE:
             lines.append("Your pharmacy is not active in the program, so it cannot dispense. "
-                         + with_written_dates(reason.message.removeprefix(
+                         + written_dates(reason.message.removeprefix(
                              "The pharmacy is not active. "))
                          + " Ask your program administrator to record the renewal.")
         elif code == ReasonCode.PRESCRIBER_INACTIVE:
@@ -162,8 +96,8 @@ def _not_authorized(found: Lookup) -> str:
     state = found.authorization.state
     if state == AuthorizationState.REVERSED:
         when = found.authorization.closed_at
-        return ("This authorization was reversed" + (f" on {written_time(when)}" if when else "")
-                + ": contact the prescriber for a new one.")
+        on = f" on {written_time(when, _zone())}" if when else ""
+        return f"This authorization was reversed{on}: contact the prescriber for a new one."
     if state == AuthorizationState.LAPSED:
         return "This authorization expired unused and was closed: contact the prescriber."
     return "Not authorized yet: contact the prescriber."
@@ -174,7 +108,7 @@ def already_dispensed(found: Lookup) -> str:
     if found.dispense is None:
         return "Already dispensed."
     by = dispense_history.dispensed_by(context(), found.dispense)
-    return (f"Already dispensed on {written_time(found.dispense.dispensed_at)} by "
+    return (f"Already dispensed on {written_time(found.dispense.dispensed_at, _zone())} by "
             f"{by.pharmacist_name} at {by.pharmacy.name} (NCPDP {by.pharmacy.ncpdp_id}).")
 
 
@@ -228,8 +162,8 @@ def lookup() -> ResponseReturnValue:
     except NotFound:
         # The same answer whichever of the two did not match: nothing is revealed.
         mark_rollback()
-        form.form_errors.append("No authorization matches this number and date of birth. "
-                                "Check both and try again.")
+        show_service_errors(form, {"form": [
+            "No authorization matches this number and date of birth. Check both and try again."]})
         return _lookup_page(form, 404)
     return _status(found)
 

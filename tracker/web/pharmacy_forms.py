@@ -17,6 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from tracker.web.forms import explain_unreadable_date
+
 NUMBER_MAX = 20
 REASON_MAX = 500
 _GROUP = 4
@@ -41,12 +43,6 @@ def _whole_number(field: IntegerField) -> None:
         field.errors[:] = ["Give a whole number."]
 
 
-def _written_date(field: DateField) -> None:
-    # WTForms' own message for an unreadable date does not say what is accepted.
-    if field.data is None and field.raw_data and field.raw_data[0]:
-        field.errors[:] = ["Enter the date as YYYY-MM-DD."]
-
-
 class LookupForm(FlaskForm):
     authorization_number = StringField(
         "Authorization number",
@@ -63,7 +59,7 @@ class LookupForm(FlaskForm):
     submit = SubmitField("Look up")
 
     def validate_date_of_birth(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
 
 class _Carried(FlaskForm):
@@ -118,10 +114,10 @@ class PeriodForm(FlaskForm):
     submit = SubmitField("Show")
 
     def validate_date_from(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
     def validate_date_to(self, field: DateField) -> None:
-        _written_date(field)
+        explain_unreadable_date(field)
 
 
 class ExportForm(FlaskForm):

@@ -4,14 +4,11 @@ all on this blueprint. Views translate: read a form, call one service, show its 
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     g,
     redirect,
@@ -24,49 +21,18 @@ from flask.typing import ResponseReturnValue
 from tracker.domain.contraception import METHOD_LABELS
 from tracker.domain.next_steps import Step
 from tracker.domain.validation import age_on
+from tracker.http.access import requires
+from tracker.http.requests import context
 from tracker.models import Role
 from tracker.services import people
 from tracker.services import worklist as worklist_service
 from tracker.services.paging import page_number
 from tracker.services.patient_history import CATEGORY_LABELS
-from tracker.web.access import requires
+from tracker.web.formatting import written_date
 from tracker.web.prescriber_forms import HomeTestingForm, SearchForm
-from tracker.web.requests import context
 
 bp = Blueprint("prescriber", __name__)
 prescriber_only = requires(Role.PRESCRIBER)
-
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-
-
-def written(day: date | None) -> str:
-    """A date as people write it: Dec 3, 2026."""
-    if day is None:
-        return ""
-    return f"{day:%b} {day.day}, {day.year}"
-
-
-def written_text(text: str) -> str:
-    """A service or engine message with its YYYY-MM-DD dates written out."""
-
-    def replace(match: re.Match[str]) -> str:
-        try:
-            return written(date(*(int(part) for part in match.groups())))
-        except ValueError:
-            return match.group(0)
-
-    return _ISO_DATE.sub(replace, text or "")
-
-
-def written_time(moment: datetime | None) -> str:
-    """A server time in the program time zone: Dec 3, 2026, 2:05 PM EST."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]))
-    hour = local.hour % 12 or 12
-    return f"{written(local.date())}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} " \
-           f"{local.tzname()}"
-
 
 def when(step: Step, today: date) -> str:
     """When a step is due, in words relative to today."""
@@ -74,18 +40,17 @@ def when(step: Step, today: date) -> str:
     if due is None:
         return ""
     if due < today:
-        return f"since {written(due)}"
+        return f"since {written_date(due)}"
     if due == today:
         return "today"
     if due == today + timedelta(days=1):
         return "tomorrow"
-    return written(due)
+    return written_date(due)
 
 
 @bp.context_processor
 def _helpers() -> dict[str, object]:
     return {
-        "written": written, "written_text": written_text, "written_time": written_time,
         "when": when, "age_on": age_on, "category_label": CATEGORY_LABELS,
         "method_label": METHOD_LABELS,
     }

@@ -1,10 +1,10 @@
 """The forms of the prescriber's pages (CSRF through Flask-WTF). Forms check shapes only: a date
 is a date, a number a number. Whether a value is accepted is the services' decision; their
-messages come back on the same fields (see `attach_errors`)."""
+messages come back on the same fields (see `tracker.web.forms.show_service_errors`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -28,7 +28,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
-from tracker.web.forms import show_service_errors
 
 CATEGORY_CHOICES = [
     SelectChoice("can_get_pregnant", "Can get pregnant"),
@@ -97,17 +96,6 @@ def _radio(label: str, choices: list[SelectChoice], **kw: Any) -> RadioField:
 def _methods(label: str, codes: Sequence[str]) -> CheckboxesField:
     return CheckboxesField(label, choices=[SelectChoice(c, METHOD_LABELS[c]) for c in codes],
                            validate_choice=False)
-
-
-def attach_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]],
-                  aliases: Mapping[str, str] | None = None) -> None:
-    """Show a service's ValidationFailed messages on the form's fields, renaming the service's
-    field names the form calls differently."""
-    aliases = aliases or {}
-    renamed: dict[str, list[str]] = {}
-    for name, messages in errors.items():
-        renamed.setdefault(aliases.get(name, name), []).extend(messages)
-    show_service_errors(form, renamed)
 
 
 def whole_number(value: str | None) -> int | None:

@@ -8,21 +8,22 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
+from tracker.http.requests import context, mark_rollback
 from tracker.services import patient_history, patients
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import ValidationFailed
 from tracker.services.passwords import verify_password
 from tracker.web import timeline
-from tracker.web.prescriber import bp, page_arg, prescriber_only, written
+from tracker.web.formatting import written_date
+from tracker.web.forms import show_service_errors
+from tracker.web.prescriber import bp, page_arg, prescriber_only
 from tracker.web.prescriber_forms import (
     AcknowledgmentForm,
     ActionForm,
     CategoryForm,
     EndCourseForm,
     PatientForm,
-    attach_errors,
 )
-from tracker.web.requests import context, mark_rollback
 
 
 def _status(form_posted: bool) -> int:
@@ -42,7 +43,7 @@ def new_patient() -> ResponseReturnValue:
                 form.date_of_birth.data, form.category.data or "")
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors)
+            show_service_errors(form, exc.errors)
         else:
             flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
                   f"acknowledgment of the warning, signed by the patient.")
@@ -62,7 +63,7 @@ def patient(patient_id: int) -> ResponseReturnValue:
     picture = timeline.render(
         timeline.TimelineData(view.today, view.facts, view.windows, chart.authorizations,
                               chart.dispenses),
-        written)
+        written_date)
     return render_template("prescriber/patient.html", view=view, records=chart.history,
                            prescriptions=chart.prescriptions, timeline=picture,
                            action=ActionForm())
@@ -80,8 +81,8 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         if not verify_password(g.user.password_hash, form.witness_password.data or ""):
             patient_history.record_witness_failure(ctx, patient.id)
-            form.witness_password.errors.append(
-                "That is not your password; the signature was not recorded.")
+            show_service_errors(form, {"witness_password": [
+                "That is not your password; the signature was not recorded."]})
         else:
             try:
                 ack = patients.record_acknowledgment(
@@ -89,7 +90,7 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
                     form.guardian_signature.data, form.guardian_relationship.data)
             except ValidationFailed as exc:
                 mark_rollback()
-                attach_errors(form, exc.errors)
+                show_service_errors(form, exc.errors)
             else:
                 flash("The acknowledgment is signed and recorded.")
                 return redirect(url_for("prescriber.acknowledgment_print",
@@ -122,7 +123,7 @@ def change_category(patient_id: int) -> ResponseReturnValue:
                                      (form.reason.data or "").strip() or None)
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors)
+            show_service_errors(form, exc.errors)
         else:
             flash("The category is changed. The patient signs the acknowledgment for the new "
                   "category before the next fill.")
@@ -143,7 +144,7 @@ def end_course(patient_id: int) -> ResponseReturnValue:
             patients.end_course(ctx, patient.id, form.last_dose_on.data)
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors)
+            show_service_errors(form, exc.errors)
         else:
             flash("The course is ended. A new course needs a new acknowledgment.")
             return redirect(url_for("prescriber.patient", patient_id=patient.id))

@@ -8,21 +8,21 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
+from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState
 from tracker.services import patient_history, patients, prescriptions
 from tracker.services import worklist as worklist_service
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, Refused, ValidationFailed
 from tracker.services.passwords import verify_password
+from tracker.web.forms import show_service_errors
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
     ActionForm,
     AuthorizeForm,
     PrescriptionForm,
     ReverseForm,
-    attach_errors,
 )
-from tracker.web.requests import context, mark_rollback
 
 
 @bp.route("/patients/<int:patient_id>/prescriptions/new", methods=["GET", "POST"])
@@ -39,7 +39,7 @@ def new_prescription(patient_id: int) -> ResponseReturnValue:
                 form.quantity.data, form.refills.data if form.refills.data is not None else 0)
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors)
+            show_service_errors(form, exc.errors)
         else:
             flash(f"Prescription {rx.number} is written. Mark it dispensable once every "
                   f"requirement is met.")
@@ -108,7 +108,7 @@ def reverse(prescription_id: int) -> ResponseReturnValue:
             prescriptions.reverse(ctx, detail.authorizations[0].number, form.reason.data)
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors)
+            show_service_errors(form, exc.errors)
         except Refused as exc:
             return (render_template("prescriber/refused.html", detail=detail,
                                     decision=exc.decision, message=str(exc)), 409)

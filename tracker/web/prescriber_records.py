@@ -15,21 +15,21 @@ from flask_wtf import FlaskForm
 
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS
+from tracker.http.requests import context, mark_rollback
 from tracker.services import patient_history, patients, records
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 from tracker.services.facts import split_methods
+from tracker.web.forms import show_service_errors
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
     ComprehensionForm,
     ContraceptionForm,
     CounselingForm,
     PregnancyTestForm,
-    attach_errors,
     question_field,
     whole_number,
 )
-from tracker.web.requests import context, mark_rollback
 
 _METHOD_ERRORS = {"methods": "primary_methods", "contraception_methods": "primary_methods"}
 
@@ -77,7 +77,7 @@ def _record(spec: _Kind, patient_id: int) -> ResponseReturnValue:
             spec.save(ctx, patient.id, form, corrects, reason)
         except ValidationFailed as exc:
             mark_rollback()
-            attach_errors(form, exc.errors, spec.aliases)
+            show_service_errors(form, exc.errors, spec.aliases)
         else:
             flash(spec.done + (" The earlier version is kept." if old is not None else ""))
             return redirect(url_for("prescriber.patient", patient_id=patient.id))
@@ -170,7 +170,7 @@ def comprehension(patient_id: int) -> ResponseReturnValue:
         except ValidationFailed as exc:
             mark_rollback()
             aliases = {f"answers.{q.id}": question_field(q.id) for q in QUESTIONS}
-            attach_errors(form, exc.errors, {**aliases, **_METHOD_ERRORS})
+            show_service_errors(form, exc.errors, {**aliases, **_METHOD_ERRORS})
             status = 422
         else:
             if attempt.passed:

@@ -34,7 +34,7 @@ def test_other_roles_are_refused_and_the_refusal_is_audited(
 
 
 def test_every_administration_route_declares_the_admin_role(app: Flask) -> None:
-    from tracker.web.access import permission_of
+    from tracker.http.access import permission_of
 
     admin_views = {e: v for e, v in app.view_functions.items() if e.startswith("admin.")}
     assert "admin.home" in admin_views

@@ -226,7 +226,7 @@ def test_user_list_shows_who_is_active_with_filters_and_pages(
     inactive = text_of(browser.get("/admin/users?status=deactivated"))
     assert f'href="/admin/users/{gone.id}"' in inactive and "Doctor 00" not in inactive
     me = text_of(browser.get("/admin/users?q=" + administrator.email.split("@")[0]))
-    assert "Ada Admin" in me and "Dec 15, 2026 at 12:00 pm Eastern" in me
+    assert "Ada Admin" in me and "Dec 15, 2026 at 12:00 PM ET" in me
 
 
 def test_user_services_are_for_administrators_only(ctx: Context) -> None:

@@ -50,7 +50,7 @@ def test_dispense_is_recorded_with_pharmacist_pharmacy_and_server_time(
     assert row.dispensed_on == date(2026, 12, 15)
     record = text_of(counter.get(response.headers["Location"]))
     assert "The dispense is recorded." in record
-    assert "Dec 15, 2026 at 12:00 pm Eastern" in record
+    assert "Dec 15, 2026 at 12:00 PM ET" in record
     assert "Pat Pharmacist" in record and "Handed to the patient" in record
     [event] = actions(ctx, "dispense.recorded")
     assert event.actor_id == pharmacist.id
@@ -97,7 +97,7 @@ def test_second_dispense_says_already_dispensed_on_when_by_whom(
     text = text_of(again)
     assert again.status_code == 409
     assert "The dispense was not recorded." in text
-    assert "Already dispensed on Dec 15, 2026 at 12:00 pm Eastern by Pat Pharmacist at" in text
+    assert "Already dispensed on Dec 15, 2026 at 12:00 PM ET by Pat Pharmacist at" in text
     assert dispenses(ctx) == 1
     [refusal] = actions(ctx, "dispense.refused")
     assert "ALREADY_DISPENSED" in (refusal.new_values or "")
@@ -113,7 +113,7 @@ def test_another_counter_sees_who_dispensed_and_cannot_dispense_again(
     login(elsewhere, other.email, builders.PASSWORD)
     seen = text_of(look_up(elsewhere, authorized.authorization.number, BORN))
     assert "Do not dispense" in seen
-    assert "Already dispensed on Dec 15, 2026 at 12:00 pm Eastern by Pat Pharmacist" in seen
+    assert "Already dispensed on Dec 15, 2026 at 12:00 PM ET by Pat Pharmacist" in seen
     assert 'action="/pharmacy/dispense"' not in seen
     forced = dispense_from(elsewhere, seen, authorized.authorization.number, BORN)
     assert forced.status_code == 409
@@ -126,11 +126,11 @@ def test_authorization_ends_at_midnight_eastern_between_lookup_and_dispense(
     clock.now = datetime(2026, 12, 20, 23, 55, tzinfo=EASTERN).astimezone(UTC)
     login(client, pharmacist.email, builders.PASSWORD)
     page = status_page(client, authorized)
-    assert "Today is the last day: until 11:59 pm Eastern on Dec 20, 2026." in page
+    assert "Today is the last day: until 11:59 PM ET on Dec 20, 2026." in page
     clock.now = datetime(2026, 12, 21, 0, 1, tzinfo=EASTERN).astimezone(UTC)
     response = dispense_from(client, page, authorized.authorization.number, BORN)
     assert response.status_code == 409
-    assert ("Authorization expired: it could be dispensed until 11:59 pm Eastern on "
+    assert ("Authorization expired: it could be dispensed until 11:59 PM ET on "
             "Dec 20, 2026.") in text_of(response)
     assert dispenses(ctx) == 0
 

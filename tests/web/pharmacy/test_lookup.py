@@ -1,5 +1,5 @@
 """The counter's lookup and status page: both the number and the birth date must match, the
-page says whether the prescription may be dispensed now and until when (11:59 pm Eastern), or
+page says whether the prescription may be dispensed now and until when (11:59 PM ET), or
 why not, in words that reveal no clinical fact (API.md "minimum necessary")."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_status_page_says_dispensable_until_1159_pm_eastern_on_the_last_day(
     page = text_of(response)
     assert response.status_code == 200
     assert "May be dispensed now" in page
-    assert "Until 11:59 pm Eastern on Dec 20, 2026." in page
+    assert "Until 11:59 PM ET on Dec 20, 2026." in page
     assert "Alex Rivera" in page and "Apr 2, 1995" in page
     assert "Dana Derm" in page
     assert "<dt>Days' supply</dt><dd>30</dd>" in page
@@ -51,7 +51,7 @@ def test_on_the_last_day_the_page_says_today_is_the_last_day(
     clock.set_day(date(2026, 12, 20))
     login(client, pharmacist.email, builders.PASSWORD)
     page = text_of(look_up(client, authorized.authorization.number, BORN))
-    assert "Today is the last day: until 11:59 pm Eastern on Dec 20, 2026." in page
+    assert "Today is the last day: until 11:59 PM ET on Dec 20, 2026." in page
 
 
 def test_number_typed_in_lower_case_without_dashes_is_found(
@@ -119,7 +119,7 @@ def test_expired_authorization_says_until_when_it_could_be_dispensed(
     login(client, pharmacist.email, builders.PASSWORD)
     page = text_of(look_up(client, authorized.authorization.number, BORN))
     assert "Do not dispense" in page
-    assert ("Authorization expired: it could be dispensed until 11:59 pm Eastern on "
+    assert ("Authorization expired: it could be dispensed until 11:59 PM ET on "
             "Dec 20, 2026.") in page
     # RULES.md §8: the patient is re-checked as of the issue day, so the test window is not a
     # second reason: the authorization's own last day is the one that passed.

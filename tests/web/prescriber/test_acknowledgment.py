@@ -56,7 +56,7 @@ def test_signature_is_recorded_and_printable(browser: FlaskClient, db: Session,
     assert "Signed by the patient as alex RIVERA" in shown
     assert "Meaning of the signature I have read and understood" in shown
     assert "Date of signing Dec 15, 2026" in shown
-    assert "Recorded Dec 15, 2026, 12:00 PM EST (server time)" in shown
+    assert "Recorded Dec 15, 2026 at 12:00 PM ET (server time)" in shown
     assert "Witnessed by Dana Derm, prescriber" in shown
     assert "Verified: the record is unchanged since it was signed." in shown
     assert "Isotretinoin can cause severe birth defects" in shown

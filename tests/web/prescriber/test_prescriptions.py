@@ -140,7 +140,7 @@ def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Sessi
     submit(browser, rx_url + "/reverse", {"reason": "Entered in error"}, page_url=rx_url)
     shown = text_of(page(browser, rx_url))
     assert "The authorization is reversed; the prescription is pending again." in shown
-    assert re.search(rf"{auth.number} reversed Dana Derm, Dec 15, 2026, 12:00 PM EST Meaning: "
+    assert re.search(rf"{auth.number} reversed Dana Derm, Dec 15, 2026 at 12:00 PM ET Meaning: "
                      rf"authorized for dispensing .* Entered in error", shown)
     assert "Mark dispensable" in shown
     db.expire_all()

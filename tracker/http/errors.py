@@ -12,9 +12,9 @@ from flask.wrappers import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker.http.requests import context, mark_rollback
 from tracker.services.audit import record_event
 from tracker.services.errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
-from tracker.web.requests import context, mark_rollback
 
 log = logging.getLogger("tracker.errors")
 
@@ -122,13 +122,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Refused)
     def _refused(exc: Refused) -> Any:
-        # The refusal's audit event was written by the service: commit it.
-        from tracker.api.shapes import reason_json  # local: the API package is optional here
-
-        unmet = [reason_json(r) for r in exc.decision.unmet]
-        if wants_json():
-            return problem(409, str(exc), unmet=unmet)
-        return _page(409, str(exc))
+        # The refusal's audit event was written by the service: commit it. The API blueprint
+        # answers its refusals itself, with the unmet reasons in its own JSON shape.
+        return problem(409, str(exc)) if wants_json() else _page(409, str(exc))
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception) -> Any:

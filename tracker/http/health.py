@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.db import write_intent
-from tracker.web.access import public
-from tracker.web.requests import database
+from tracker.http.access import public
+from tracker.http.requests import database
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("tracker.health")

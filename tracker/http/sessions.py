@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from tracker.db import reset_write_intent, set_write_intent, utcnow
+from tracker.http.requests import db_session
 from tracker.models import LoginSession
-from tracker.web.requests import db_session
 
 COOKIE_NAME = "tracker_session"
 # Writing last_seen_at on every request would turn every page view into a write transaction;
