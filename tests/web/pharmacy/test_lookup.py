@@ -142,7 +142,7 @@ def test_visit_window_ends_the_authorization_of_a_patient_who_cannot_get_pregnan
     login(client, builders.pharmacist(ctx, builders.pharmacy(ctx, since, since)).email,
           builders.PASSWORD)
     page = text_of(look_up(client, auth.number, BORN))
-    assert ("Authorization expired: it could be dispensed until 11:59 pm Eastern on "
+    assert ("Authorization expired: it could be dispensed until 11:59 PM ET on "
             "Mar 31, 2026.") in page
     assert "counsel" not in visible(page)
 
