@@ -41,7 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.load(app.instance_path, config)
     app.config.update(settings)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own limits bound a form's life
-    app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)  # no form or body is larger
     app.extensions["tracker.db"] = Database(settings["DATABASE_URL"], settings["DB_POOL_SIZE"])
     install(app)
     return app

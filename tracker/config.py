@@ -87,6 +87,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
         "ARGON2_FAST": False,
         "DB_POOL_SIZE": int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+        # No form or JSON body is larger; Flask reads none bigger (413) when this is set.
+        "MAX_CONTENT_LENGTH": int(_positive("TRACKER_MAX_CONTENT_LENGTH",
+                                            env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
     }
     secret = overrides.pop("SECRET_KEY", None) or env.get("TRACKER_SECRET_KEY")
     config.update(overrides)
