@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from tracker.models import Patient, Role
 from tracker.services import audit_queries
 from tracker.services.audit import verify_chain
+from tracker.services.text import as_text_cell
 from tracker.web.access import requires
 from tracker.web.requests import context
 
@@ -94,15 +95,8 @@ def _csv(rows: list[dict[str, object]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=audit_queries.EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
-        # A leading =, +, - or @ would be run as a formula by a spreadsheet.
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: as_text_cell(v) for k, v in row.items()})
     yield buffer.getvalue()
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def register(app: Flask) -> None:
