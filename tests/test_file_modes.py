@@ -30,6 +30,7 @@ def test_db_upgrade_and_backup_create_private_files(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: None,
         capsys: pytest.CaptureFixture[str]) -> None:
     database = tmp_path / "data" / "tracker.sqlite3"
+    database.parent.mkdir()
     monkeypatch.setenv("TRACKER_DATABASE_URL", "sqlite:///" + str(database))
     monkeypatch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("TRACKER_SECRET_KEY", "file-mode-test-secret")

@@ -23,6 +23,7 @@ def backup_sqlite(url: str, target: str) -> int:
     destination = Path(target)
     if destination.exists():
         raise FileExistsError(f"{target} exists already; back up to a new file")
+    destination.parent.mkdir(parents=True, exist_ok=True)
     # The copy holds every patient's records: only its owner may read it (0600).
     create_private_file(str(destination))
     source = sqlite3.connect(sqlite_path(url))

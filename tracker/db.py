@@ -105,7 +105,8 @@ def create_private_file(path: str) -> None:
 
     if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
         return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # a missing folder is the connection's error to report, not ours to create
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:

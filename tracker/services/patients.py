@@ -198,7 +198,8 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
     )
     ctx.session.add(ack)
     ctx.session.flush()
-    ack.signature_hmac = sign(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack))
+    ack.signature_key_id, ack.signature_hmac = sign(ctx.signature_keys, "acknowledgment",
+                                                    acknowledgment_fields(ack))
     ctx.session.flush()
     record_event(ctx, "acknowledgment.signed", "acknowledgment", ack.id, patient_id=patient.id,
                  new={"form_code": form.code, "form_version": form.version,

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from tracker.models import Patient, Role
 from tracker.services import audit_queries
-from tracker.services.audit import verify_chain
+from tracker.services.audit import verify_trail
 from tracker.services.text import as_text_cell
 from tracker.web.access import requires
 from tracker.web.requests import context
@@ -65,7 +65,7 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
     rows, total = audit_queries.events_page(ctx, page=page, per_page=PER_PAGE, **scope)
     signatures = (audit_queries.patient_signatures(ctx, object_id)
                   if isinstance(subject, Patient) else [])
-    chain = verify_chain(ctx.session)
+    chain = verify_trail(ctx)
     return render_template("audit/trail.html", kind=kind, subject=subject, rows=rows,
                            total=total, page=page, per_page=PER_PAGE, chain=chain,
                            signatures=signatures, object_id=object_id,
