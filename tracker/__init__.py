@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from tracker import config as config_module
     from tracker.db import Database
     from tracker.web import install
+    from tracker.web.converters import BoundedIntConverter
 
     config = dict(config or {})
     app = Flask(
@@ -42,5 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own limits bound a form's life
     app.extensions["tracker.db"] = Database(settings["DATABASE_URL"], settings["DB_POOL_SIZE"])
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     install(app)
     return app

@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from tracker.api.fields import INT_MAX
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.web.forms import show_service_errors
@@ -113,7 +114,7 @@ def attach_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]],
 def whole_number(value: str | None) -> int | None:
     """A hidden id sent back by a form, or None when it is absent or not a number."""
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isdigit() and len(text) < 12 and int(text) <= INT_MAX else None
 
 
 class SearchForm(FlaskForm):
