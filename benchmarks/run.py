@@ -174,7 +174,8 @@ def _context(app: Any, session: Any) -> Any:
     return Context(session=session, actor=Actor.system("benchmark"),
                    program_timezone=app.config["PROGRAM_TIMEZONE"],
                    policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
-                   signature_key=app.config["SIGNATURE_KEY"].encode())
+                   signature_keys=app.config["SIGNATURE_KEYRING"],
+                   audit_keys=app.config["AUDIT_KEYRING"])
 
 
 def samples(app: Any, seed: int) -> dict[str, Any]:

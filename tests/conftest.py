@@ -29,6 +29,7 @@ from tracker import create_app
 from tracker.db import Database, make_engine
 from tracker.migrate import upgrade
 from tracker.services.context import Actor, Context
+from tracker.services.keyring import Keyring
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 EASTERN = ZoneInfo("America/New_York")
@@ -130,8 +131,8 @@ def db(connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def ctx(db: Session, clock: Clock) -> Context:
     """A service context acting as the system; builders switch the actor as needed."""
-    return Context(session=db, actor=Actor.system("test"), signature_key=b"test-signature-key",
-                   clock=clock)
+    return Context(session=db, actor=Actor.system("test"),
+                   signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ from flask.testing import FlaskClient
 from tracker import create_app
 from tracker.config import ConfigError
 
+# Keys a production start accepts: 32 bytes or more each, all different.
+PRODUCTION_KEYS = {"SECRET_KEY": "s" * 40, "SIGNATURE_KEY": "g" * 32, "AUDIT_KEY": "a" * 32}
+
 
 def test_factory_defaults_to_development_not_testing(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,3 +108,63 @@ def test_unknown_page_is_a_generic_404(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"SECRET_KEY": "s" * 31}, "TRACKER_SECRET_KEY must be at least 32 bytes"),
+    ({"SIGNATURE_KEY": None}, "TRACKER_SIGNATURE_KEY must be set"),
+    ({"SIGNATURE_KEY": "g" * 31}, "TRACKER_SIGNATURE_KEY must be at least 32 bytes"),
+    ({"SIGNATURE_KEY": "s" * 40}, "TRACKER_SIGNATURE_KEY must differ from TRACKER_SECRET_KEY"),
+    ({"AUDIT_KEY": None}, "TRACKER_AUDIT_KEY must be set"),
+    ({"AUDIT_KEY": "a" * 31}, "TRACKER_AUDIT_KEY must be at least 32 bytes"),
+    ({"AUDIT_KEY": "g" * 32}, "TRACKER_AUDIT_KEY must differ from TRACKER_SIGNATURE_KEY"),
+])
+def test_production_refuses_weak_or_missing_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 overrides: dict[str, object],
+                                                 message: str) -> None:
+    for name in ("TRACKER_SECRET_KEY", "TRACKER_SIGNATURE_KEY", "TRACKER_AUDIT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    with pytest.raises(ConfigError, match=message):
+        create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION_KEYS, **overrides})
+
+
+def test_production_starts_with_its_own_keys(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_AUDIT_KEY", "e" * 32)
+    from_environment = {k: v for k, v in PRODUCTION_KEYS.items() if k != "AUDIT_KEY"}
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **from_environment,
+                      "DATABASE_URL": "sqlite:///" + str(tmp_path / "p.db")})
+    assert app.config["SIGNATURE_KEYRING"].current == b"g" * 32
+    assert app.config["AUDIT_KEYRING"].current == b"e" * 32
+    app.extensions["tracker.db"].engine.dispose()
+
+
+def test_keyrings_hold_old_keys_for_verifying_and_the_current_one_for_signing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_SIGNATURE_KEYS", "2025:old-signature-key, 2026:new-key")
+    monkeypatch.setenv("TRACKER_SIGNATURE_KEY_ID", "2026")
+    monkeypatch.setenv("TRACKER_AUDIT_KEYS", "1:old:audit:key")
+    monkeypatch.setenv("TRACKER_AUDIT_KEY", "new-audit-key")
+    monkeypatch.setenv("TRACKER_AUDIT_KEY_ID", "2")
+    config = create_app({"INSTANCE_PATH": str(tmp_path)}).config
+    signatures, audit = config["SIGNATURE_KEYRING"], config["AUDIT_KEYRING"]
+    assert (signatures.current_id, signatures.current) == ("2026", b"new-key")
+    assert signatures.key("2025") == b"old-signature-key"
+    assert (audit.current_id, audit.current) == ("2", b"new-audit-key")
+    assert audit.key("1") == b"old:audit:key" and audit.key("3") is None
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"TRACKER_SIGNATURE_KEYS": "nokey"}, "id:key"),
+    ({"TRACKER_SIGNATURE_KEYS": "1:a", "TRACKER_SIGNATURE_KEY_ID": "2"}, "names no key"),
+    ({"TRACKER_AUDIT_KEYS": "1:a", "TRACKER_AUDIT_KEY": "b"}, "another key"),
+    ({"TRACKER_AUDIT_UNKEYED_EVENTS": "-1"}, "whole number"),
+])
+def test_bad_keyrings_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  env: dict[str, str], message: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app({"INSTANCE_PATH": str(tmp_path)})

@@ -146,3 +146,67 @@ def test_audit_verify_names_a_tampered_signature(env: str,
     db.engine.dispose()
     code, _, err = run(capsys, "audit", "verify")
     assert code == 1 and "acknowledgment 1" in err
+
+
+def _drop_audit_tail(url: str, events: int) -> None:
+    """What the owner of the database could do: triggers off, the newest events deleted."""
+    db = Database(url)
+    with db.transaction() as s:
+        if url.startswith("sqlite"):
+            s.execute(text("DROP TRIGGER audit_events_no_delete"))
+        else:
+            s.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        s.execute(text("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events "
+                       "ORDER BY id DESC LIMIT :n)"), {"n": events})
+    db.engine.dispose()
+
+
+def test_anchor_file_shows_a_truncated_audit_trail(env: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "demo")[0] == 0
+    anchors = tmp_path / "anchors" / "audit.log"
+    anchors.parent.mkdir()
+    code, out, _ = run(capsys, "audit", "anchor", "--file", str(anchors))
+    assert code == 0 and "events=" in out and "head=" in out
+    assert anchors.stat().st_mode & 0o077 == 0
+    code, out, _ = run(capsys, "audit", "verify", "--anchor", str(anchors))
+    assert code == 0 and "1 anchors hold" in out
+    _drop_audit_tail(env, 3)
+    assert run(capsys, "audit", "verify")[0] == 0  # the keyed chain alone cannot see this
+    code, _, err = run(capsys, "audit", "verify", "--anchor", str(anchors))
+    assert code == 1 and "events were removed" in err
+
+
+def test_anchor_goes_to_syslog(env: str, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import syslog
+
+    sent: list[str] = []
+    monkeypatch.setattr(syslog, "syslog", lambda _priority, message: sent.append(message))
+    assert run(capsys, "users", "create", "--role", "admin", "--email", "a@example.test",
+               "--name", "Ada Admin")[0] == 0
+    assert run(capsys, "audit", "anchor", "--syslog")[0] == 0
+    assert len(sent) == 1 and "tracker-audit-anchor events=" in sent[0]
+    assert run(capsys, "audit", "anchor")[0] == 1  # --file or --syslog, not neither
+
+
+def test_rotated_keys_keep_the_trail_and_signatures_verifiable(
+        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(capsys, "demo")[0] == 0  # signed and chained with the keys of id 1
+    monkeypatch.setenv("TRACKER_SIGNATURE_KEYS", "1:sig:cli-test-secret")
+    monkeypatch.setenv("TRACKER_SIGNATURE_KEY", "the-new-signature-key")
+    monkeypatch.setenv("TRACKER_SIGNATURE_KEY_ID", "2")
+    monkeypatch.setenv("TRACKER_AUDIT_KEYS", "1:development-audit-key")
+    monkeypatch.setenv("TRACKER_AUDIT_KEY", "the-new-audit-key")
+    monkeypatch.setenv("TRACKER_AUDIT_KEY_ID", "2")
+    assert run(capsys, "users", "create", "--role", "admin", "--email", "new@example.test",
+               "--name", "Nia New")[0] == 0  # chained with the new key
+    code, out, err = run(capsys, "audit", "verify")
+    assert code == 0, err
+    monkeypatch.delenv("TRACKER_AUDIT_KEYS")  # the old key dropped too early
+    code, _, err = run(capsys, "audit", "verify")
+    assert code == 1 and "audit key '1'" in err
+    monkeypatch.setenv("TRACKER_AUDIT_KEYS", "1:development-audit-key")
+    monkeypatch.delenv("TRACKER_SIGNATURE_KEYS")
+    code, _, err = run(capsys, "audit", "verify")
+    assert code == 1 and "signature(s) do not verify" in err

@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from tracker import api, http, web
     from tracker import config as config_module
     from tracker.db import Database
+    from tracker.http.converters import BoundedIntConverter
 
     config = dict(config or {})
     app = Flask(
@@ -41,8 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.load(app.instance_path, config)
     app.config.update(settings)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own limits bound a form's life
-    app.config.setdefault("MAX_CONTENT_LENGTH", 1024 * 1024)  # no form or body is larger
     app.extensions["tracker.db"] = Database(settings["DATABASE_URL"], settings["DB_POOL_SIZE"])
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     http.install(app)  # shared plumbing first: every blueprint relies on it
     web.install(app)
     api.register(app)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from tracker.db import create_private_file
+
 
 def sqlite_path(url: str) -> str:
     database = make_url(url).database
@@ -22,6 +24,8 @@ def backup_sqlite(url: str, target: str) -> int:
     if destination.exists():
         raise FileExistsError(f"{target} exists already; back up to a new file")
     destination.parent.mkdir(parents=True, exist_ok=True)
+    # The copy holds every patient's records: only its owner may read it (0600).
+    create_private_file(str(destination))
     source = sqlite3.connect(sqlite_path(url))
     copy = sqlite3.connect(str(destination))
     try:

@@ -119,7 +119,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                          "changed_at"),
     "acknowledgments": ("id", "patient_id", "category", "form_code", "form_version", "signed_on",
                         "patient_signature", "guardian_signature", "guardian_relationship",
-                        "meaning", "witness_id", "signed_at", "signature_hmac"),
+                        "meaning", "witness_id", "signed_at", "signature_hmac",
+                        "signature_key_id"),
     "counseling": ("id", "patient_id", "recorded_by", "recorded_at", "superseded",
                    "counseled_on"),
     "pregnancy_tests": ("id", "patient_id", "recorded_by", "recorded_at", "superseded",
@@ -135,7 +136,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "authorizations": ("id", "number", "prescription_id", "patient_id", "state", "issued_on",
                        "issued_at", "issued_by", "do_not_dispense_after", "rule_set",
                        "decision_used", "signature_hmac", "closed_at", "closed_by",
-                       "close_reason"),
+                       "close_reason", "signature_key_id"),
     "dispenses": ("id", "prescription_id", "authorization_id", "patient_id", "pharmacy_id",
                   "pharmacist_id", "dispensed_at", "dispensed_on", "quantity", "days_supply",
                   "medication_guide_given"),
@@ -325,7 +326,7 @@ class _Generator:
         self.ids = _Ids(conn)
         self.rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
         self.counts: dict[str, int] = dict.fromkeys(COLUMNS, 0)
-        key = ctx.signature_key
+        key = ctx.signature_keys.current
         self.auth_numbers = _Scramble(key + b"/authorization-number", 60)
         self.rx_numbers = _Scramble(key + b"/prescription-number", 40)
         self._dates: dict[int, date] = {}
@@ -505,13 +506,13 @@ class _Generator:
             issued_on=self.date(day), issued_at=self.moment(day, 14), issued_by=doc,
             do_not_dispense_after=None if closes is None else self.date(closes),
             rule_set=rule_set)
-        signature = sign(self.ctx.signature_key, "authorization",
+        signature = sign(self.ctx.signature_keys, "authorization",
                          authorization_fields(fields))  # type: ignore[arg-type]
         closed_at, closed_by, reason = closed if closed is not None else (None, None, None)
         self.add("authorizations", (
             aid, number, rx, pid, state, self.d(day), self.ts(day, 14), doc,
             None if closes is None else self.d(closes), rule_set,
-            _used_json(used), signature, closed_at, closed_by, reason))
+            _used_json(used), signature.hmac, closed_at, closed_by, reason, signature.key_id))
         return aid
 
     def counter(self) -> tuple[int, int]:
@@ -584,11 +585,11 @@ class _Generator:
             form_version=form.version, signed_on=self.date(day), patient_signature=signature,
             guardian_signature=guardian, guardian_relationship=relationship,
             meaning=form.meaning, witness_id=doc, signed_at=self.moment(day))
-        hmac_ = sign(self.ctx.signature_key, "acknowledgment",
-                     acknowledgment_fields(fields))  # type: ignore[arg-type]
+        signed = sign(self.ctx.signature_keys, "acknowledgment",
+                      acknowledgment_fields(fields))  # type: ignore[arg-type]
         self.add("acknowledgments", (aid, pid, category, form.code, form.version, self.d(day),
                                      signature, guardian, relationship, form.meaning, doc,
-                                     self.ts(day), hmac_))
+                                     self.ts(day), signed.hmac, signed.key_id))
         return aid
 
     def _setting(self, allowed: frozenset[TestSetting]) -> str:

@@ -37,7 +37,9 @@ def _context(writes: bool = True) -> Iterator[Context]:
                 actor=Actor.system("tracker-cli"),
                 program_timezone=app.config["PROGRAM_TIMEZONE"],
                 policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
-                signature_key=app.config["SIGNATURE_KEY"].encode(),
+                signature_keys=app.config["SIGNATURE_KEYRING"],
+                audit_keys=app.config["AUDIT_KEYRING"],
+                audit_unkeyed_events=app.config["AUDIT_UNKEYED_EVENTS"],
             )
     finally:
         database.engine.dispose()
@@ -67,9 +69,29 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     from tracker.migrate import upgrade
 
-    url = _app().config["DATABASE_URL"]
-    upgrade(url, revision)
+    config = _app().config
+    upgrade(config["DATABASE_URL"], revision)
     click.echo(f"schema at {revision}")
+    if config["APP_DB_ROLE"]:
+        _grant(config["DATABASE_URL"], config["APP_DB_ROLE"])
+
+
+@db.command("grant-app-role", help="PostgreSQL: let ROLE (an existing login role that owns "
+            "nothing) read and write the records and only read and append to the audit trail. "
+            "Run as the owner of the tables, after every upgrade.")
+@click.argument("role")
+def db_grant_app_role(role: str) -> None:
+    _grant(_app().config["DATABASE_URL"], role)
+
+
+def _grant(url: str, role: str) -> None:
+    from tracker.app_role import grant_app_role
+
+    try:
+        grant_app_role(url, role)
+    except ValueError as exc:
+        raise Fail(str(exc)) from exc
+    click.echo(f"granted the app's rights to {role} (audit trail: SELECT and INSERT only)")
 
 
 @db.command("downgrade", help="Step the schema back to REVISION (e.g. -1 or base).")
@@ -173,20 +195,67 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="Check the audit trail's hash chain and every e-signature.")
-def audit_verify() -> None:
+@audit.command("verify", help="Check the audit trail's keyed hash chain and every e-signature; "
+               "with --anchor, also that the chain still holds each anchored head.")
+@click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False),
+              help="a file written by `tracker audit anchor --file` (or syslog lines of it)")
+def audit_verify(anchor_file: str | None) -> None:
+    from tracker.services.anchors import parse_anchors
     from tracker.services.integrity import verify_all
 
+    anchors = None
+    if anchor_file is not None:
+        try:
+            with open(anchor_file, encoding="utf-8") as lines:
+                anchors = parse_anchors(lines.read())
+        except (OSError, ValueError) as exc:
+            raise Fail(f"cannot read the anchors: {exc}") from exc
+        if not anchors:
+            raise Fail(f"{anchor_file} holds no anchor")
     with _context(writes=False) as ctx:
-        report = verify_all(ctx.session, ctx.signature_key)
+        report = verify_all(ctx, anchors)
     if not report.chain.ok:
-        raise Fail(f"audit trail broken at event {report.chain.first_broken_id}: "
-                   f"{report.chain.problem}")
+        where = "" if report.chain.first_broken_id is None else \
+            f" at event {report.chain.first_broken_id}"
+        raise Fail(f"audit trail broken{where}: {report.chain.problem}")
     if report.bad_signatures:
         raise Fail(f"{len(report.bad_signatures)} signature(s) do not verify, first: "
                    f"{report.bad_signatures[0]}")
-    click.echo(f"audit trail intact: {report.chain.events} events; "
+    anchored = f", {len(anchors)} anchors hold" if anchors else ""
+    legacy = (f" ({report.chain.unkeyed} from before the chain was keyed)"
+              if report.chain.unkeyed else "")
+    click.echo(f"audit trail intact: {report.chain.events} events{legacy}{anchored}; "
                f"{report.signatures_checked} signatures verify")
+
+
+@audit.command("anchor", help="Record the audit chain's event count and head hash (with the "
+               "time) outside the database: appended to FILE or sent to syslog.")
+@click.option("--file", "anchor_file", type=click.Path(dir_okay=False),
+              help="append the anchor to this file (keep it off the database's machine)")
+@click.option("--syslog", "to_syslog", is_flag=True, help="send the anchor to syslog")
+def audit_anchor(anchor_file: str | None, to_syslog: bool) -> None:
+    import os
+
+    from tracker.services.anchors import take_anchor
+
+    if (anchor_file is None) == (not to_syslog):
+        raise Fail("give exactly one of --file FILE and --syslog")
+    with _context(writes=False) as ctx:
+        anchor = take_anchor(ctx)
+    if anchor_file is not None:
+        try:
+            fd = os.open(anchor_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as out:
+                out.write(anchor.line() + "\n")
+        except OSError as exc:
+            raise Fail(f"cannot write the anchor: {exc}") from exc
+    else:
+        import syslog
+
+        syslog.openlog("tracker", 0, syslog.LOG_AUTH)
+        syslog.syslog(syslog.LOG_NOTICE, anchor.line())
+        syslog.closelog()
+    click.echo(anchor.line())
 
 
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.domain.policy import DEFAULT_2026_EFFECTIVE
+from tracker.services.keyring import DEFAULT_KEY_ID, DEVELOPMENT_AUDIT_KEY, Keyring
 
 
 class ConfigError(RuntimeError):
@@ -37,6 +38,12 @@ def _positive(name: str, value: str) -> float:
     return number
 
 
+def _count(name: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
+
+
 def _zone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +56,48 @@ def _zone(value: str) -> str:
 
 def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "tracker.sqlite3")
+
+
+MIN_KEY_BYTES = 32
+
+
+def _parse_keys(name: str, value: str) -> dict[str, bytes]:
+    """`id:key,id:key` (ids are short names such as 2026a; keys have no comma)."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        key_id, sep, key = item.partition(":")
+        if not sep or not key_id or not key or len(key_id) > 32:
+            raise ConfigError(f"{name} is a list of id:key separated by commas "
+                              f"(ids of at most 32 characters)")
+        keys[key_id] = key.encode()
+    return keys
+
+
+def _keyring(config: dict[str, Any], prefix: str, development_key: bytes) -> Keyring:
+    """The ring named by <prefix>_KEYS (older keys, for verifying) and <prefix>_KEY with
+    <prefix>_KEY_ID (the current key, which signs). Production must be given its keys."""
+    name = f"TRACKER_{prefix}"
+    keys = _parse_keys(f"{name}_KEYS", config[f"{prefix}_KEYS"] or "")
+    current_id = config[f"{prefix}_KEY_ID"] or DEFAULT_KEY_ID
+    current = config[f"{prefix}_KEY"]
+    if current:
+        if keys.get(current_id, current.encode()) != current.encode():
+            raise ConfigError(f"{name}_KEYS gives key id {current_id!r} another key than "
+                              f"{name}_KEY")
+        keys[current_id] = current.encode()
+    if not keys:
+        if config["ENV"] == "production":
+            raise ConfigError(f"{name}_KEY must be set when TRACKER_ENV=production")
+        keys[current_id] = development_key
+    if current_id not in keys:
+        raise ConfigError(f"{name}_KEY_ID {current_id!r} names no key of {name}_KEYS")
+    if config["ENV"] == "production":
+        if len(keys[current_id]) < MIN_KEY_BYTES:
+            raise ConfigError(f"{name}_KEY must be at least {MIN_KEY_BYTES} bytes "
+                              f"long in production")
+        if keys[current_id] == config["SECRET_KEY"].encode():
+            raise ConfigError(f"{name}_KEY must differ from TRACKER_SECRET_KEY")
+    return Keyring(current_id, keys)
 
 
 def _secret_key(instance_path: str, env: str) -> str:
@@ -85,8 +134,20 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "SESSION_ABSOLUTE_HOURS": _positive("TRACKER_SESSION_ABSOLUTE_HOURS",
                                             env.get("TRACKER_SESSION_ABSOLUTE_HOURS", "12")),
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
+        "SIGNATURE_KEY_ID": env.get("TRACKER_SIGNATURE_KEY_ID"),
+        "SIGNATURE_KEYS": env.get("TRACKER_SIGNATURE_KEYS"),
+        "AUDIT_KEY": env.get("TRACKER_AUDIT_KEY"),
+        "AUDIT_KEY_ID": env.get("TRACKER_AUDIT_KEY_ID"),
+        "AUDIT_KEYS": env.get("TRACKER_AUDIT_KEYS"),
+        # PostgreSQL: the login role the app runs as (tracker db upgrade grants it its rights).
+        "APP_DB_ROLE": env.get("TRACKER_APP_DB_ROLE") or None,
+        "AUDIT_UNKEYED_EVENTS": _count("TRACKER_AUDIT_UNKEYED_EVENTS",
+                                       env.get("TRACKER_AUDIT_UNKEYED_EVENTS", "0")),
         "ARGON2_FAST": False,
         "DB_POOL_SIZE": int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+        # No form or JSON body is larger; Flask reads none bigger (413) when this is set.
+        "MAX_CONTENT_LENGTH": int(_positive("TRACKER_MAX_CONTENT_LENGTH",
+                                            env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
     }
     secret = overrides.pop("SECRET_KEY", None) or env.get("TRACKER_SECRET_KEY")
     config.update(overrides)
@@ -94,7 +155,15 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
     if isinstance(effective, str):
         config["POLICY_2026_EFFECTIVE"] = _date("POLICY_2026_EFFECTIVE", effective)
     config["SECRET_KEY"] = secret or _secret_key(instance_path, config["ENV"])
-    if not config["SIGNATURE_KEY"]:
-        # The signature key binds e-signatures to their content; it lives outside the database.
-        config["SIGNATURE_KEY"] = "sig:" + config["SECRET_KEY"]
+    if config["ENV"] == "production" and len(config["SECRET_KEY"].encode()) < MIN_KEY_BYTES:
+        raise ConfigError(f"TRACKER_SECRET_KEY must be at least {MIN_KEY_BYTES} "
+                          f"bytes long in production")
+    # The signature key binds e-signatures to their content, the audit key chains the audit
+    # trail; both live outside the database, so whoever can write to it cannot forge either.
+    config["SIGNATURE_KEYRING"] = _keyring(config, "SIGNATURE",
+                                           ("sig:" + config["SECRET_KEY"]).encode())
+    config["AUDIT_KEYRING"] = _keyring(config, "AUDIT", DEVELOPMENT_AUDIT_KEY)
+    if config["ENV"] == "production" and (config["AUDIT_KEYRING"].current
+                                          == config["SIGNATURE_KEYRING"].current):
+        raise ConfigError("TRACKER_AUDIT_KEY must differ from TRACKER_SIGNATURE_KEY")
     return config

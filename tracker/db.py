@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+# The largest value an id or a count column holds (PostgreSQL integer): ids in URLs and bodies
+# beyond it name nothing that can exist.
+INT_MAX = 2**31 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,8 +102,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+def create_private_file(path: str) -> None:
+    """Create an empty file only its owner can read (0600) unless it exists: SQLite would
+    create it with the umask's mode, readable by every local user on most systems."""
+    import os
+
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # a missing folder is the connection's error to report, not ours to create
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # created in between by another process; its mode is that process's choice
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
+        # SQLite gives the -wal and -shm files the database file's mode.
+        create_private_file(make_url(url).database or "")
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine

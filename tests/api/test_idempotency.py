@@ -22,6 +22,7 @@ from tracker.db import Database
 from tracker.models import Authorization, Dispense, IdempotencyRecord
 from tracker.services import people, prescriptions
 from tracker.services.context import Actor, Context
+from tracker.services.keyring import Keyring
 
 
 @pytest.fixture
@@ -148,7 +149,7 @@ def test_two_identical_dispenses_racing_each_other_make_one_dispense(
     database = Database(fresh_database)
     with database.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("test"),
-                      signature_key=b"test-signature-key", clock=clock)
+                      signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
         doc = b.prescriber(ctx)
         dctx = b.as_user(ctx, doc)
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
@@ -195,7 +196,7 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
     database = Database(fresh_database)
     with database.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("test"),
-                      signature_key=b"test-signature-key", clock=clock)
+                      signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
         dctx = b.as_user(ctx, b.prescriber(ctx))
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)

@@ -17,6 +17,7 @@ from tracker.models import AuditEvent
 from tracker.services import patients
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
+from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS
 
 pytestmark = pytest.mark.concurrency
 
@@ -51,7 +52,7 @@ def test_concurrent_writes_keep_one_verifiable_chain(fresh_database: str) -> Non
         thread.join(timeout=60)
     assert not failures, failures
     with database.transaction(writes=False) as session:
-        report = verify_chain(session)
+        report = verify_chain(session, DEVELOPMENT_AUDIT_KEYS)
         registered = session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "patient.registered"))
         prev_hashes = session.scalars(select(AuditEvent.prev_hash)).all()

@@ -23,6 +23,7 @@ from tracker.models import AuditEvent, Authorization, Dispense, Prescription
 from tracker.services import people, prescriptions
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
+from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS, Keyring
 
 pytestmark = pytest.mark.concurrency
 
@@ -48,7 +49,7 @@ def race(fresh_database: str, tmp_path: Path) -> Iterator[Race]:
     setup = Database(fresh_database)
     with setup.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("test"),
-                      signature_key=b"test-signature-key", clock=clock)
+                      signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
         doc = builders.as_user(ctx, builders.prescriber(ctx))
         patient = builders.ready_for_first_fill(doc)
         rx = builders.prescription(doc, patient.id)
@@ -107,7 +108,7 @@ def settled(url: str) -> tuple[int, str, str, list[str], bool]:
             dispense_actions = list(session.scalars(
                 select(AuditEvent.action).where(AuditEvent.action.like("dispense.%"))
                 .order_by(AuditEvent.id)))
-            chain_ok = verify_chain(session).ok
+            chain_ok = verify_chain(session, DEVELOPMENT_AUDIT_KEYS).ok
     finally:
         db.engine.dispose()
     return count, status or "", state or "", dispense_actions, chain_ok
@@ -198,7 +199,7 @@ def pairs(fresh_database: str, tmp_path: Path) -> Iterator[Pairs]:
     setup = Database(fresh_database)
     with setup.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("test"),
-                      signature_key=b"test-signature-key", clock=clock)
+                      signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
         doc = builders.as_user(ctx, builders.prescriber(ctx))
         authorizations = []
         for n in range(PAIRS):
@@ -254,7 +255,7 @@ def test_dispense_and_reverse_at_the_same_instant_one_wins_and_the_other_is_refu
             dispensed = session.scalar(select(func.count()).select_from(Dispense)) or 0
             states = {number: state for number, state in session.execute(
                 select(Authorization.number, Authorization.state))}
-            chain_ok = verify_chain(session).ok
+            chain_ok = verify_chain(session, DEVELOPMENT_AUDIT_KEYS).ok
     finally:
         db.engine.dispose()
     wins = sum(1 for statuses in by_number.values() if 201 in statuses)

@@ -139,7 +139,7 @@ def test_generation_is_one_audit_event_and_the_trail_and_signatures_verify(
     described = json.loads(event.new_values or "{}")
     assert described["patients"] == PATIENTS and described["seed"] == 11
     assert described["rows"]["patients"] == PATIENTS
-    report = verify_all(session, generated.signature_key)
+    report = verify_all(generated)
     assert report.ok, (report.chain, report.bad_signatures[:3])
     assert report.signatures_checked > PATIENTS
 

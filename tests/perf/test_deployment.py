@@ -29,6 +29,7 @@ from tracker.db import Database
 from tracker.migrate import upgrade
 from tracker.services import prescriptions
 from tracker.services.context import Actor, Context
+from tracker.services.keyring import Keyring
 from tracker.services.people import create_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,7 @@ def _seed(url: str) -> Seeded:
     try:
         with database.transaction() as session:
             ctx = Context(session=session, actor=Actor.system("test"),
-                          signature_key=b"sig:" + SECRET.encode())
+                          signature_keys=Keyring.single(b"sig:" + SECRET.encode()))
             doc = prescriber(ctx)
             doc_ctx = as_user(ctx, doc)
             patient = ready_for_first_fill(doc_ctx)

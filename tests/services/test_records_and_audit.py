@@ -16,6 +16,8 @@ from tracker.services.audit import verify_chain
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed
 from tracker.services.facts import load_case
+from tracker.services.integrity import verify_signatures
+from tracker.services.keyring import Keyring
 from tracker.services.signatures import verify
 
 
@@ -86,14 +88,14 @@ def test_facts_load_in_two_queries_whatever_the_history(doc: Context, count_quer
 
 def test_audit_chain_verifies_and_names_the_first_broken_event(doc: Context) -> None:
     builders.ready_for_first_fill(doc)
-    report = verify_chain(doc.session)
+    report = verify_chain(doc.session, doc.audit_keys)
     assert report.ok and report.events > 5
     last = doc.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     # A forged event appended without the right link breaks the chain at that event.
     doc.session.execute(text(
         "INSERT INTO audit_events (occurred_at, action, object_type, prev_hash, hash) "
         "VALUES (CURRENT_TIMESTAMP, 'forged', 'x', :p, :h)"), {"p": "f" * 64, "h": "e" * 64})
-    broken = verify_chain(doc.session)
+    broken = verify_chain(doc.session, doc.audit_keys)
     assert not broken.ok and broken.first_broken_id == last.id + 1
 
 
@@ -108,10 +110,28 @@ def test_acknowledgment_signature_is_bound_to_its_content(doc: Context) -> None:
     p = builders.patient(doc)
     ack = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
     fields = patients.acknowledgment_fields(ack)
-    assert verify(doc.signature_key, "acknowledgment", fields, ack.signature_hmac)
-    assert not verify(doc.signature_key, "acknowledgment", {**fields, "id": ack.id + 1},
+    keys, key_id = doc.signature_keys, ack.signature_key_id
+    assert verify(keys, key_id, "acknowledgment", fields, ack.signature_hmac)
+    assert not verify(keys, key_id, "acknowledgment", {**fields, "id": ack.id + 1},
                       ack.signature_hmac)
-    assert not verify(doc.signature_key, "acknowledgment",
+    assert not verify(keys, key_id, "acknowledgment",
                       {**fields, "signed_on": doc.today() - timedelta(days=1)},
                       ack.signature_hmac)
-    assert not verify(b"another key", "acknowledgment", fields, ack.signature_hmac)
+    assert not verify(Keyring.single(b"another key", key_id), key_id, "acknowledgment", fields,
+                      ack.signature_hmac)
+    assert not verify(keys, "unknown", "acknowledgment", fields, ack.signature_hmac)
+
+
+def test_rotating_the_signature_key_keeps_old_signatures_verifiable(doc: Context) -> None:
+    p = builders.patient(doc)
+    old = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    rotated = Keyring("2027", {"1": doc.signature_keys.current, "2027": b"k" * 32})
+    doc.signature_keys = rotated
+    new = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    assert (old.signature_key_id, new.signature_key_id) == ("1", "2027")
+    for ack in (old, new):
+        assert verify(rotated, ack.signature_key_id, "acknowledgment",
+                      patients.acknowledgment_fields(ack), ack.signature_hmac)
+    assert verify_signatures(doc.session, rotated) == (2, ())
+    assert verify_signatures(doc.session, Keyring.single(b"k" * 32, "2027")) == (
+        2, (f"acknowledgment {old.id}",))

@@ -17,15 +17,19 @@ from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 
 
-def test_form_with_a_nul_byte_is_refused_and_stores_nothing(client: FlaskClient,
-                                                            ctx: Context) -> None:
+@pytest.mark.parametrize(("first", "last", "message"), [
+    ("Al\x00ex", "Rivera", "control characters"),
+    ("Alex", "Riv\u202eare", "formatting characters"),
+])
+def test_form_with_a_bad_character_in_a_name_is_refused_and_stores_nothing(
+        client: FlaskClient, ctx: Context, first: str, last: str, message: str) -> None:
     doc = builders.prescriber(ctx)
     login(client, doc.email, builders.PASSWORD)
     response = post_form(client, "/patients/new", {
-        "first_name": "Al\x00ex", "last_name": "Rivera", "date_of_birth": "1995-04-02",
+        "first_name": first, "last_name": last, "date_of_birth": "1995-04-02",
         "category": "can_get_pregnant"})
     assert response.status_code == 422
-    assert "control characters" in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
     assert ctx.session.scalar(select(func.count()).select_from(Patient)) == 0
 
 
@@ -48,3 +52,39 @@ def test_reasons_may_span_lines_but_not_hold_nul(ctx: Context) -> None:
         prescriptions.reverse(doc, auth.number, "wrong\x00patient")
     assert prescriptions.reverse(doc, auth.number, "wrong patient\nre-entered").status == (
         "pending")
+
+
+FORMAT_CHARACTERS = ["Al\u202eex", "Al\u200bex", "Al\u200dex", "Al\u2066ex", "Al\ufeffex"]
+
+
+@pytest.mark.parametrize("bad", FORMAT_CHARACTERS)
+def test_names_refuse_invisible_format_characters(ctx: Context, bad: str) -> None:
+    doc = builders.as_user(ctx, builders.prescriber(ctx))
+    with pytest.raises(ValidationFailed) as invalid:
+        patients.register_patient(doc, "Alex", bad, date(1995, 4, 2), "can_get_pregnant")
+    assert "formatting characters" in invalid.value.errors["last_name"][0]
+    with pytest.raises(ValidationFailed) as invalid:
+        people.create_user(ctx, role="prescriber", email="bidi@example.test", name=bad,
+                           password=builders.PASSWORD, npi="1234567893")
+    assert "formatting characters" in invalid.value.errors["name"][0]
+
+
+@pytest.mark.parametrize("field", ["patient_signature", "guardian_signature"])
+def test_signatures_refuse_invisible_format_characters(ctx: Context, field: str) -> None:
+    doc = builders.as_user(ctx, builders.prescriber(ctx))
+    minor = builders.patient(doc, born=date(2012, 1, 1))
+    signed = {"patient_signature": f"{minor.first_name} {minor.last_name}",
+              "guardian_signature": "Sam Rivera", "guardian_relationship": "mother",
+              field: "Alex\u202e Rivera"}
+    with pytest.raises(ValidationFailed) as invalid:
+        patients.record_acknowledgment(doc, minor.id, doc.today(), **signed)
+    assert "formatting characters" in invalid.value.errors[field][0]
+
+
+def test_api_refuses_a_zero_width_space_in_a_name(ctx: Context, api) -> None:  # type: ignore[no-untyped-def]
+    doc = builders.prescriber(ctx)
+    response = api(ctx, doc).post("/patients", json={
+        "first_name": "Al\u200bex", "last_name": "Rivera", "date_of_birth": "1995-04-02",
+        "category": "can_get_pregnant"})
+    assert response.status_code == 422
+    assert "formatting characters" in str(response.get_json())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests import builders
 from tests.conftest import Clock, csrf_token, login
+from tests.test_app import PRODUCTION_KEYS
 from tracker import create_app
 from tracker.models import AuditEvent
 from tracker.services.auth import MAX_ADDRESS_FAILURES, MAX_FAILURES
@@ -39,10 +40,10 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert "Strict-Transport-Security" not in headers  # development and tests: no HSTS
 
 
-def test_production_adds_hsts_and_secure_cookies(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_adds_hsts_and_secure_host_only_cookies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKER_ENV", "production")
-    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k" * 40,
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION_KEYS,
                       "DATABASE_URL": "sqlite:///" + str(tmp_path / "p.db")})
     from tracker.migrate import upgrade
 
@@ -51,6 +52,9 @@ def test_production_adds_hsts_and_secure_cookies(tmp_path: Path,
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # __Host-: the browser accepts it only when Secure, with Path=/ and without a Domain.
+    assert cookie.startswith("__Host-tracker_session=")
+    assert "Path=/;" in cookie + ";" and "Domain" not in cookie
     app.extensions["tracker.db"].engine.dispose()
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tracker.db import INT_MAX
 from tracker.services.errors import ValidationFailed
 
 STRING_MAX = 500
-INT_MIN = -(2**31)
-INT_MAX = 2**31 - 1  # the largest value an id or a count column holds (PostgreSQL integer)
+INT_MIN = -(2**31)  # with tracker.db.INT_MAX: what an integer column holds (PostgreSQL)
 # Only the calendar form: date.fromisoformat also reads week dates such as 2026-W50-2.
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LINE_BREAKS = frozenset("\n\r\t")

@@ -56,7 +56,9 @@ def context(actor: Actor | None = None) -> Context:
         actor=actor,
         program_timezone=app.config["PROGRAM_TIMEZONE"],
         policy_2026_effective=app.config["POLICY_2026_EFFECTIVE"],
-        signature_key=app.config["SIGNATURE_KEY"].encode(),
+        signature_keys=app.config["SIGNATURE_KEYRING"],
+        audit_keys=app.config["AUDIT_KEYRING"],
+        audit_unkeyed_events=app.config["AUDIT_UNKEYED_EVENTS"],
         clock=app.config.get("CLOCK") or utcnow,
     )
 

@@ -22,6 +22,13 @@ from tracker.http.requests import db_session
 from tracker.models import LoginSession
 
 COOKIE_NAME = "tracker_session"
+# In production the browser itself guarantees the cookie was set over HTTPS by this very host
+# for the whole site (Secure, Path=/, no Domain): no sibling subdomain can plant or shadow it.
+PRODUCTION_COOKIE_NAME = "__Host-" + COOKIE_NAME
+
+
+def cookie_name(app: Flask) -> str:
+    return PRODUCTION_COOKIE_NAME if app.config["ENV"] == "production" else COOKIE_NAME
 # Writing last_seen_at on every request would turn every page view into a write transaction;
 # a minute's resolution is plenty for a 15-minute idle limit.
 _TOUCH_EVERY = timedelta(seconds=60)
@@ -80,7 +87,7 @@ class DatabaseSessionInterface(SessionInterface):
             session = ServerSession()
             session.api = True
             return session
-        sid = request.cookies.get(COOKIE_NAME)
+        sid = request.cookies.get(cookie_name(app))
         if not sid or len(sid) > 100:
             return ServerSession()
         row = db_session().scalar(
@@ -140,10 +147,10 @@ class DatabaseSessionInterface(SessionInterface):
             reset_write_intent(token)
         secure = app.config["ENV"] == "production"
         if cookie_value:
-            response.set_cookie(COOKIE_NAME, cookie_value, httponly=True, secure=secure,
+            response.set_cookie(cookie_name(app), cookie_value, httponly=True, secure=secure,
                                 samesite="Lax", path="/")
         elif not needs_row:
-            response.delete_cookie(COOKIE_NAME, path="/", httponly=True, secure=secure,
+            response.delete_cookie(cookie_name(app), path="/", httponly=True, secure=secure,
                                    samesite="Lax")
 
 

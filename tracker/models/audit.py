@@ -1,5 +1,5 @@
 """The audit trail: append-only (database triggers refuse UPDATE and DELETE) and hash-chained,
-each event's hash covering the previous event's hash."""
+each event's HMAC (keyed outside the database) covering the previous event's hash."""
 
 from __future__ import annotations
 
@@ -34,3 +34,6 @@ class AuditEvent(Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The id of the audit key whose HMAC chained this event; NULL for events written before
+    # the chain was keyed (plain SHA-256, accepted only as the start of the chain).
+    key_id: Mapped[str | None] = mapped_column(String(32))

@@ -69,6 +69,7 @@ class Acknowledgment(Base):
     witness_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     signature_hmac: Mapped[str] = mapped_column(String(64))
+    signature_key_id: Mapped[str | None] = mapped_column(String(32))  # the key that signed
 
     witness: Mapped[User] = relationship()
 

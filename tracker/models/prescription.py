@@ -76,6 +76,7 @@ class Authorization(Base):
     rule_set: Mapped[str] = mapped_column(String(30))
     decision_used: Mapped[str] = mapped_column(Text, default="[]")
     signature_hmac: Mapped[str] = mapped_column(String(64))
+    signature_key_id: Mapped[str | None] = mapped_column(String(32))  # the key that signed
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     close_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,5 +1,10 @@
 """Append an event to the hash-chained audit trail, and verify the chain.
 
+Each event's hash is an HMAC under the audit key, which lives outside the database (a keyring:
+each event stores the id of the key that chained it, so the key can be rotated). Whoever can
+write to the database but has not the key cannot forge, rewrite or re-chain events; removing
+the newest events is detected against anchors kept outside the database (tracker.services.anchors).
+
 Appends are serialized so that two transactions never chain onto the same predecessor:
 SQLite's write transactions already run one at a time (BEGIN IMMEDIATE); on PostgreSQL a
 transaction-scoped advisory lock is taken before reading the last hash."""
@@ -7,6 +12,7 @@ transaction-scoped advisory lock is taken before reading the last hash."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import AuditEvent
 from tracker.services.context import Context
+from tracker.services.keyring import Keyring
 
 GENESIS = "0" * 64
 _AUDIT_LOCK_KEY = 7_305_001  # any constant shared by every process of this app
@@ -39,27 +46,35 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def event_hash(event: AuditEvent) -> str:
-    """The hash of an event covers every field and the previous event's hash."""
-    payload = json.dumps(
-        [
-            event.prev_hash,
-            event.occurred_at.isoformat(timespec="microseconds"),
-            event.actor_id,
-            event.actor_role,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.patient_id,
-            event.old_values,
-            event.new_values,
-            event.reason,
-            event.request_id,
-            event.client_addr,
-        ],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+def _payload(event: AuditEvent) -> bytes:
+    fields: list[Any] = [
+        event.prev_hash,
+        event.occurred_at.isoformat(timespec="microseconds"),
+        event.actor_id,
+        event.actor_role,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.patient_id,
+        event.old_values,
+        event.new_values,
+        event.reason,
+        event.request_id,
+        event.client_addr,
+    ]
+    if event.key_id is not None:
+        fields.insert(0, event.key_id)
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+def event_hash(event: AuditEvent, key: bytes | None) -> str:
+    """The event's HMAC under the audit key (kept outside the database), covering every field,
+    the key id and the previous event's hash: without the key, no event can be forged or
+    rewritten, nor a later hash recomputed. With no key: the plain SHA-256 of the events
+    written before the chain was keyed."""
+    if key is None:
+        return hashlib.sha256(_payload(event)).hexdigest()
+    return hmac.new(key, _payload(event), hashlib.sha256).hexdigest()
 
 
 def _lock_chain(session: Session) -> None:
@@ -98,8 +113,9 @@ def record_event(
         request_id=ctx.actor.request_id,
         client_addr=ctx.actor.client_addr,
         prev_hash=prev or GENESIS,
+        key_id=ctx.audit_keys.current_id,
     )
-    event.hash = event_hash(event)
+    event.hash = event_hash(event, ctx.audit_keys.current)
     session.add(event)
     session.flush()
     return event
@@ -110,10 +126,12 @@ class ChainReport:
     events: int
     first_broken_id: int | None
     problem: str | None
+    head: str = GENESIS  # the hash of the last event walked
+    unkeyed: int = 0  # events from before the chain was keyed
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_id is None
+        return self.problem is None
 
 
 def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
@@ -128,15 +146,54 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
         last_id = rows[-1].id
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Walk the whole chain; name the first event whose link or content does not verify."""
+def _expected_hash(event: AuditEvent, keys: Keyring, unkeyed_allowed: bool) -> str | None:
+    """The hash the event must carry; None when no configured key can check it."""
+    if event.key_id is None:
+        return event_hash(event, None) if unkeyed_allowed else None
+    key = keys.key(event.key_id)
+    return None if key is None else event_hash(event, key)
+
+
+def verify_chain(session: Session, keys: Keyring, anchors: Mapping[int, str] | None = None,
+                 unkeyed_events: int = 0) -> ChainReport:
+    """Walk the whole chain; name the first event whose link, key or content does not verify.
+    `anchors` maps an event count to the head hash recorded outside the database when the
+    chain had that many events: the chain must still hold each (a truncated or rewritten
+    tail does not). `unkeyed_events`: how many events, at the start of the chain, were
+    written before it was keyed (a number kept outside the database, from the upgrade);
+    any other event without a key is refused, so history cannot be re-chained unkeyed."""
+    anchors = anchors or {}
     prev = GENESIS
-    count = 0
+    count = unkeyed = 0
     for event in _events(session):
         count += 1
         if event.prev_hash != prev:
             return ChainReport(count, event.id, "its link to the previous event is broken")
-        if event_hash(event) != event.hash:
+        expected = _expected_hash(event, keys, unkeyed_allowed=count == unkeyed + 1
+                                  and count <= unkeyed_events)
+        if expected is None:
+            return ChainReport(count, event.id, _key_problem(event))
+        if not hmac.compare_digest(expected, event.hash):
             return ChainReport(count, event.id, "its content does not match its hash")
+        if anchors.get(count, event.hash) != event.hash:
+            return ChainReport(count, event.id, f"it differs from the anchored head of "
+                                                f"{count} events (the history was rewritten)")
+        unkeyed += event.key_id is None
         prev = event.hash
-    return ChainReport(count, None, None)
+    missing = [n for n in anchors if n > count]
+    if missing:
+        return ChainReport(count, None, f"the chain has {count} events but an anchor recorded "
+                                        f"{max(missing)} (events were removed)", prev, unkeyed)
+    return ChainReport(count, None, None, prev, unkeyed)
+
+
+def _key_problem(event: AuditEvent) -> str:
+    if event.key_id is None:
+        return ("it carries no audit key (only the first TRACKER_AUDIT_UNKEYED_EVENTS events, "
+                "written before the chain was keyed, may)")
+    return f"it was chained with audit key {event.key_id!r}, which is not configured"
+
+
+def verify_trail(ctx: Context, anchors: Mapping[int, str] | None = None) -> ChainReport:
+    """verify_chain with the context's audit keys and its count of unkeyed events."""
+    return verify_chain(ctx.session, ctx.audit_keys, anchors, ctx.audit_unkeyed_events)

@@ -92,13 +92,13 @@ def patient_signatures(ctx: Context, patient_id: int) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for ack in ctx.session.scalars(select(Acknowledgment).where(
             Acknowledgment.patient_id == patient_id).order_by(Acknowledgment.id)):
-        ok = verify(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack),
-                    ack.signature_hmac)
+        ok = verify(ctx.signature_keys, ack.signature_key_id, "acknowledgment",
+                    acknowledgment_fields(ack), ack.signature_hmac)
         out.append((f"Acknowledgment {ack.form_code} v{ack.form_version} signed "
                      f"{ack.signed_on.isoformat()} by {ack.patient_signature}", ok))
     for auth in ctx.session.scalars(select(Authorization).where(
             Authorization.patient_id == patient_id).order_by(Authorization.id)):
-        ok = verify(ctx.signature_key, "authorization", authorization_fields(auth),
-                    auth.signature_hmac)
+        ok = verify(ctx.signature_keys, auth.signature_key_id, "authorization",
+                    authorization_fields(auth), auth.signature_hmac)
         out.append((f"Authorization {auth.number} issued {auth.issued_on.isoformat()}", ok))
     return out

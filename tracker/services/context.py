@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tracker.db import utcnow
 from tracker.domain.policy import Policy, policy_for, rule_sets
 from tracker.domain.programdate import program_date
+from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS, DEVELOPMENT_SIGNATURE_KEYS, Keyring
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class Context:
     actor: Actor
     program_timezone: str = "America/New_York"
     policy_2026_effective: date | None = None
-    signature_key: bytes = b"development-signature-key"
+    signature_keys: Keyring = DEVELOPMENT_SIGNATURE_KEYS
+    audit_keys: Keyring = DEVELOPMENT_AUDIT_KEYS
+    audit_unkeyed_events: int = 0  # events written before the audit chain was keyed
     clock: Callable[[], datetime] = field(default=utcnow)
 
     def now(self) -> datetime:

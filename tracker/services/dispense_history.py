@@ -20,15 +20,13 @@ from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed
 from tracker.services.paging import PER_PAGE, Page, paginate
+from tracker.services.text import as_text_cell
 
 CSV_COLUMNS = (
     "dispensed_at", "program_date", "prescription_number", "authorization_number",
     "patient_last_name", "patient_first_name", "patient_date_of_birth", "quantity",
     "days_supply", "medication_guide_given", "pharmacist", "prescriber", "prescriber_npi",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula; names typed by people
-# reach the export, so such cells are written as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -127,12 +125,6 @@ def get_dispense(ctx: Context, dispense_id: int) -> DispenseRow:
     return _row(found)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def export_csv(ctx: Context, date_from: date | None = None,
                date_to: date | None = None) -> tuple[str, int]:
     """The pharmacy's dispenses as CSV (oldest first), and how many rows it holds. Times are in
@@ -148,7 +140,7 @@ def export_csv(ctx: Context, date_from: date | None = None,
     for found in ctx.session.execute(stmt.execution_options(yield_per=500)):
         row = _row(found)
         d = row.dispense
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([as_text_cell(v) for v in (
             d.dispensed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
             d.dispensed_on.isoformat(), row.prescription_number, row.authorization_number,
             row.patient_last_name, row.patient_first_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import Acknowledgment, Authorization
-from tracker.services.audit import ChainReport, verify_chain
+from tracker.services.audit import ChainReport, verify_trail
+from tracker.services.context import Context
+from tracker.services.keyring import Keyring
 from tracker.services.patients import acknowledgment_fields
 from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import verify
@@ -38,22 +40,25 @@ def _batched(session: Session, model: Any, batch: int = 2000) -> Iterator[Any]:
         last = rows[-1].id
 
 
-def verify_signatures(session: Session, key: bytes) -> tuple[int, tuple[str, ...]]:
-    """Recompute every acknowledgment's and authorization's HMAC; name the ones that fail."""
+def verify_signatures(session: Session, keys: Keyring) -> tuple[int, tuple[str, ...]]:
+    """Recompute every acknowledgment's and authorization's HMAC with the key it names; name
+    the ones that fail."""
     checked = 0
     bad: list[str] = []
     for ack in _batched(session, Acknowledgment):
         checked += 1
-        if not verify(key, "acknowledgment", acknowledgment_fields(ack), ack.signature_hmac):
+        if not verify(keys, ack.signature_key_id, "acknowledgment", acknowledgment_fields(ack),
+                      ack.signature_hmac):
             bad.append(f"acknowledgment {ack.id}")
     for auth in _batched(session, Authorization):
         checked += 1
-        if not verify(key, "authorization", authorization_fields(auth), auth.signature_hmac):
+        if not verify(keys, auth.signature_key_id, "authorization", authorization_fields(auth),
+                      auth.signature_hmac):
             bad.append(f"authorization {auth.id}")
     return checked, tuple(bad)
 
 
-def verify_all(session: Session, key: bytes) -> IntegrityReport:
-    chain = verify_chain(session)
-    checked, bad = verify_signatures(session, key)
+def verify_all(ctx: Context, anchors: Mapping[int, str] | None = None) -> IntegrityReport:
+    chain = verify_trail(ctx, anchors)
+    checked, bad = verify_signatures(ctx.session, ctx.signature_keys)
     return IntegrityReport(chain, checked, bad)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 PER_PAGE = 25
 PER_PAGE_MAX = 200
+PAGE_MAX = 1_000_000  # times PER_PAGE_MAX, still an offset every database takes
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,13 @@ class Page(Generic[T]):
 
 
 def page_number(value: object) -> int:
-    """A page number from a query string: anything that is not a positive integer is page 1."""
+    """A page number from a query string: anything that is not a positive integer is page 1;
+    one beyond PAGE_MAX is PAGE_MAX (past the end: the last page), so no offset overflows."""
     try:
         number = int(str(value))
     except (TypeError, ValueError):
         return 1
-    return number if number >= 1 else 1
+    return min(number, PAGE_MAX) if number >= 1 else 1
 
 
 def clamp_per_page(per_page: int) -> int:

@@ -335,8 +335,8 @@ def acknowledgment(ctx: Context, patient_id: int, acknowledgment_id: int) -> Sig
     if found is None:
         raise NotFound("no such acknowledgment")
     ack, witness = found
-    verified = verify(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack),
-                      ack.signature_hmac)
+    verified = verify(ctx.signature_keys, ack.signature_key_id, "acknowledgment",
+                      acknowledgment_fields(ack), ack.signature_hmac)
     form = current_form(ack.category)
     shown = form if (form.code, form.version) == (ack.form_code, ack.form_version) else None
     return SignedAcknowledgment(ack, patient, witness, verified, shown)

@@ -51,8 +51,8 @@ def own_patient(ctx: Context, patient_id: int) -> Patient:
 
 
 def check_name(errors: dict[str, list[str]], field: str, value: str, label: str) -> str:
-    if has_control_characters(value, multiline=True):
-        errors.setdefault(field, []).append(text.MESSAGE)
+    if problem := text.name_problem(value, multiline=True):
+        errors.setdefault(field, []).append(problem)
         return ""
     value = " ".join((value or "").split())
     if not value:
@@ -159,8 +159,8 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
     typed = " ".join((patient_signature or "").split())
-    if has_control_characters(patient_signature, multiline=True):
-        errors.setdefault("patient_signature", []).append(text.MESSAGE)
+    if problem := text.name_problem(patient_signature, multiline=True):
+        errors.setdefault("patient_signature", []).append(problem)
     elif not typed:
         errors.setdefault("patient_signature", []).append(
             "The patient types their full name to sign.")
@@ -183,8 +183,8 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                 "Give the guardian's relationship to the patient (e.g. mother, legal guardian).")
     for field, value in (("guardian_signature", guardian),
                          ("guardian_relationship", relationship)):
-        if has_control_characters(value):
-            errors.setdefault(field, []).append(text.MESSAGE)
+        if problem := text.name_problem(value):
+            errors.setdefault(field, []).append(problem)
         elif value and len(value) > NAME_MAX:
             errors.setdefault(field, []).append(f"At most {NAME_MAX} characters.")
     require(errors)
@@ -198,7 +198,8 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
     )
     ctx.session.add(ack)
     ctx.session.flush()
-    ack.signature_hmac = sign(ctx.signature_key, "acknowledgment", acknowledgment_fields(ack))
+    ack.signature_key_id, ack.signature_hmac = sign(ctx.signature_keys, "acknowledgment",
+                                                    acknowledgment_fields(ack))
     ctx.session.flush()
     record_event(ctx, "acknowledgment.signed", "acknowledgment", ack.id, patient_id=patient.id,
                  new={"form_code": form.code, "form_version": form.version,

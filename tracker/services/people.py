@@ -18,7 +18,7 @@ from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.passwords import hash_password, password_problems
 from tracker.services.text import MESSAGE as TEXT_MESSAGE
-from tracker.services.text import has_control_characters
+from tracker.services.text import has_control_characters, name_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "trk_"  # noqa: S105 - a marker, not a secret
@@ -122,8 +122,8 @@ def create_user(
         errors["email"].append("Enter a valid email address.")
     elif ctx.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         errors["email"].append("A user with this email already exists.")
-    if has_control_characters(name):
-        errors["name"].append(TEXT_MESSAGE)
+    if problem := name_problem(name):
+        errors["name"].append(problem)
     elif not name or len(name) > 200:
         errors["name"].append("Enter the person's name (1 to 200 characters).")
     if password is not None:

@@ -231,7 +231,8 @@ def authorize(ctx: Context, prescription_id: int) -> Authorization:
                           ReasonCode.OTHER_AUTHORIZATION_ACTIVE,
                           "Another authorization for this patient was issued at the same time.")),
                       "The prescription cannot be marked dispensable.") from None
-    auth.signature_hmac = sign(ctx.signature_key, "authorization", authorization_fields(auth))
+    auth.signature_key_id, auth.signature_hmac = sign(ctx.signature_keys, "authorization",
+                                                      authorization_fields(auth))
     ctx.session.flush()
     ctx.session.refresh(rx)
     record_event(ctx, "authorization.issued", "authorization", auth.number,

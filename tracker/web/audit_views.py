@@ -15,8 +15,9 @@ from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Patient, Role
 from tracker.services import audit_queries
-from tracker.services.audit import verify_chain
+from tracker.services.audit import verify_trail
 from tracker.services.paging import Page
+from tracker.services.text import as_text_cell
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
@@ -65,7 +66,7 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
     rows, total = audit_queries.events_page(ctx, page=number, per_page=PER_PAGE, **scope)
     signatures = (audit_queries.patient_signatures(ctx, object_id)
                   if isinstance(subject, Patient) else [])
-    chain = verify_chain(ctx.session)
+    chain = verify_trail(ctx)
     return render_template("audit/trail.html", kind=kind, subject=subject,
                            events=Page(rows, number, PER_PAGE, total), chain=chain,
                            signatures=signatures, object_id=object_id,
@@ -95,15 +96,8 @@ def _csv(rows: list[dict[str, object]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=audit_queries.EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
-        # A leading =, +, - or @ would be run as a formula by a spreadsheet.
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: as_text_cell(v) for k, v in row.items()})
     yield buffer.getvalue()
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def register(app: Flask) -> None:

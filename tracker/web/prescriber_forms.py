@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from tracker.db import INT_MAX
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
 
@@ -101,7 +102,7 @@ def _methods(label: str, codes: Sequence[str]) -> CheckboxesField:
 def whole_number(value: str | None) -> int | None:
     """A hidden id sent back by a form, or None when it is absent or not a number."""
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isdigit() and len(text) < 12 and int(text) <= INT_MAX else None
 
 
 class SearchForm(FlaskForm):
