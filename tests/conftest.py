@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from tracker import create_app
 from tracker.db import Database, make_engine
+from tracker.keyring import Keyring
 from tracker.migrate import upgrade
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import Keyring
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 EASTERN = ZoneInfo("America/New_York")

@@ -1,7 +1,7 @@
 """The arrows between tracker's packages point one way (DESIGN.md "Layout").
 
-domain (pure rules) <- config, db, logs <- models <- services <- http <- web | api | fhir <- the
-app factory and the command line. A module imports only from its own layer or below; the
+domain (pure rules) <- config, db, logs, keyring <- models <- services <- http <- web | api |
+fhir <- the app factory and the command line. A module imports only from its own layer or below; the
 browser blueprints, the JSON API and FHIR share the HTTP plumbing but never import each other;
 and no chain of module-level imports comes back to where it started (an import cycle).
 Imports inside functions are how a module reaches up on purpose (the CLI builds the app), so
@@ -21,7 +21,7 @@ ROOT = Path(tracker.__file__).resolve().parent
 
 LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (0, ("tracker.domain",)),
-    (1, ("tracker.config", "tracker.db", "tracker.logs")),
+    (1, ("tracker.config", "tracker.db", "tracker.logs", "tracker.keyring")),
     (2, ("tracker.models",)),
     (3, ("tracker.services",)),
     (4, ("tracker.http",)),

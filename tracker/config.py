@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.domain.policy import DEFAULT_2026_EFFECTIVE
-from tracker.services.keyring import DEFAULT_KEY_ID, DEVELOPMENT_AUDIT_KEY, Keyring
+from tracker.keyring import DEFAULT_KEY_ID, DEVELOPMENT_AUDIT_KEY, Keyring
 
 
 class ConfigError(RuntimeError):

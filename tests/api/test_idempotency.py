@@ -19,10 +19,10 @@ from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
+from tracker.keyring import Keyring
 from tracker.models import Authorization, Dispense, IdempotencyRecord
 from tracker.services import people, prescriptions
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import Keyring
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from tests import builders
 from tests.conftest import TODAY, Clock, eastern_noon
 from tracker.db import Database
+from tracker.keyring import DEVELOPMENT_AUDIT_KEYS
 from tracker.models import AuditEvent
 from tracker.services import patients
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS
 
 pytestmark = pytest.mark.concurrency
 

@@ -19,11 +19,11 @@ from tests import builders
 from tests.conftest import TODAY, Clock, app_config, csrf_token, eastern_noon, login
 from tracker import create_app
 from tracker.db import Database
+from tracker.keyring import DEVELOPMENT_AUDIT_KEYS, Keyring
 from tracker.models import AuditEvent, Authorization, Dispense, Prescription
 from tracker.services import people, prescriptions
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS, Keyring
 
 pytestmark = pytest.mark.concurrency
 

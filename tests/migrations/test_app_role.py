@@ -17,10 +17,10 @@ from tests import builders
 from tests.conftest import PG_URL
 from tracker.cli import main
 from tracker.db import Database, make_engine
+from tracker.keyring import DEVELOPMENT_AUDIT_KEYS
 from tracker.services import patients
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="roles and grants are PostgreSQL's")
 

@@ -26,10 +26,10 @@ from sqlalchemy.engine import make_url
 from tests.builders import PASSWORD, as_user, pharmacist, prescriber, ready_for_first_fill
 from tests.conftest import PG_URL, _pg_admin_url
 from tracker.db import Database
+from tracker.keyring import Keyring
 from tracker.migrate import upgrade
 from tracker.services import prescriptions
 from tracker.services.context import Actor, Context
-from tracker.services.keyring import Keyring
 from tracker.services.people import create_token
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests import builders
+from tracker.keyring import Keyring
 from tracker.models import AuditEvent
 from tracker.services.anchors import parse_anchors, take_anchor
 from tracker.services.audit import GENESIS, event_hash, verify_chain, verify_trail
 from tracker.services.context import Context
-from tracker.services.keyring import Keyring
 
 
 @pytest.fixture

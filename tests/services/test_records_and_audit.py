@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests import builders
+from tracker.keyring import Keyring
 from tracker.models import AuditEvent, Counseling
 from tracker.services import patients, prescriptions, records
 from tracker.services.audit import verify_chain
@@ -17,7 +18,6 @@ from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed
 from tracker.services.facts import load_case
 from tracker.services.integrity import verify_signatures
-from tracker.services.keyring import Keyring
 from tracker.services.signatures import verify
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tracker.keyring import Keyring
 from tracker.models import AuditEvent
 from tracker.services.context import Context
-from tracker.services.keyring import Keyring
 
 GENESIS = "0" * 64
 _AUDIT_LOCK_KEY = 7_305_001  # any constant shared by every process of this app

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tracker.db import utcnow
 from tracker.domain.policy import Policy, policy_for, rule_sets
 from tracker.domain.programdate import program_date
-from tracker.services.keyring import DEVELOPMENT_AUDIT_KEYS, DEVELOPMENT_SIGNATURE_KEYS, Keyring
+from tracker.keyring import DEVELOPMENT_AUDIT_KEYS, DEVELOPMENT_SIGNATURE_KEYS, Keyring
 
 
 @dataclass(frozen=True)

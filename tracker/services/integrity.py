@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.keyring import Keyring
 from tracker.models import Acknowledgment, Authorization
 from tracker.services.audit import ChainReport, verify_trail
 from tracker.services.context import Context
-from tracker.services.keyring import Keyring
 from tracker.services.patients import acknowledgment_fields
 from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import verify

@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from tracker.services.keyring import Keyring
+from tracker.keyring import Keyring
 
 
 class Signature(NamedTuple):
