@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem
@@ -19,8 +20,9 @@ from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
-from tracker.models import Authorization, Dispense, IdempotencyRecord
+from tracker.models import AuditEvent, Authorization, Dispense, IdempotencyRecord, Prescription
 from tracker.services import people, prescriptions
+from tracker.services import prescriptions as dispenses
 from tracker.services.context import Actor, Context
 
 
@@ -225,3 +227,42 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
         first.close()
         database.engine.dispose()
         app.extensions["tracker.db"].engine.dispose()
+
+
+def test_a_dispense_that_loses_the_race_keeps_its_key_and_replays_the_refusal(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another dispense of the same authorization commits between the moment this request
+    # reads the case (still open) and its conditional UPDATE, which then finds zero rows.
+    rx_id, number = w.authorized_rx.id, w.number
+    real_load_case = dispenses.load_case
+    raced: list[int] = []
+
+    def load_then_lose_the_race(session: Session, prescription_id: int) -> Any:
+        loaded = real_load_case(session, prescription_id)
+        if not raced:
+            raced.append(prescription_id)
+            session.execute(Prescription.__table__.update()
+                            .where(Prescription.__table__.c.id == prescription_id)
+                            .values(status="dispensed"))
+            session.execute(Authorization.__table__.update()
+                            .where(Authorization.__table__.c.number == number)
+                            .values(state="dispensed"))
+        return loaded
+
+    monkeypatch.setattr(dispenses, "load_case", load_then_lose_the_race)
+    first = _dispense(w, "lost-race", _fill(w))
+    assert is_problem(first, 409)
+    assert [r["code"] for r in first.get_json()["unmet"]] == ["ALREADY_DISPENSED"]
+    claim = w.ctx.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.key == "lost-race"))
+    assert claim is not None and claim.status_code == 409
+    refusals = w.ctx.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "dispense.refused"))
+    assert refusals == 1
+
+    again = _dispense(w, "lost-race", _fill(w))
+    assert is_problem(again, 409)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert raced == [rx_id]  # the retry did not run the dispense again

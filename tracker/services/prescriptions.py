@@ -172,19 +172,17 @@ def authorization_fields(auth: Authorization) -> dict[str, object]:
     }
 
 
-def authorize(ctx: Context, prescription_id: int) -> Authorization:
-    """RULES.md §8 "Marking dispensable": every rule on today's program date; on success an
-    authorization with a random number and its do-not-dispense-after date."""
-    rx = own_prescription(ctx, prescription_id)
-    today = ctx.today()
-    policy = ctx.policy(today)
-    loaded = load_case(ctx.session, rx.id)
-    assert loaded is not None
-    _, patient, _, case = loaded
-    decision = evaluate(case, today, policy)
-    if not decision.dispensable:
-        raise _refuse(ctx, "authorization.refused", "prescription", rx.id, patient.id, decision,
-                      "The prescription cannot be marked dispensable.")
+class _LostRace(Exception):
+    """A conditional write found the state another transaction had just changed."""
+
+    def __init__(self, reason: Reason) -> None:
+        self.reason = reason
+        super().__init__(reason.message)
+
+
+def _issue(ctx: Context, rx: Prescription, patient: Patient, decision: Decision,
+           today: date) -> Authorization:
+    """The writes of authorize(), run in its savepoint."""
     # Close this patient's open authorizations that expired unused, so the one-open index
     # admits the new one (the engine already ignores them). Each closing is audited.
     lapsed = ctx.session.execute(
@@ -207,11 +205,8 @@ def authorize(ctx: Context, prescription_id: int) -> Authorization:
         .values(status=PrescriptionStatus.DISPENSABLE.value)
     ).rowcount
     if moved != 1:
-        raise _refuse(ctx, "authorization.refused", "prescription", rx.id, patient.id,
-                      _single_reason(decision, Reason(
-                          ReasonCode.PRESCRIPTION_NOT_PENDING,
-                          "The prescription is no longer pending.")),
-                      "The prescription cannot be marked dispensable.")
+        raise _LostRace(Reason(ReasonCode.PRESCRIPTION_NOT_PENDING,
+                               "The prescription is no longer pending."))
     auth = Authorization(
         number=new_authorization_number(), prescription_id=rx.id, patient_id=patient.id,
         state=AuthorizationState.OPEN.value, issued_on=today, issued_at=ctx.now(),
@@ -219,17 +214,38 @@ def authorize(ctx: Context, prescription_id: int) -> Authorization:
         rule_set=decision.rule_set, decision_used=json.dumps(list(map(list, decision.used))),
         signature_hmac="pending",
     )
+    ctx.session.add(auth)
     try:
-        with ctx.session.begin_nested():
-            ctx.session.add(auth)
-            ctx.session.flush()
+        ctx.session.flush()
     except IntegrityError:
         # Another authorization for this patient was committed in the meantime.
-        ctx.session.rollback()
+        raise _LostRace(Reason(
+            ReasonCode.OTHER_AUTHORIZATION_ACTIVE,
+            "Another authorization for this patient was issued at the same time.")) from None
+    return auth
+
+
+def authorize(ctx: Context, prescription_id: int) -> Authorization:
+    """RULES.md §8 "Marking dispensable": every rule on today's program date; on success an
+    authorization with a random number and its do-not-dispense-after date."""
+    rx = own_prescription(ctx, prescription_id)
+    today = ctx.today()
+    policy = ctx.policy(today)
+    loaded = load_case(ctx.session, rx.id)
+    assert loaded is not None
+    _, patient, _, case = loaded
+    decision = evaluate(case, today, policy)
+    if not decision.dispensable:
+        raise _refuse(ctx, "authorization.refused", "prescription", rx.id, patient.id, decision,
+                      "The prescription cannot be marked dispensable.")
+    try:
+        # The writes below are this use case's own: a refusal undoes them (the savepoint) and
+        # nothing else of the caller's transaction.
+        with ctx.session.begin_nested():
+            auth = _issue(ctx, rx, patient, decision, today)
+    except _LostRace as lost:
         raise _refuse(ctx, "authorization.refused", "prescription", rx.id, patient.id,
-                      _single_reason(decision, Reason(
-                          ReasonCode.OTHER_AUTHORIZATION_ACTIVE,
-                          "Another authorization for this patient was issued at the same time.")),
+                      _single_reason(decision, lost.reason),
                       "The prescription cannot be marked dispensable.") from None
     auth.signature_hmac = sign(ctx.signature_key, "authorization", authorization_fields(auth))
     ctx.session.flush()
@@ -368,10 +384,27 @@ def dispense(ctx: Context, prescription_id: int, authorization_number: str, quan
     if not decision.dispensable:
         raise _refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id, decision,
                       "The prescription cannot be dispensed.")
-    already = _single_reason(decision, Reason(ReasonCode.ALREADY_DISPENSED,
-                                              "This prescription has already been dispensed."))
-    # The one place a dispense is decided: whoever flips the status first wins; everybody else
-    # finds zero rows and is told it was already dispensed.
+    try:
+        # Only this use case's own writes are undone when it loses the race (the savepoint).
+        with ctx.session.begin_nested():
+            row = _record_dispense(ctx, rx, auth, pharmacy, qty, supply, today)
+    except _LostRace as lost:
+        raise _refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id,
+                      _single_reason(decision, lost.reason),
+                      "The prescription has already been dispensed.") from None
+    record_event(ctx, "dispense.recorded", "dispense", row.id, patient_id=patient.id,
+                 new={"prescription_id": rx.id, "authorization": auth.number,
+                      "pharmacy_id": pharmacy.id, "quantity": qty, "days_supply": supply,
+                      "medication_guide_given": True, "rule_set": decision.rule_set})
+    return row
+
+
+def _record_dispense(ctx: Context, rx: Prescription, auth: Authorization, pharmacy: Pharmacy,
+                     quantity: int | None, days_supply: int | None, today: date) -> Dispense:
+    """The writes of dispense(), run in its savepoint. The one place a dispense is decided:
+    whoever flips the status first wins; everybody else finds zero rows and is told it was
+    already dispensed."""
+    already = Reason(ReasonCode.ALREADY_DISPENSED, "This prescription has already been dispensed.")
     moved = ctx.session.execute(
         update(Prescription)
         .where(Prescription.id == rx.id,
@@ -385,23 +418,14 @@ def dispense(ctx: Context, prescription_id: int, authorization_number: str, quan
                 closed_by=ctx.actor.user_id)
     ).rowcount if moved == 1 else 0
     if moved != 1 or closed != 1:
-        ctx.session.rollback()
-        raise _refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id, already,
-                      "The prescription has already been dispensed.")
-    row = Dispense(prescription_id=rx.id, authorization_id=auth.id, patient_id=patient.id,
+        raise _LostRace(already)
+    row = Dispense(prescription_id=rx.id, authorization_id=auth.id, patient_id=rx.patient_id,
                    pharmacy_id=pharmacy.id, pharmacist_id=ctx.actor.user_id,
-                   dispensed_at=ctx.now(), dispensed_on=today, quantity=qty, days_supply=supply,
-                   medication_guide_given=True)
+                   dispensed_at=ctx.now(), dispensed_on=today, quantity=quantity,
+                   days_supply=days_supply, medication_guide_given=True)
+    ctx.session.add(row)
     try:
-        with ctx.session.begin_nested():
-            ctx.session.add(row)
-            ctx.session.flush()
+        ctx.session.flush()
     except IntegrityError:
-        ctx.session.rollback()
-        raise _refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id, already,
-                      "The prescription has already been dispensed.") from None
-    record_event(ctx, "dispense.recorded", "dispense", row.id, patient_id=patient.id,
-                 new={"prescription_id": rx.id, "authorization": auth.number,
-                      "pharmacy_id": pharmacy.id, "quantity": qty, "days_supply": supply,
-                      "medication_guide_given": True, "rule_set": decision.rule_set})
+        raise _LostRace(already) from None
     return row
