@@ -8,7 +8,7 @@ import itertools
 from datetime import date, timedelta
 
 from tracker.models import Pharmacy, User
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import patients, pharmacies, prescriptions, records, users
 from tracker.services.context import Actor, Context
 
 PASSWORD = "correct horse battery"
@@ -22,7 +22,7 @@ def _npi(seed: int) -> str:
     """A valid NPI (Luhn over 80840 + nine digits) made from a sequence number."""
     base = f"{100000000 + seed:09d}"[-9:]
     for check in range(10):
-        if people.npi_is_valid(base + str(check)):
+        if users.npi_is_valid(base + str(check)):
             return base + str(check)
     raise AssertionError("unreachable")
 
@@ -34,7 +34,7 @@ def as_user(ctx: Context, user: User) -> Context:
 
 def prescriber(ctx: Context, name: str = "Dana Derm", **kw: object) -> User:
     n = next(_seq)
-    user = people.create_user(ctx, role="prescriber", email=f"doc{n}@example.test", name=name,
+    user = users.create_user(ctx, role="prescriber", email=f"doc{n}@example.test", name=name,
                               npi=_npi(n), password=PASSWORD, fast_hash=True, **kw).user
     user.must_change_password = False
     return user
@@ -42,7 +42,7 @@ def prescriber(ctx: Context, name: str = "Dana Derm", **kw: object) -> User:
 
 def admin(ctx: Context) -> User:
     n = next(_seq)
-    user = people.create_user(ctx, role="admin", email=f"admin{n}@example.test",
+    user = users.create_user(ctx, role="admin", email=f"admin{n}@example.test",
                               name="Ada Admin", password=PASSWORD, fast_hash=True).user
     user.must_change_password = False
     return user
@@ -51,14 +51,14 @@ def admin(ctx: Context) -> User:
 def pharmacy(ctx: Context, activated_on: date | None = None,
              trained_on: date | None = None) -> Pharmacy:
     n = next(_seq)
-    return people.create_pharmacy(ctx, f"Pharmacy {n}", f"{1000000 + n:07d}", activated_on,
+    return pharmacies.create_pharmacy(ctx, f"Pharmacy {n}", f"{1000000 + n:07d}", activated_on,
                                   trained_on)
 
 
 def pharmacist(ctx: Context, at: Pharmacy | None = None) -> User:
     n = next(_seq)
     at = at or pharmacy(ctx)
-    user = people.create_user(ctx, role="pharmacist", email=f"rx{n}@example.test",
+    user = users.create_user(ctx, role="pharmacist", email=f"rx{n}@example.test",
                               name="Pat Pharmacist", pharmacy_id=at.id, password=PASSWORD,
                               fast_hash=True).user
     user.must_change_password = False

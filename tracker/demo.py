@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import User
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import (
+    authorizations,
+    dispenses,
+    patients,
+    pharmacies,
+    prescriptions,
+    records,
+    users,
+)
 from tracker.services.context import Actor, Context
 
 ANSWERS = {"birth-defects": True, "two-methods": True, "month-before-after": True,
@@ -91,7 +99,7 @@ class _Builder:
     def authorized(self, doc: User, p_id: int) -> str:
         ctx = self.as_(doc)
         rx = prescriptions.write_prescription(ctx, p_id, self.today, 30, 30)
-        return prescriptions.authorize(ctx, rx.id).number
+        return authorizations.authorize(ctx, rx.id).number
 
     def dispensed_last_month(self, doc: User, pharmacist: User, first: str, last: str,
                              born: date):  # type: ignore[no-untyped-def]
@@ -106,8 +114,8 @@ class _Builder:
         records.record_pregnancy_test(ctx, p.id, self.days_ago(then + 1), "negative", "lab")
         records.record_comprehension(ctx, p.id, self.days_ago(then), ANSWERS, METHODS, False)
         rx = prescriptions.write_prescription(ctx, p.id, self.days_ago(then), 30, 30)
-        number = prescriptions.authorize(ctx, rx.id).number
-        prescriptions.dispense(self.as_(pharmacist, then), rx.id, number, 30, 30, True)
+        number = authorizations.authorize(ctx, rx.id).number
+        dispenses.dispense(self.as_(pharmacist, then), rx.id, number, 30, 30, True)
         prescriptions.write_prescription(self.as_(doc), p.id, self.today, 30, 30)
         return p
 
@@ -118,7 +126,7 @@ def _next_free_npi(session: Session, start: int) -> str:
         base = f"{n:09d}"
         for check in range(10):
             npi = base + str(check)
-            if people.npi_is_valid(npi):
+            if users.npi_is_valid(npi):
                 taken = session.scalar(select(User.id).where(User.npi == npi))
                 if not taken:
                     return npi
@@ -132,7 +140,7 @@ def build_demo(ctx: Context) -> list[Login]:
 
     def user(role: str, email: str, name: str, **kw: object) -> User:
         password = secrets.token_urlsafe(12)
-        created = people.create_user(ctx, role=role, email=email, name=name, password=password,
+        created = users.create_user(ctx, role=role, email=email, name=name, password=password,
                                      **kw).user  # type: ignore[arg-type]
         created.must_change_password = False
         logins.append(Login(role, email, name, password))
@@ -143,9 +151,9 @@ def build_demo(ctx: Context) -> list[Login]:
                 npi=_next_free_npi(ctx.session, 123456789))
     doc2 = user("prescriber", "lee.skin@demo.test", "Dr. Lee Skin",
                 npi=_next_free_npi(ctx.session, 223456789))
-    main_st = people.create_pharmacy(ctx, "Main Street Pharmacy", "3100001",
+    main_st = pharmacies.create_pharmacy(ctx, "Main Street Pharmacy", "3100001",
                                      today - timedelta(days=100), today - timedelta(days=100))
-    harbor = people.create_pharmacy(ctx, "Harbor Drug", "3100002",
+    harbor = pharmacies.create_pharmacy(ctx, "Harbor Drug", "3100002",
                                     today - timedelta(days=400), today - timedelta(days=400))
     rx1 = user("pharmacist", "sam.counter@demo.test", "Sam Counter", pharmacy_id=main_st.id)
     user("pharmacist", "kim.harbor@demo.test", "Kim Harbor", pharmacy_id=harbor.id)

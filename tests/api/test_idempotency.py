@@ -21,8 +21,7 @@ from tracker import create_app
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
 from tracker.models import AuditEvent, Authorization, Dispense, IdempotencyRecord, Prescription
-from tracker.services import people, prescriptions
-from tracker.services import prescriptions as dispenses
+from tracker.services import authorizations, dispenses, tokens
 from tracker.services.context import Actor, Context
 
 
@@ -114,7 +113,7 @@ def test_a_request_refused_as_invalid_leaves_its_key_free(w: World) -> None:
 def test_keys_belong_to_their_user(w: World) -> None:
     colleague = b.pharmacist(w.ctx)
     assert _dispense(w, "shared-key", _fill(w)).status_code == 201
-    token = people.create_token(w.ctx, colleague)
+    token = tokens.create_token(w.ctx, colleague)
     theirs = w.app.test_client().post(
         f"/api/v1/prescriptions/{w.authorized_rx.id}/dispense", json=_fill(w),
         headers={"Authorization": "Bearer " + token, "Idempotency-Key": "shared-key"})
@@ -155,8 +154,8 @@ def test_two_identical_dispenses_racing_each_other_make_one_dispense(
         dctx = b.as_user(ctx, doc)
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = prescriptions.authorize(dctx, rx.id).number
-        token = people.create_token(ctx, b.pharmacist(ctx))
+        number = authorizations.authorize(dctx, rx.id).number
+        token = tokens.create_token(ctx, b.pharmacist(ctx))
         rx_id = rx.id
     database.engine.dispose()
 
@@ -201,9 +200,9 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
         dctx = b.as_user(ctx, b.prescriber(ctx))
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = prescriptions.authorize(dctx, rx.id).number
+        number = authorizations.authorize(dctx, rx.id).number
         counter = b.pharmacist(ctx)
-        token = people.create_token(ctx, counter)
+        token = tokens.create_token(ctx, counter)
         rx_id, counter_id = rx.id, counter.id
     body = {"authorization_number": number, "quantity": 30, "days_supply": 30,
             "medication_guide_given": True}

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from tests import builders
 from tests.conftest import login
-from tracker.services import prescriptions
+from tracker.services import authorizations
 from tracker.services.context import Context
 
 
@@ -20,7 +20,7 @@ def story(ctx: Context):  # type: ignore[no-untyped-def]
     doc = builders.as_user(ctx, doc_user)
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    prescriptions.authorize(doc, rx.id)
+    authorizations.authorize(doc, rx.id)
     return doc_user, patient
 
 

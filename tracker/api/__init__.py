@@ -20,7 +20,7 @@ from tracker.api.fields import INT_MAX
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.models import User
-from tracker.services.people import authenticate_token
+from tracker.services.tokens import authenticate_token
 from tracker.web.access import PERMISSION_ATTR, public
 from tracker.web.requests import context, db_session
 

@@ -24,7 +24,7 @@ from tracker.api.shapes import (
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
 from tracker.services.errors import Refused, ValidationFailed
 from tracker.web.errors import problem
 from tracker.web.requests import context, db_session
@@ -86,7 +86,7 @@ HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
            PRESCRIBER, body=HOME_TESTING, answer="Prescriber", errors=(422,))
 def patch_prescriber() -> ResponseReturnValue:
     data = body(HOME_TESTING)
-    user = people.set_home_testing(context(), data["home_testing_permitted"])
+    user = users.set_home_testing(context(), data["home_testing_permitted"])
     return jsonify(prescriber_json(user))
 
 
@@ -337,7 +337,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
     def run() -> tuple[int, dict[str, Any]]:
         ctx = context()
         try:
-            auth = prescriptions.authorize(ctx, id)
+            auth = authorizations.authorize(ctx, id)
         except Refused as exc:
             return _refusal(exc)
         rx = prescriptions.own_prescription(ctx, id)
@@ -346,7 +346,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
     return _idempotent(run, sent)
 
 
-REVERSE = {"reason": Field("string", max_length=prescriptions.REASON_MAX, multiline=True,
+REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multiline=True,
                            description="Why: wrong entry, not picked up, ...")}
 
 
@@ -356,7 +356,7 @@ REVERSE = {"reason": Field("string", max_length=prescriptions.REASON_MAX, multil
 def post_reverse(number: str) -> ResponseReturnValue:
     data = body(REVERSE)
     ctx = context()
-    rx = prescriptions.reverse(ctx, number, data["reason"])
+    rx = authorizations.reverse(ctx, number, data["reason"])
     return jsonify(prescription_json(rx, None))
 
 
@@ -370,7 +370,7 @@ def get_authorization(number: str) -> ResponseReturnValue:
     born = parse_date(request.args.get("date_of_birth"))
     if born is None:
         raise ValidationFailed({"date_of_birth": ["Give the patient's birth date as YYYY-MM-DD."]})
-    found = prescriptions.lookup(context(), number, born)
+    found = dispenses.lookup(context(), number, born)
     return jsonify({
         "prescription": prescription_json(found.prescription, found.authorization),
         "patient": {"first_name": found.patient.first_name,
@@ -400,7 +400,7 @@ def post_dispense(id: int) -> ResponseReturnValue:
 
     def run() -> tuple[int, dict[str, Any]]:
         try:
-            row = prescriptions.dispense(context(), id, data["authorization_number"],
+            row = dispenses.dispense(context(), id, data["authorization_number"],
                                          data["quantity"], data["days_supply"],
                                          data["medication_guide_given"])
         except Refused as exc:

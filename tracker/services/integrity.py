@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Acknowledgment, Authorization
 from tracker.services.audit import ChainReport, verify_chain
+from tracker.services.authorizations import authorization_fields
 from tracker.services.patients import acknowledgment_fields
-from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import verify
 
 

@@ -15,7 +15,7 @@ from tracker.domain.facts import RecordKind, TestResult, TestSetting
 from tracker.models import ComprehensionAttempt, ContraceptionEntry, Counseling, PregnancyTest
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, require
+from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.facts import join_methods
 from tracker.services.patients import check_clinical_date, own_patient
 from tracker.services.text import MESSAGE as TEXT_MESSAGE
@@ -174,3 +174,27 @@ def record_comprehension(ctx: Context, patient_id: int, completed_on: date | Non
                   {"completed_on": completed_on, "passed": result.passed,
                    "wrong": list(result.wrong), "methods": row.methods,
                    "abstinence": bool(abstinence)}, None)
+
+
+def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> PregnancyTest:
+    """RULES.md §10: record that a positive test was reported to the pregnancy registry."""
+    patient = own_patient(ctx, patient_id)
+    test = ctx.session.get(PregnancyTest, test_id)
+    if test is None or test.patient_id != patient.id:
+        raise NotFound("no such pregnancy test")
+    problems = []
+    if test.result != TestResult.POSITIVE.value:
+        problems.append("Only a positive pregnancy test is reported to the registry.")
+    elif test.superseded:
+        problems.append("This test was corrected; the newest version is the one to report.")
+    elif test.registry_reported_at is not None:
+        problems.append("This test has already been reported to the registry.")
+    if problems:
+        raise ValidationFailed({"test": problems})
+    test.registry_reported_at = ctx.now()
+    test.registry_reported_by = ctx.actor.user_id
+    ctx.session.flush()
+    record_event(ctx, "pregnancy_test.registry_reported", "pregnancy_test", test.id,
+                 patient_id=patient.id, new={"collected_on": test.collected_on,
+                                             "registry_reported_at": test.registry_reported_at})
+    return test

@@ -12,8 +12,8 @@ from flask import Blueprint, Flask, Response, abort, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from tracker.models import Patient, Role
-from tracker.services import audit_queries
 from tracker.services.audit import verify_chain
+from tracker.services.queries import audit_events
 from tracker.web.access import requires
 from tracker.web.requests import context
 
@@ -59,10 +59,10 @@ def _redirect(kind: str, object_id: int) -> ResponseReturnValue:
 def trail(kind: str, object_id: int) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
-    subject = audit_queries.subject(ctx, **scope)
+    subject = audit_events.subject(ctx, **scope)
     page = _page()
-    rows, total = audit_queries.events_page(ctx, page=page, per_page=PER_PAGE, **scope)
-    signatures = (audit_queries.patient_signatures(ctx, object_id)
+    rows, total = audit_events.events_page(ctx, page=page, per_page=PER_PAGE, **scope)
+    signatures = (audit_events.patient_signatures(ctx, object_id)
                   if isinstance(subject, Patient) else [])
     chain = verify_chain(ctx.session)
     return render_template("audit/trail.html", kind=kind, subject=subject, rows=rows,
@@ -76,8 +76,8 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
 def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
-    audit_queries.subject(ctx, **scope)
-    rows = [r.as_dict() for r in audit_queries.all_events(ctx, **scope)]
+    audit_events.subject(ctx, **scope)
+    rows = [r.as_dict() for r in audit_events.all_events(ctx, **scope)]
     name = f"audit-{kind}-{object_id}"
     if fmt == "json":
         body = json.dumps(rows, indent=1, default=str)
@@ -91,7 +91,7 @@ def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
 
 def _csv(rows: list[dict[str, object]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=audit_queries.EXPORT_FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=audit_events.EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
         # A leading =, +, - or @ would be run as a formula by a spreadsheet.

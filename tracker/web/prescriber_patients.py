@@ -8,10 +8,11 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
-from tracker.services import patient_history, patients
+from tracker.services import patients, records
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import ValidationFailed
 from tracker.services.passwords import verify_password
+from tracker.services.queries import patient_history
 from tracker.web import timeline
 from tracker.web.prescriber import bp, page_arg, prescriber_only, written
 from tracker.web.prescriber_forms import (
@@ -79,7 +80,7 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
     form = AcknowledgmentForm(data={"signed_on": today})
     if form.validate_on_submit():
         if not verify_password(g.user.password_hash, form.witness_password.data or ""):
-            patient_history.record_witness_failure(ctx, patient.id)
+            patients.record_witness_failure(ctx, patient.id)
             form.witness_password.errors.append(
                 "That is not your password; the signature was not recorded.")
         else:
@@ -156,6 +157,6 @@ def end_course(patient_id: int) -> ResponseReturnValue:
 def report_positive(patient_id: int, test_id: int) -> ResponseReturnValue:
     """Record that a positive test was reported to the pregnancy registry (RULES.md §10).
     A test that cannot be reported answers 422 through the error page."""
-    patient_history.report_positive_test(context(), patient_id, test_id)
+    records.report_positive_test(context(), patient_id, test_id)
     flash("The positive test is recorded as reported to the pregnancy registry.")
     return redirect(url_for("prescriber.patient", patient_id=patient_id))

@@ -16,10 +16,11 @@ from flask_wtf import FlaskForm
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS
 from tracker.domain.facts import RecordKind
-from tracker.services import patient_history, patients, records
+from tracker.services import patients, records
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 from tracker.services.facts import split_methods
+from tracker.services.queries import patient_history
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
     ComprehensionForm,

@@ -40,17 +40,16 @@ from tracker.models import (
     Prescription,
     User,
 )
-from tracker.services.audit import record_event
 from tracker.services.consent_forms import ConsentForm, current_form
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, ValidationFailed
+from tracker.services.errors import NotFound
 from tracker.services.facts import load_many_patient_facts, split_methods, typed_columns
 from tracker.services.paging import PER_PAGE, Page, page_of
 from tracker.services.patients import acknowledgment_fields, own_patient
 from tracker.services.prescriptions import own_prescription
+from tracker.services.queries.worklist import PatientOutlook, outlook_of, summary_of
 from tracker.services.records import RECORD_KINDS
 from tracker.services.signatures import verify
-from tracker.services.worklist import PatientOutlook, outlook_of, summary_of
 
 CATEGORY_LABELS = {
     Category.CAN_GET_PREGNANT.value: "can get pregnant",
@@ -346,44 +345,3 @@ def acknowledgment(ctx: Context, patient_id: int, acknowledgment_id: int) -> Sig
     form = current_form(ack.category)
     shown = form if (form.code, form.version) == (ack.form_code, ack.form_version) else None
     return SignedAcknowledgment(ack, patient, witness, verified, shown)
-
-
-def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> PregnancyTest:
-    """RULES.md §10: record that a positive test was reported to the pregnancy registry."""
-    patient = own_patient(ctx, patient_id)
-    test = ctx.session.get(PregnancyTest, test_id)
-    if test is None or test.patient_id != patient.id:
-        raise NotFound("no such pregnancy test")
-    problems = []
-    if test.result != TestResult.POSITIVE.value:
-        problems.append("Only a positive pregnancy test is reported to the registry.")
-    elif test.superseded:
-        problems.append("This test was corrected; the newest version is the one to report.")
-    elif test.registry_reported_at is not None:
-        problems.append("This test has already been reported to the registry.")
-    if problems:
-        raise ValidationFailed({"test": problems})
-    test.registry_reported_at = ctx.now()
-    test.registry_reported_by = ctx.actor.user_id
-    ctx.session.flush()
-    record_event(ctx, "pregnancy_test.registry_reported", "pregnancy_test", test.id,
-                 patient_id=patient.id, new={"collected_on": test.collected_on,
-                                             "registry_reported_at": test.registry_reported_at})
-    return test
-
-
-def record_signing_failure(ctx: Context, prescription_id: int) -> None:
-    """Marking dispensable was refused because the prescriber's password (their signature) was
-    wrong or missing: audit the attempt (nothing else is stored)."""
-    rx = ctx.session.get(Prescription, prescription_id)
-    assert rx is not None
-    record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
-                 patient_id=rx.patient_id)
-
-
-def record_witness_failure(ctx: Context, patient_id: int) -> None:
-    """A signature was refused because the witnessing prescriber's password was wrong: audit
-    the attempt (nothing else is stored)."""
-    patient = own_patient(ctx, patient_id)
-    record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
-                 patient_id=patient.id, new={"form": current_form(patient.category).code})
