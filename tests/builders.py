@@ -10,8 +10,11 @@ from datetime import date, timedelta
 from tracker.models import Pharmacy, User
 from tracker.services import patients, pharmacies, prescriptions, records, users
 from tracker.services.context import Actor, Context
+from tracker.services.signing import ReenteredPassword
 
 PASSWORD = "correct horse battery"
+# Every user built here has PASSWORD: their signature when they sign, re-entered as on a page.
+SIGNED = ReenteredPassword(PASSWORD)
 ANSWERS = {"birth-defects": True, "two-methods": True, "month-before-after": True,
            "negative-test-each-month": True, "share-ok": False, "blood-donation": False,
            "stop-if-pregnant": True, "breastfeeding-ok": False}
@@ -75,7 +78,7 @@ def enrolled_patient(ctx: Context, category: str = "can_get_pregnant",
                      signed_on: date | None = None, **kw: object):  # type: ignore[no-untyped-def]
     p = patient(ctx, category, **kw)  # type: ignore[arg-type]
     patients.record_acknowledgment(ctx, p.id, signed_on or ctx.today() - timedelta(days=60),
-                                   f"{p.first_name} {p.last_name}")
+                                   f"{p.first_name} {p.last_name}", witness=SIGNED)
     return p
 
 

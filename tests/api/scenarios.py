@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from tests import builders as b
+from tests.builders import SIGNED
 from tracker.models import ApiToken, AuditEvent, Patient, Prescription, User
 from tracker.services import authorizations, tokens
 from tracker.services.context import Context
@@ -76,7 +77,7 @@ class World:
     def _authorized_fill(self) -> tuple[Prescription, str]:
         doc = self.acting(self.prescriber)
         rx = b.prescription(doc, self.authorized.id)
-        return rx, authorizations.authorize(doc, rx.id).number
+        return rx, authorizations.authorize(doc, rx.id, signature=SIGNED).number
 
     @property
     def authorized_rx(self) -> Prescription:
@@ -95,7 +96,7 @@ class World:
     def _foreign_fill(self) -> tuple[Prescription, str]:
         doc = self.acting(self.other_prescriber)
         rx = b.prescription(doc, self.foreign.id)
-        return rx, authorizations.authorize(doc, rx.id).number
+        return rx, authorizations.authorize(doc, rx.id, signature=SIGNED).number
 
     @property
     def foreign_rx(self) -> Prescription:

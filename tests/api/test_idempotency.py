@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem
+from tests.builders import SIGNED
 from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
 from tracker.api.idempotency import body_digest
@@ -154,7 +155,7 @@ def test_two_identical_dispenses_racing_each_other_make_one_dispense(
         dctx = b.as_user(ctx, doc)
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = authorizations.authorize(dctx, rx.id).number
+        number = authorizations.authorize(dctx, rx.id, signature=SIGNED).number
         token = tokens.create_token(ctx, b.pharmacist(ctx))
         rx_id = rx.id
     database.engine.dispose()
@@ -200,7 +201,7 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
         dctx = b.as_user(ctx, b.prescriber(ctx))
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = authorizations.authorize(dctx, rx.id).number
+        number = authorizations.authorize(dctx, rx.id, signature=SIGNED).number
         counter = b.pharmacist(ctx)
         token = tokens.create_token(ctx, counter)
         rx_id, counter_id = rx.id, counter.id

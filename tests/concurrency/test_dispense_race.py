@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import TODAY, Clock, app_config, csrf_token, eastern_noon, login
 from tracker import create_app
 from tracker.db import Database
@@ -53,7 +54,7 @@ def race(fresh_database: str, tmp_path: Path) -> Iterator[Race]:
         doc = builders.as_user(ctx, builders.prescriber(ctx))
         patient = builders.ready_for_first_fill(doc)
         rx = builders.prescription(doc, patient.id)
-        auth = authorization_service.authorize(doc, rx.id)
+        auth = authorization_service.authorize(doc, rx.id, signature=SIGNED)
         pharmacies = [builders.pharmacy(ctx), builders.pharmacy(ctx)]
         staff = [builders.pharmacist(ctx, pharmacies[n % 2]) for n in range(COUNTERS)]
         for n, user in enumerate(staff):
@@ -205,7 +206,8 @@ def pairs(fresh_database: str, tmp_path: Path) -> Iterator[Pairs]:
         for n in range(PAIRS):
             patient = builders.ready_for_first_fill(doc, last=f"Patient{n}")
             rx = builders.prescription(doc, patient.id)
-            authorizations.append((rx.id, authorization_service.authorize(doc, rx.id).number))
+            auth = authorization_service.authorize(doc, rx.id, signature=SIGNED)
+            authorizations.append((rx.id, auth.number))
         dispenser = token_service.create_token(ctx, builders.pharmacist(ctx))
         reverser = token_service.create_token(ctx, builders.pharmacist(ctx))
     setup.engine.dispose()

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.builders import PASSWORD, as_user, pharmacist, prescriber, ready_for_first_fill
+from tests.builders import PASSWORD, SIGNED, as_user, pharmacist, prescriber, ready_for_first_fill
 from tests.conftest import PG_URL, _pg_admin_url
 from tracker.db import Database
 from tracker.migrate import upgrade
@@ -121,7 +121,7 @@ def _seed(url: str) -> Seeded:
             doc_ctx = as_user(ctx, doc)
             patient = ready_for_first_fill(doc_ctx)
             rx = prescriptions.write_prescription(doc_ctx, patient.id, ctx.today(), 30, 30)
-            number = authorizations.authorize(doc_ctx, rx.id).number
+            number = authorizations.authorize(doc_ctx, rx.id, signature=SIGNED).number
             counter = pharmacist(ctx)
             token = create_token(ctx, counter)
             return Seeded(doc.email, token, rx.id, number, patient.date_of_birth.isoformat())

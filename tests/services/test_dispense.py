@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock
 from tracker.models import Dispense
 from tracker.services import authorizations, dispenses, records
@@ -32,7 +33,7 @@ def counter(ctx: Context) -> Context:
 def authorized(doc: Context):  # type: ignore[no-untyped-def]
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    return patient, rx, authorizations.authorize(doc, rx.id)
+    return patient, rx, authorizations.authorize(doc, rx.id, signature=SIGNED)
 
 
 def codes(exc: pytest.ExceptionInfo[Refused]) -> set[str]:
@@ -161,7 +162,7 @@ def test_next_fill_needs_records_dated_after_the_dispense(doc: Context, counter:
     dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     nxt = builders.prescription(doc, patient.id)
     with pytest.raises(Refused) as refused:
-        authorizations.authorize(doc, nxt.id)
+        authorizations.authorize(doc, nxt.id, signature=SIGNED)
     assert {"COUNSELING_MISSING", "CONTRACEPTION_MISSING", "COMPREHENSION_MISSING",
             "PREGNANCY_TEST_MISSING"} <= codes(refused)
     clock.set_day(doc.today() + timedelta(days=28))
@@ -172,4 +173,5 @@ def test_next_fill_needs_records_dated_after_the_dispense(doc: Context, counter:
     records.record_pregnancy_test(doc, patient.id, today, "negative", "lab")
     records.record_comprehension(doc, patient.id, today, builders.ANSWERS,
                                  ["iud", "male_condom"], False)
-    assert authorizations.authorize(doc, nxt.id).do_not_dispense_after == today + timedelta(6)
+    auth = authorizations.authorize(doc, nxt.id, signature=SIGNED)
+    assert auth.do_not_dispense_after == today + timedelta(6)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests import builders
+from tests.builders import SIGNED
 from tracker.models import AuditEvent, Counseling
 from tracker.services import patients, prescriptions, records
 from tracker.services.audit import verify_chain
@@ -106,7 +107,7 @@ def test_audit_events_hold_no_secrets(ctx: Context) -> None:
 
 def test_acknowledgment_signature_is_bound_to_its_content(doc: Context) -> None:
     p = builders.patient(doc)
-    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera", witness=SIGNED)
     fields = patients.acknowledgment_fields(ack)
     assert verify(doc.signature_key, "acknowledgment", fields, ack.signature_hmac)
     assert not verify(doc.signature_key, "acknowledgment", {**fields, "id": ack.id + 1},

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import csrf_token, login
 from tracker.models import Acknowledgment, ApiToken
 from tracker.services import authorizations, dispenses, records
@@ -47,7 +48,7 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
     positive = records.record_pregnancy_test(doc, patient.id, doc.today() - timedelta(days=90),
                                              "positive", "lab")
     rx = builders.prescription(doc, patient.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     dispense = dispenses.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30,
                                       30, True)
     ack_id = ctx.session.scalar(select(Acknowledgment.id).where(

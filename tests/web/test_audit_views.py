@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login
 from tracker.services import authorizations
 from tracker.services.context import Context
@@ -20,7 +21,7 @@ def story(ctx: Context):  # type: ignore[no-untyped-def]
     doc = builders.as_user(ctx, doc_user)
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    authorizations.authorize(doc, rx.id)
+    authorizations.authorize(doc, rx.id, signature=SIGNED)
     return doc_user, patient
 
 

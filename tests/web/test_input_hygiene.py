@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login, post_form
 from tracker.models import Patient
 from tracker.services import authorizations, patients, pharmacies
@@ -43,7 +44,7 @@ def test_reasons_may_span_lines_but_not_hold_nul(ctx: Context) -> None:
     doc = builders.as_user(ctx, builders.prescriber(ctx))
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     with pytest.raises(ValidationFailed):
         authorizations.reverse(doc, auth.number, "wrong\x00patient")
     assert authorizations.reverse(doc, auth.number, "wrong patient\nre-entered").status == (

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tracker.api import routes  # noqa: F401 - declares the operations
+from tracker.api import routes  # declares the operations; reads the bearer token
 from tracker.api.fields import INT_MAX
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
@@ -33,11 +33,10 @@ _NUMBER = re.compile(r"[0-9A-Za-z-]{1,20}")
 
 
 def _bearer_user() -> User | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = routes.bearer_token()
+    if not token:
         return None
-    return authenticate_token(db_session(), token.strip(), context().now())
+    return authenticate_token(db_session(), token, context().now())
 
 
 def _path_values(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
 from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
 from tracker.services.errors import Refused, ValidationFailed
+from tracker.services.signing import BearerToken
 from tracker.web.errors import problem
 from tracker.web.requests import context, db_session
 
@@ -80,6 +81,13 @@ def created(payload: Any, location: str | None = None) -> ResponseReturnValue:
 
 HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
     "The prescriber attests to a process against misread or falsified home test results."))}
+
+
+def bearer_token() -> str:
+    """The token of the request's `Authorization: Bearer` header ("" without one). It
+    authenticates the request and is the caller's signature where one is needed (API.md)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 @operation("PATCH", "/prescribers/me", "Change the prescriber's home-testing permission",
@@ -152,7 +160,8 @@ def post_acknowledgment(id: int) -> ResponseReturnValue:
     data = body(ACKNOWLEDGMENT)
     ack = patients.record_acknowledgment(
         context(), id, data["signed_on"], data["patient_signature"],
-        data.get("guardian_signature"), data.get("guardian_relationship"))
+        data.get("guardian_signature"), data.get("guardian_relationship"),
+        witness=BearerToken(bearer_token()))
     return created({"id": ack.id, "form_code": ack.form_code, "form_version": ack.form_version,
                     "category": ack.category, "signed_on": ack.signed_on.isoformat(),
                     "meaning": ack.meaning,
@@ -337,7 +346,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
     def run() -> tuple[int, dict[str, Any]]:
         ctx = context()
         try:
-            auth = authorizations.authorize(ctx, id)
+            auth = authorizations.authorize(ctx, id, signature=BearerToken(bearer_token()))
         except Refused as exc:
             return _refusal(exc)
         rx = prescriptions.own_prescription(ctx, id)

@@ -20,11 +20,12 @@ from tracker.domain.rules import evaluate
 from tracker.models import Authorization, AuthorizationState, Patient, Prescription, Role
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, ValidationFailed
+from tracker.services.errors import Forbidden, NotFound, SignatureRejected, ValidationFailed
 from tracker.services.facts import load_case
 from tracker.services.prescriptions import own_prescription, random_code
 from tracker.services.refusals import LostRace, refuse, single_reason
 from tracker.services.signatures import sign
+from tracker.services.signing import SignerProof, proves_signer
 from tracker.services.text import MESSAGE as TEXT_MESSAGE
 from tracker.services.text import has_control_characters
 
@@ -92,10 +93,17 @@ def _issue(ctx: Context, rx: Prescription, patient: Patient, decision: Decision,
     return auth
 
 
-def authorize(ctx: Context, prescription_id: int) -> Authorization:
+def authorize(ctx: Context, prescription_id: int, *, signature: SignerProof) -> Authorization:
     """RULES.md §8 "Marking dispensable": every rule on today's program date; on success an
-    authorization with a random number and its do-not-dispense-after date."""
+    authorization with a random number and its do-not-dispense-after date, signed by the
+    prescriber. A `signature` that is not the prescriber's is audited and rejected
+    (SignatureRejected) before anything else."""
     rx = own_prescription(ctx, prescription_id)
+    if not proves_signer(ctx, signature):
+        record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
+                     patient_id=rx.patient_id)
+        raise SignatureRejected("Enter your password to sign the authorization; the "
+                                "prescription was not marked dispensable.")
     today = ctx.today()
     policy = ctx.policy(today)
     loaded = load_case(ctx.session, rx.id)
@@ -186,12 +194,3 @@ def reverse(ctx: Context, number: str, reason: str | None) -> Prescription:
                  patient_id=rx.patient_id, old={"state": "open"},
                  new={"state": "reversed", "prescription_status": "pending"}, reason=text)
     return rx
-
-
-def record_signing_failure(ctx: Context, prescription_id: int) -> None:
-    """Marking dispensable was refused because the prescriber's password (their signature) was
-    wrong or missing: audit the attempt (nothing else is stored)."""
-    rx = ctx.session.get(Prescription, prescription_id)
-    assert rx is not None
-    record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
-                 patient_id=rx.patient_id)

@@ -13,9 +13,16 @@ from tracker.services import text
 from tracker.services.audit import record_event
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
+from tracker.services.errors import (
+    Forbidden,
+    NotFound,
+    SignatureRejected,
+    ValidationFailed,
+    require,
+)
 from tracker.services.facts import load_patient_facts
 from tracker.services.signatures import sign
+from tracker.services.signing import SignerProof, proves_signer
 from tracker.services.text import has_control_characters
 
 NAME_MAX = 100
@@ -151,9 +158,16 @@ def acknowledgment_fields(ack: Acknowledgment) -> dict[str, object]:
 
 def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                           patient_signature: str, guardian_signature: str | None = None,
-                          guardian_relationship: str | None = None) -> Acknowledgment:
-    """The patient signs the current form of their category, witnessed by the prescriber."""
+                          guardian_relationship: str | None = None, *,
+                          witness: SignerProof) -> Acknowledgment:
+    """The patient signs the current form of their category, witnessed by the prescriber, whose
+    `witness` proof is checked first: one that is not theirs is audited and rejected
+    (SignatureRejected), and nothing is stored."""
     patient = own_patient(ctx, patient_id)
+    if not proves_signer(ctx, witness):
+        record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
+                     patient_id=patient.id, new={"form": current_form(patient.category).code})
+        raise SignatureRejected("That is not your password; the signature was not recorded.")
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
     typed = " ".join((patient_signature or "").split())
@@ -220,11 +234,3 @@ def end_course(ctx: Context, patient_id: int, last_dose_on: date | None) -> Pati
     record_event(ctx, "course.ended", "patient", patient.id, patient_id=patient.id,
                  new={"last_dose_on": last_dose_on})
     return patient
-
-
-def record_witness_failure(ctx: Context, patient_id: int) -> None:
-    """A signature was refused because the witnessing prescriber's password was wrong: audit
-    the attempt (nothing else is stored)."""
-    patient = own_patient(ctx, patient_id)
-    record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
-                 patient_id=patient.id, new={"form": current_form(patient.category).code})

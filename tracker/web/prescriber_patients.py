@@ -4,15 +4,15 @@ a positive test to the pregnancy registry."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
 from tracker.services import patients, records
 from tracker.services.consent_forms import current_form
-from tracker.services.errors import ValidationFailed
-from tracker.services.passwords import verify_password
+from tracker.services.errors import SignatureRejected, ValidationFailed
 from tracker.services.queries import patient_history
+from tracker.services.signing import ReenteredPassword
 from tracker.web import timeline
 from tracker.web.prescriber import bp, page_arg, prescriber_only, written
 from tracker.web.prescriber_forms import (
@@ -79,22 +79,20 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
     today = ctx.today()
     form = AcknowledgmentForm(data={"signed_on": today})
     if form.validate_on_submit():
-        if not verify_password(g.user.password_hash, form.witness_password.data or ""):
-            patients.record_witness_failure(ctx, patient.id)
-            form.witness_password.errors.append(
-                "That is not your password; the signature was not recorded.")
+        try:
+            ack = patients.record_acknowledgment(
+                ctx, patient.id, form.signed_on.data, form.patient_signature.data or "",
+                form.guardian_signature.data, form.guardian_relationship.data,
+                witness=ReenteredPassword(form.witness_password.data or ""))
+        except SignatureRejected as exc:
+            form.witness_password.errors.append(str(exc))
+        except ValidationFailed as exc:
+            mark_rollback()
+            attach_errors(form, exc.errors)
         else:
-            try:
-                ack = patients.record_acknowledgment(
-                    ctx, patient.id, form.signed_on.data, form.patient_signature.data or "",
-                    form.guardian_signature.data, form.guardian_relationship.data)
-            except ValidationFailed as exc:
-                mark_rollback()
-                attach_errors(form, exc.errors)
-            else:
-                flash("The acknowledgment is signed and recorded.")
-                return redirect(url_for("prescriber.acknowledgment_print",
-                                        patient_id=patient.id, acknowledgment_id=ack.id))
+            flash("The acknowledgment is signed and recorded.")
+            return redirect(url_for("prescriber.acknowledgment_print",
+                                    patient_id=patient.id, acknowledgment_id=ack.id))
     minor = needs_guardian(patient.date_of_birth, today, ctx.policy(today))
     return (render_template("prescriber/acknowledgment.html", form=form, patient=patient,
                             consent=current_form(patient.category), minor=minor, today=today),

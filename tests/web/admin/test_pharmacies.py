@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login, post_form
 from tests.web.admin.conftest import events, text_of
 from tracker.models import Pharmacy, User
@@ -105,7 +106,8 @@ def test_annual_reactivation_lets_an_inactive_pharmacy_dispense_again(
     staff = builders.pharmacist(ctx, lapsed)
     doc = builders.as_user(ctx, builders.prescriber(ctx))
     patient = builders.ready_for_first_fill(doc)
-    auth = authorizations.authorize(doc, builders.prescription(doc, patient.id).id)
+    rx = builders.prescription(doc, patient.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     counter = app.test_client()
     login(counter, staff.email, builders.PASSWORD)
     lookup = {"authorization_number": auth.number, "date_of_birth": "1995-04-02"}

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import csrf_token, login, post_form
 from tests.web.admin.conftest import events, text_of
 from tracker.models import ApiToken, LoginSession, User
@@ -172,7 +173,8 @@ def test_a_deactivated_prescribers_authorization_cannot_be_dispensed(
     prescriber = builders.prescriber(ctx)
     doc = builders.as_user(ctx, prescriber)
     patient = builders.ready_for_first_fill(doc)
-    auth = authorizations.authorize(doc, builders.prescription(doc, patient.id).id)
+    rx = builders.prescription(doc, patient.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     url = f"/admin/users/{prescriber.id}"
     post_form(browser, f"{url}/deactivate", {"reason": "retired"}, page_url=url)
     counter = signed_in(app, builders.pharmacist(ctx))

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock, csrf_token, login
 from tracker.models import AuditEvent, Dispense, User
 from tracker.services import authorizations, dispenses
@@ -32,7 +33,7 @@ def dispensed(doc: Context, counter: Context, last: str = "Rivera",
     """A patient authorized and dispensed today at the counter's pharmacy."""
     patient = builders.ready_for_first_fill(doc, last=last, first=first)
     rx = builders.prescription(doc, patient.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     return dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock, login
 from tests.web.pharmacy.conftest import Authorized, look_up
 from tracker.models import User
@@ -133,7 +134,7 @@ def test_window_closed_for_a_patient_who_cannot_get_pregnant_under_the_2023_rule
     patient = builders.enrolled_patient(doc, "cannot_get_pregnant")
     records.record_counseling(doc, patient.id, date(2026, 3, 2))
     rx = builders.prescription(doc, patient.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert auth.do_not_dispense_after == date(2026, 3, 31)
     clock.set_day(date(2026, 4, 1))
     since = date(2026, 1, 1)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
 from tracker.models import Authorization, Prescription
 from tracker.services import authorizations, dispenses
@@ -130,7 +131,7 @@ def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Sessi
                                                  doc: Context) -> None:
     p = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, p.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     rx_url = f"/prescriptions/{rx.id}"
     no_reason = submit(browser, rx_url + "/reverse", {"reason": "  "}, page_url=rx_url,
                        status=422)
@@ -151,7 +152,7 @@ def test_dispensed_prescription_cannot_be_reversed(browser: FlaskClient, ctx: Co
                                                    doc: Context) -> None:
     p = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, p.id)
-    auth = authorizations.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     counter = builders.as_user(ctx, builders.pharmacist(ctx))
     dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     rx_url = f"/prescriptions/{rx.id}"
