@@ -38,7 +38,7 @@ def as_user(ctx: Context, user: User) -> Context:
 def prescriber(ctx: Context, name: str = "Dana Derm", **kw: object) -> User:
     n = next(_seq)
     user = users.create_user(ctx, role="prescriber", email=f"doc{n}@example.test", name=name,
-                              npi=_npi(n), password=PASSWORD, fast_hash=True, **kw).user
+                             npi=_npi(n), password=PASSWORD, fast_hash=True, **kw).user
     user.must_change_password = False
     return user
 
@@ -46,7 +46,7 @@ def prescriber(ctx: Context, name: str = "Dana Derm", **kw: object) -> User:
 def admin(ctx: Context) -> User:
     n = next(_seq)
     user = users.create_user(ctx, role="admin", email=f"admin{n}@example.test",
-                              name="Ada Admin", password=PASSWORD, fast_hash=True).user
+                             name="Ada Admin", password=PASSWORD, fast_hash=True).user
     user.must_change_password = False
     return user
 
@@ -55,15 +55,15 @@ def pharmacy(ctx: Context, activated_on: date | None = None,
              trained_on: date | None = None) -> Pharmacy:
     n = next(_seq)
     return pharmacies.create_pharmacy(ctx, f"Pharmacy {n}", f"{1000000 + n:07d}", activated_on,
-                                  trained_on)
+                                      trained_on)
 
 
 def pharmacist(ctx: Context, at: Pharmacy | None = None) -> User:
     n = next(_seq)
     at = at or pharmacy(ctx)
     user = users.create_user(ctx, role="pharmacist", email=f"rx{n}@example.test",
-                              name="Pat Pharmacist", pharmacy_id=at.id, password=PASSWORD,
-                              fast_hash=True).user
+                             name="Pat Pharmacist", pharmacy_id=at.id, password=PASSWORD,
+                             fast_hash=True).user
     user.must_change_password = False
     return user
 

@@ -102,7 +102,7 @@ def _server(tmp: Path, **extra_env: str) -> Iterator[Server]:
             ("pharmacist", "rx@e2e.test", "Sam Counter", {"pharmacy_id": pharmacy.id}),
         ):
             users.create_user(ctx, role=role, email=email, name=name, password=PASSWORD,
-                               **more)  # type: ignore[arg-type]
+                              **more)  # type: ignore[arg-type]
         pharmacy_id = pharmacy.id
     database.engine.dispose()
     port = _free_port()

@@ -50,7 +50,7 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
     rx = builders.prescription(doc, patient.id)
     auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     dispense = dispenses.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30,
-                                      30, True)
+                                  30, True)
     ack_id = ctx.session.scalar(select(Acknowledgment.id).where(
         Acknowledgment.patient_id == patient.id))
     token = create_token(ctx, owner)

@@ -140,7 +140,7 @@ def test_first_login_with_an_initial_password_must_change_it(client: FlaskClient
     from tracker.services import users
 
     new = users.create_user(ctx, role="admin", email="first@example.test", name="First",
-                             fast_hash=True)
+                            fast_hash=True)
     page = client.get("/login").get_data(as_text=True)
     response = client.post("/login", data={"email": "first@example.test",
                                            "password": new.initial_password,

@@ -410,8 +410,8 @@ def post_dispense(id: int) -> ResponseReturnValue:
     def run() -> tuple[int, dict[str, Any]]:
         try:
             row = dispenses.dispense(context(), id, data["authorization_number"],
-                                         data["quantity"], data["days_supply"],
-                                         data["medication_guide_given"])
+                                     data["quantity"], data["days_supply"],
+                                     data["medication_guide_given"])
         except Refused as exc:
             return _refusal(exc)
         return 201, dispense_json(row, data["authorization_number"].strip().upper())

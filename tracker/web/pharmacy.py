@@ -225,7 +225,7 @@ def lookup() -> ResponseReturnValue:
         return _lookup_page(form, 422)
     try:
         found = dispenses.lookup(context(), form.authorization_number.data or "",
-                                     form.date_of_birth.data)
+                                 form.date_of_birth.data)
     except NotFound:
         # The same answer whichever of the two did not match: nothing is revealed.
         mark_rollback()
@@ -258,8 +258,8 @@ def dispense() -> ResponseReturnValue:
     ctx = context()
     try:
         row = dispenses.dispense(ctx, found.prescription.id, found.authorization.number,
-                                     form.quantity.data, form.days_supply.data,
-                                     form.medication_guide_given.data is True)
+                                 form.quantity.data, form.days_supply.data,
+                                 form.medication_guide_given.data is True)
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)

@@ -149,7 +149,7 @@ def test_reversed_authorization_is_not_authorized(
     counter: FlaskClient, authorized: Authorized
 ) -> None:
     authorizations.reverse(authorized.prescriber, authorized.authorization.number,
-                          "entered for the wrong prescription")
+                           "entered for the wrong prescription")
     page = text_of(look_up(counter, authorized.authorization.number, BORN))
     assert "Do not dispense" in page
     assert "This authorization was reversed on Dec 15, 2026" in page
