@@ -184,7 +184,7 @@ def samples(app: Any, seed: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from tracker.models import Authorization, Patient, Prescription, Role, User
-    from tracker.services.people import create_token
+    from tracker.services.tokens import create_token
 
     rng = random.Random(seed)  # noqa: S311 - choosing a sample, not a secret
     database = app.extensions["tracker.db"]
@@ -255,7 +255,7 @@ def statements_and_plans(app: Any, instance: Path, sample: dict[str, Any]) -> di
     from sqlalchemy import select
 
     from tracker.models import Authorization, Patient, Prescription, Role, User
-    from tracker.services.people import create_token
+    from tracker.services.tokens import create_token
 
     counts: dict[str, int] = {}
     captured: dict[str, list[tuple[str, Any]]] = {}

@@ -8,10 +8,13 @@ import itertools
 from datetime import date, timedelta
 
 from tracker.models import Pharmacy, User
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import patients, pharmacies, prescriptions, records, users
 from tracker.services.context import Actor, Context
+from tracker.services.signing import ReenteredPassword
 
 PASSWORD = "correct horse battery"
+# Every user built here has PASSWORD: their signature when they sign, re-entered as on a page.
+SIGNED = ReenteredPassword(PASSWORD)
 ANSWERS = {"birth-defects": True, "two-methods": True, "month-before-after": True,
            "negative-test-each-month": True, "share-ok": False, "blood-donation": False,
            "stop-if-pregnant": True, "breastfeeding-ok": False}
@@ -22,7 +25,7 @@ def _npi(seed: int) -> str:
     """A valid NPI (Luhn over 80840 + nine digits) made from a sequence number."""
     base = f"{100000000 + seed:09d}"[-9:]
     for check in range(10):
-        if people.npi_is_valid(base + str(check)):
+        if users.npi_is_valid(base + str(check)):
             return base + str(check)
     raise AssertionError("unreachable")
 
@@ -34,16 +37,16 @@ def as_user(ctx: Context, user: User) -> Context:
 
 def prescriber(ctx: Context, name: str = "Dana Derm", **kw: object) -> User:
     n = next(_seq)
-    user = people.create_user(ctx, role="prescriber", email=f"doc{n}@example.test", name=name,
-                              npi=_npi(n), password=PASSWORD, fast_hash=True, **kw).user
+    user = users.create_user(ctx, role="prescriber", email=f"doc{n}@example.test", name=name,
+                             npi=_npi(n), password=PASSWORD, fast_hash=True, **kw).user
     user.must_change_password = False
     return user
 
 
 def admin(ctx: Context) -> User:
     n = next(_seq)
-    user = people.create_user(ctx, role="admin", email=f"admin{n}@example.test",
-                              name="Ada Admin", password=PASSWORD, fast_hash=True).user
+    user = users.create_user(ctx, role="admin", email=f"admin{n}@example.test",
+                             name="Ada Admin", password=PASSWORD, fast_hash=True).user
     user.must_change_password = False
     return user
 
@@ -51,16 +54,16 @@ def admin(ctx: Context) -> User:
 def pharmacy(ctx: Context, activated_on: date | None = None,
              trained_on: date | None = None) -> Pharmacy:
     n = next(_seq)
-    return people.create_pharmacy(ctx, f"Pharmacy {n}", f"{1000000 + n:07d}", activated_on,
-                                  trained_on)
+    return pharmacies.create_pharmacy(ctx, f"Pharmacy {n}", f"{1000000 + n:07d}", activated_on,
+                                      trained_on)
 
 
 def pharmacist(ctx: Context, at: Pharmacy | None = None) -> User:
     n = next(_seq)
     at = at or pharmacy(ctx)
-    user = people.create_user(ctx, role="pharmacist", email=f"rx{n}@example.test",
-                              name="Pat Pharmacist", pharmacy_id=at.id, password=PASSWORD,
-                              fast_hash=True).user
+    user = users.create_user(ctx, role="pharmacist", email=f"rx{n}@example.test",
+                             name="Pat Pharmacist", pharmacy_id=at.id, password=PASSWORD,
+                             fast_hash=True).user
     user.must_change_password = False
     return user
 
@@ -75,7 +78,7 @@ def enrolled_patient(ctx: Context, category: str = "can_get_pregnant",
                      signed_on: date | None = None, **kw: object):  # type: ignore[no-untyped-def]
     p = patient(ctx, category, **kw)  # type: ignore[arg-type]
     patients.record_acknowledgment(ctx, p.id, signed_on or ctx.today() - timedelta(days=60),
-                                   f"{p.first_name} {p.last_name}")
+                                   f"{p.first_name} {p.last_name}", witness=SIGNED)
     return p
 
 

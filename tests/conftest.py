@@ -201,7 +201,7 @@ def post_form(client: FlaskClient, url: str, data: dict[str, object], page_url: 
 @pytest.fixture
 def api(app: Flask, connection: Connection):  # type: ignore[no-untyped-def]
     """Call the JSON API with a user's bearer token: api(user).post(path, json=...)."""
-    from tracker.services.people import create_token
+    from tracker.services.tokens import create_token
 
     class _Api:
         def __init__(self, token: str) -> None:

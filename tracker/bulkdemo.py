@@ -70,12 +70,12 @@ from tracker.models import (
     User,
 )
 from tracker.services.audit import record_event
+from tracker.services.authorizations import authorization_fields
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.patients import acknowledgment_fields
-from tracker.services.people import npi_is_valid
-from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import sign
+from tracker.services.users import npi_is_valid
 
 __all__ = ["Generated", "generate_patients", "summary"]
 

@@ -130,7 +130,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def users_create(role: str, email: str, name: str, npi: str | None, pharmacy_id: str | None,
                  password_stdin: bool) -> None:
-    from tracker.services.people import create_user
+    from tracker.services.users import create_user
 
     password = None
     if password_stdin:
@@ -162,7 +162,7 @@ def pharmacies() -> None:
 @click.option("--trained-on", help="staff training attestation date (default today)")
 def pharmacies_create(name: str, ncpdp: str, activated_on: str | None,
                       trained_on: str | None) -> None:
-    from tracker.services.people import create_pharmacy
+    from tracker.services.pharmacies import create_pharmacy
 
     with _context() as ctx:
         pharmacy = create_pharmacy(ctx, name, ncpdp, _date(activated_on, "--activated-on"),
@@ -179,7 +179,8 @@ def tokens() -> None:
 @tokens.command("create", help="Create an API token for the user with this email; prints it.")
 @click.argument("email")
 def tokens_create(email: str) -> None:
-    from tracker.services.people import create_token, user_by_email
+    from tracker.services.tokens import create_token
+    from tracker.services.users import user_by_email
 
     with _context() as ctx:
         try:

@@ -16,8 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import User
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import (
+    authorizations,
+    dispenses,
+    patients,
+    pharmacies,
+    prescriptions,
+    records,
+    users,
+)
 from tracker.services.context import Actor, Context
+from tracker.services.signing import ReenteredPassword
 
 ANSWERS = {"birth-defects": True, "two-methods": True, "month-before-after": True,
            "negative-test-each-month": True, "share-ok": False, "blood-donation": False,
@@ -39,8 +48,9 @@ def _clock_at(day: date, zone: str) -> Callable[[], datetime]:
 
 
 class _Builder:
-    def __init__(self, base: Context) -> None:
+    def __init__(self, base: Context, passwords: dict[int, str]) -> None:
         self.base = base
+        self.passwords = passwords  # user id -> password: the demo prescribers sign with it
         self.today = base.today()
         self.zone = base.program_timezone
 
@@ -55,6 +65,9 @@ class _Builder:
             ctx = dataclasses.replace(ctx, clock=_clock_at(self.days_ago(days_ago), self.zone))
         return ctx
 
+    def signature(self, user: User) -> ReenteredPassword:
+        return ReenteredPassword(self.passwords[user.id])
+
     # --- one patient in each state ---------------------------------------------------------
 
     def registered(self, doc: User, first: str, last: str, born: date, category: str):  # type: ignore[no-untyped-def]
@@ -64,7 +77,8 @@ class _Builder:
                  signed_days_ago: int, **guardian: str):  # type: ignore[no-untyped-def]
         p = self.registered(doc, first, last, born, category)
         patients.record_acknowledgment(self.as_(doc), p.id, self.days_ago(signed_days_ago),
-                                       f"{first} {last}", **guardian)
+                                       f"{first} {last}", **guardian,
+                                       witness=self.signature(doc))
         return p
 
     def first_fill_ready(self, doc: User, first: str, last: str, born: date):  # type: ignore[no-untyped-def]
@@ -91,7 +105,7 @@ class _Builder:
     def authorized(self, doc: User, p_id: int) -> str:
         ctx = self.as_(doc)
         rx = prescriptions.write_prescription(ctx, p_id, self.today, 30, 30)
-        return prescriptions.authorize(ctx, rx.id).number
+        return authorizations.authorize(ctx, rx.id, signature=self.signature(doc)).number
 
     def dispensed_last_month(self, doc: User, pharmacist: User, first: str, last: str,
                              born: date):  # type: ignore[no-untyped-def]
@@ -106,8 +120,8 @@ class _Builder:
         records.record_pregnancy_test(ctx, p.id, self.days_ago(then + 1), "negative", "lab")
         records.record_comprehension(ctx, p.id, self.days_ago(then), ANSWERS, METHODS, False)
         rx = prescriptions.write_prescription(ctx, p.id, self.days_ago(then), 30, 30)
-        number = prescriptions.authorize(ctx, rx.id).number
-        prescriptions.dispense(self.as_(pharmacist, then), rx.id, number, 30, 30, True)
+        number = authorizations.authorize(ctx, rx.id, signature=self.signature(doc)).number
+        dispenses.dispense(self.as_(pharmacist, then), rx.id, number, 30, 30, True)
         prescriptions.write_prescription(self.as_(doc), p.id, self.today, 30, 30)
         return p
 
@@ -118,7 +132,7 @@ def _next_free_npi(session: Session, start: int) -> str:
         base = f"{n:09d}"
         for check in range(10):
             npi = base + str(check)
-            if people.npi_is_valid(npi):
+            if users.npi_is_valid(npi):
                 taken = session.scalar(select(User.id).where(User.npi == npi))
                 if not taken:
                     return npi
@@ -128,14 +142,16 @@ def _next_free_npi(session: Session, start: int) -> str:
 def build_demo(ctx: Context) -> list[Login]:
     """Create the demo data; returns the logins with their one-time passwords."""
     logins: list[Login] = []
+    passwords: dict[int, str] = {}
     today = ctx.today()
 
     def user(role: str, email: str, name: str, **kw: object) -> User:
         password = secrets.token_urlsafe(12)
-        created = people.create_user(ctx, role=role, email=email, name=name, password=password,
-                                     **kw).user  # type: ignore[arg-type]
+        created = users.create_user(ctx, role=role, email=email, name=name, password=password,
+                                    **kw).user  # type: ignore[arg-type]
         created.must_change_password = False
         logins.append(Login(role, email, name, password))
+        passwords[created.id] = password
         return created
 
     user("admin", "admin@demo.test", "Avery Admin")
@@ -143,15 +159,15 @@ def build_demo(ctx: Context) -> list[Login]:
                 npi=_next_free_npi(ctx.session, 123456789))
     doc2 = user("prescriber", "lee.skin@demo.test", "Dr. Lee Skin",
                 npi=_next_free_npi(ctx.session, 223456789))
-    main_st = people.create_pharmacy(ctx, "Main Street Pharmacy", "3100001",
-                                     today - timedelta(days=100), today - timedelta(days=100))
-    harbor = people.create_pharmacy(ctx, "Harbor Drug", "3100002",
-                                    today - timedelta(days=400), today - timedelta(days=400))
+    main_st = pharmacies.create_pharmacy(ctx, "Main Street Pharmacy", "3100001",
+                                         today - timedelta(days=100), today - timedelta(days=100))
+    harbor = pharmacies.create_pharmacy(ctx, "Harbor Drug", "3100002",
+                                        today - timedelta(days=400), today - timedelta(days=400))
     rx1 = user("pharmacist", "sam.counter@demo.test", "Sam Counter", pharmacy_id=main_st.id)
     user("pharmacist", "kim.harbor@demo.test", "Kim Harbor", pharmacy_id=harbor.id)
     ctx.session.flush()
 
-    b = _Builder(ctx)
+    b = _Builder(ctx, passwords)
     b.registered(doc1, "Jordan", "Lee", date(1999, 5, 14), "can_get_pregnant")
     b.enrolled(doc1, "Riley", "Chen", date(2009, 8, 2), "can_get_pregnant", 3,
                guardian_signature="Morgan Chen", guardian_relationship="mother")

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from tests import builders as b
+from tests.builders import SIGNED
 from tracker.models import ApiToken, AuditEvent, Patient, Prescription, User
-from tracker.services import people, prescriptions
+from tracker.services import authorizations, tokens
 from tracker.services.context import Context
 
 PREFIX = "/api/v1"
@@ -76,7 +77,7 @@ class World:
     def _authorized_fill(self) -> tuple[Prescription, str]:
         doc = self.acting(self.prescriber)
         rx = b.prescription(doc, self.authorized.id)
-        return rx, prescriptions.authorize(doc, rx.id).number
+        return rx, authorizations.authorize(doc, rx.id, signature=SIGNED).number
 
     @property
     def authorized_rx(self) -> Prescription:
@@ -95,7 +96,7 @@ class World:
     def _foreign_fill(self) -> tuple[Prescription, str]:
         doc = self.acting(self.other_prescriber)
         rx = b.prescription(doc, self.foreign.id)
-        return rx, prescriptions.authorize(doc, rx.id).number
+        return rx, authorizations.authorize(doc, rx.id, signature=SIGNED).number
 
     @property
     def foreign_rx(self) -> Prescription:
@@ -125,23 +126,23 @@ class World:
 
     def _issue(self, who: str) -> str:
         if who == "revoked token":
-            token = people.create_token(self.ctx, self.prescriber)
-            people.revoke_token(self.ctx, self._token_id(token))
+            token = tokens.create_token(self.ctx, self.prescriber)
+            tokens.revoke_token(self.ctx, self._token_id(token))
             return token
         if who == "deactivated user":
             user = b.prescriber(self.ctx, name="Gone Away")
-            token = people.create_token(self.ctx, user)
+            token = tokens.create_token(self.ctx, user)
             user.active = False
             self.ctx.session.flush()
             return token
         user = {"admin": self.admin, "prescriber": self.prescriber,
                 "pharmacist": self.pharmacist,
                 "other prescriber": self.other_prescriber}[who]
-        return people.create_token(self.ctx, user)
+        return tokens.create_token(self.ctx, user)
 
     def _token_id(self, token: str) -> int:
         row = self.ctx.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == people.token_hash(token)))
+            select(ApiToken).where(ApiToken.token_hash == tokens.token_hash(token)))
         assert row is not None
         return row.id
 

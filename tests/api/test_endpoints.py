@@ -16,7 +16,7 @@ from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem, valid_request
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, records
 from tracker.services.context import Context
 
 Call = tuple[str, str, str, dict[str, Any]]  # who, method, path, client keyword arguments
@@ -78,7 +78,7 @@ def _dispense_after_positive_test(w: World) -> Call:
 
 
 def _reverse_twice(w: World) -> Call:
-    prescriptions.reverse(b.as_user(w.ctx, w.prescriber), w.number, "Entered twice")
+    authorizations.reverse(b.as_user(w.ctx, w.prescriber), w.number, "Entered twice")
     return ("prescriber",) + valid_request("post_reverse", w)
 
 

@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem
+from tests.builders import SIGNED
 from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
 from tracker.keyring import Keyring
-from tracker.models import Authorization, Dispense, IdempotencyRecord
-from tracker.services import people, prescriptions
+from tracker.models import AuditEvent, Authorization, Dispense, IdempotencyRecord, Prescription
+from tracker.services import authorizations, dispenses, tokens
 from tracker.services.context import Actor, Context
 
 
@@ -113,7 +115,7 @@ def test_a_request_refused_as_invalid_leaves_its_key_free(w: World) -> None:
 def test_keys_belong_to_their_user(w: World) -> None:
     colleague = b.pharmacist(w.ctx)
     assert _dispense(w, "shared-key", _fill(w)).status_code == 201
-    token = people.create_token(w.ctx, colleague)
+    token = tokens.create_token(w.ctx, colleague)
     theirs = w.app.test_client().post(
         f"/api/v1/prescriptions/{w.authorized_rx.id}/dispense", json=_fill(w),
         headers={"Authorization": "Bearer " + token, "Idempotency-Key": "shared-key"})
@@ -154,8 +156,8 @@ def test_two_identical_dispenses_racing_each_other_make_one_dispense(
         dctx = b.as_user(ctx, doc)
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = prescriptions.authorize(dctx, rx.id).number
-        token = people.create_token(ctx, b.pharmacist(ctx))
+        number = authorizations.authorize(dctx, rx.id, signature=SIGNED).number
+        token = tokens.create_token(ctx, b.pharmacist(ctx))
         rx_id = rx.id
     database.engine.dispose()
 
@@ -200,9 +202,9 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
         dctx = b.as_user(ctx, b.prescriber(ctx))
         patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
         rx = b.prescription(dctx, patient.id)
-        number = prescriptions.authorize(dctx, rx.id).number
+        number = authorizations.authorize(dctx, rx.id, signature=SIGNED).number
         counter = b.pharmacist(ctx)
-        token = people.create_token(ctx, counter)
+        token = tokens.create_token(ctx, counter)
         rx_id, counter_id = rx.id, counter.id
     body = {"authorization_number": number, "quantity": 30, "days_supply": 30,
             "medication_guide_given": True}
@@ -226,3 +228,42 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
         first.close()
         database.engine.dispose()
         app.extensions["tracker.db"].engine.dispose()
+
+
+def test_a_dispense_that_loses_the_race_keeps_its_key_and_replays_the_refusal(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another dispense of the same authorization commits between the moment this request
+    # reads the case (still open) and its conditional UPDATE, which then finds zero rows.
+    rx_id, number = w.authorized_rx.id, w.number
+    real_load_case = dispenses.load_case
+    raced: list[int] = []
+
+    def load_then_lose_the_race(session: Session, prescription_id: int) -> Any:
+        loaded = real_load_case(session, prescription_id)
+        if not raced:
+            raced.append(prescription_id)
+            session.execute(Prescription.__table__.update()
+                            .where(Prescription.__table__.c.id == prescription_id)
+                            .values(status="dispensed"))
+            session.execute(Authorization.__table__.update()
+                            .where(Authorization.__table__.c.number == number)
+                            .values(state="dispensed"))
+        return loaded
+
+    monkeypatch.setattr(dispenses, "load_case", load_then_lose_the_race)
+    first = _dispense(w, "lost-race", _fill(w))
+    assert is_problem(first, 409)
+    assert [r["code"] for r in first.get_json()["unmet"]] == ["ALREADY_DISPENSED"]
+    claim = w.ctx.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.key == "lost-race"))
+    assert claim is not None and claim.status_code == 409
+    refusals = w.ctx.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "dispense.refused"))
+    assert refusals == 1
+
+    again = _dispense(w, "lost-race", _fill(w))
+    assert is_problem(again, 409)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert raced == [rx_id]  # the retry did not run the dispense again

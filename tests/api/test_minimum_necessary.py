@@ -18,7 +18,7 @@ from tests.api.scenarios import World, build_world, is_problem
 from tests.conftest import TODAY, Clock
 from tracker.domain.reasons import PHARMACY_VISIBLE_CODES, ReasonCode
 from tracker.models import AuditEvent
-from tracker.services import patients, people, records
+from tracker.services import patients, records, tokens
 from tracker.services.context import Context
 
 COUNTER_CODES = {c.value for c in PHARMACY_VISIBLE_CODES} | {"PRESCRIBER_ACTION_REQUIRED"}
@@ -125,7 +125,7 @@ def test_an_expired_authorization_is_shown_with_its_date_and_nothing_clinical(
 def test_an_inactive_pharmacy_is_told_so(w: World) -> None:
     stale = b.pharmacy(w.ctx, activated_on=date(2025, 1, 2), trained_on=date(2025, 1, 2))
     clerk = b.pharmacist(w.ctx, at=stale)
-    w.tokens["pharmacist"] = people.create_token(w.ctx, clerk)
+    w.tokens["pharmacist"] = tokens.create_token(w.ctx, clerk)
     refused = _dispense(w)
     assert is_problem(refused, 409)
     assert [r["code"] for r in refused.get_json()["unmet"]] == ["PHARMACY_INACTIVE"]

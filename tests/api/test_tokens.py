@@ -20,7 +20,7 @@ from tests.conftest import Clock, app_config, login
 from tracker import create_app
 from tracker.cli import cli
 from tracker.models import ApiToken
-from tracker.services import people
+from tracker.services import tokens
 from tracker.services.context import Context
 
 
@@ -55,13 +55,13 @@ def test_the_scheme_name_is_case_insensitive(client: FlaskClient, w: World) -> N
 
 def test_a_revoked_token_answers_401_and_other_tokens_keep_working(client: FlaskClient,
                                                                    w: World) -> None:
-    keep = people.create_token(w.ctx, w.prescriber)
-    drop = people.create_token(w.ctx, w.prescriber)
+    keep = tokens.create_token(w.ctx, w.prescriber)
+    drop = tokens.create_token(w.ctx, w.prescriber)
     assert _get_patient(client, w, "Bearer " + drop).status_code == 200
     row = w.ctx.session.scalar(select(ApiToken).where(
-        ApiToken.token_hash == people.token_hash(drop)))
+        ApiToken.token_hash == tokens.token_hash(drop)))
     assert row is not None
-    people.revoke_token(w.ctx, row.id)
+    tokens.revoke_token(w.ctx, row.id)
     w.ctx.session.flush()
     assert is_problem(_get_patient(client, w, "Bearer " + drop), 401)
     assert _get_patient(client, w, "Bearer " + keep).status_code == 200
@@ -82,7 +82,7 @@ def test_a_user_who_must_still_change_the_password_can_use_a_token(client: Flask
 
 
 def test_tokens_are_stored_only_as_a_hash(w: World) -> None:
-    token = people.create_token(w.ctx, w.prescriber, label="pharmacy system")
+    token = tokens.create_token(w.ctx, w.prescriber, label="pharmacy system")
     row = w.ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == w.prescriber.id)
                                .order_by(ApiToken.id.desc()))
     assert row is not None
@@ -99,7 +99,7 @@ def test_the_last_use_of_a_token_is_recorded(client: FlaskClient, w: World,
     def last_used() -> Any:
         w.ctx.session.expire_all()
         row = w.ctx.session.scalar(select(ApiToken).where(
-            ApiToken.token_hash == people.token_hash(token)))
+            ApiToken.token_hash == tokens.token_hash(token)))
         assert row is not None
         return row.last_used_at
 

@@ -16,12 +16,14 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import TODAY, Clock, app_config, csrf_token, eastern_noon, login
 from tracker import create_app
 from tracker.db import Database
 from tracker.keyring import DEVELOPMENT_AUDIT_KEYS, Keyring
 from tracker.models import AuditEvent, Authorization, Dispense, Prescription
-from tracker.services import people, prescriptions
+from tracker.services import authorizations as authorization_service
+from tracker.services import tokens as token_service
 from tracker.services.audit import verify_chain
 from tracker.services.context import Actor, Context
 
@@ -53,12 +55,12 @@ def race(fresh_database: str, tmp_path: Path) -> Iterator[Race]:
         doc = builders.as_user(ctx, builders.prescriber(ctx))
         patient = builders.ready_for_first_fill(doc)
         rx = builders.prescription(doc, patient.id)
-        auth = prescriptions.authorize(doc, rx.id)
+        auth = authorization_service.authorize(doc, rx.id, signature=SIGNED)
         pharmacies = [builders.pharmacy(ctx), builders.pharmacy(ctx)]
         staff = [builders.pharmacist(ctx, pharmacies[n % 2]) for n in range(COUNTERS)]
         for n, user in enumerate(staff):
             user.name = f"Pharmacist {n:02d}"
-        tokens = [people.create_token(ctx, user, "counter") for user in staff]
+        tokens = [token_service.create_token(ctx, user, "counter") for user in staff]
         rx_id, number = rx.id, auth.number
         pharmacists = [(user.email, user.name) for user in staff]
     setup.engine.dispose()
@@ -205,9 +207,10 @@ def pairs(fresh_database: str, tmp_path: Path) -> Iterator[Pairs]:
         for n in range(PAIRS):
             patient = builders.ready_for_first_fill(doc, last=f"Patient{n}")
             rx = builders.prescription(doc, patient.id)
-            authorizations.append((rx.id, prescriptions.authorize(doc, rx.id).number))
-        dispenser = people.create_token(ctx, builders.pharmacist(ctx))
-        reverser = people.create_token(ctx, builders.pharmacist(ctx))
+            auth = authorization_service.authorize(doc, rx.id, signature=SIGNED)
+            authorizations.append((rx.id, auth.number))
+        dispenser = token_service.create_token(ctx, builders.pharmacist(ctx))
+        reverser = token_service.create_token(ctx, builders.pharmacist(ctx))
     setup.engine.dispose()
     app = create_app(app_config(fresh_database, tmp_path / "instance", CLOCK=clock,
                                 DB_POOL_SIZE=2 * PAIRS))

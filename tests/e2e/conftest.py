@@ -22,7 +22,7 @@ import pytest
 
 from tracker.db import Database
 from tracker.migrate import upgrade
-from tracker.services import people
+from tracker.services import pharmacies, users
 from tracker.services.context import Actor, Context
 
 CHROMIUM = os.environ.get("TRACKER_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -95,14 +95,14 @@ def _server(tmp: Path, **extra_env: str) -> Iterator[Server]:
     database = Database(url)
     with database.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("e2e"))
-        pharmacy = people.create_pharmacy(ctx, "Main Street Pharmacy", "3100001")
+        pharmacy = pharmacies.create_pharmacy(ctx, "Main Street Pharmacy", "3100001")
         for role, email, name, more in (
             ("admin", "admin@e2e.test", "Avery Admin", {}),
             ("prescriber", "doc@e2e.test", "Dr. Dana Derm", {"npi": "1234567893"}),
             ("pharmacist", "rx@e2e.test", "Sam Counter", {"pharmacy_id": pharmacy.id}),
         ):
-            people.create_user(ctx, role=role, email=email, name=name, password=PASSWORD,
-                               **more)  # type: ignore[arg-type]
+            users.create_user(ctx, role=role, email=email, name=name, password=PASSWORD,
+                              **more)  # type: ignore[arg-type]
         pharmacy_id = pharmacy.id
     database.engine.dispose()
     port = _free_port()

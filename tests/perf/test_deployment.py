@@ -23,14 +23,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.builders import PASSWORD, as_user, pharmacist, prescriber, ready_for_first_fill
+from tests.builders import PASSWORD, SIGNED, as_user, pharmacist, prescriber, ready_for_first_fill
 from tests.conftest import PG_URL, _pg_admin_url
 from tracker.db import Database
 from tracker.keyring import Keyring
 from tracker.migrate import upgrade
-from tracker.services import prescriptions
+from tracker.services import authorizations, prescriptions
 from tracker.services.context import Actor, Context
-from tracker.services.people import create_token
+from tracker.services.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "deployment-test-secret"
@@ -122,7 +122,7 @@ def _seed(url: str) -> Seeded:
             doc_ctx = as_user(ctx, doc)
             patient = ready_for_first_fill(doc_ctx)
             rx = prescriptions.write_prescription(doc_ctx, patient.id, ctx.today(), 30, 30)
-            number = prescriptions.authorize(doc_ctx, rx.id).number
+            number = authorizations.authorize(doc_ctx, rx.id, signature=SIGNED).number
             counter = pharmacist(ctx)
             token = create_token(ctx, counter)
             return Seeded(doc.email, token, rx.id, number, patient.date_of_birth.isoformat())

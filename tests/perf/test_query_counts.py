@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from tests.builders import (
     ANSWERS,
     PASSWORD,
+    SIGNED,
     as_user,
     enrolled_patient,
     pharmacist,
@@ -26,7 +27,7 @@ from tests.builders import (
 from tests.conftest import TODAY, Clock, login
 from tracker.bulkdemo import generate_patients
 from tracker.models import Patient, Pharmacy, Prescription, User
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, dispenses, prescriptions, records
 from tracker.services.context import Context
 
 ELIGIBILITY_BUDGET = 6
@@ -70,8 +71,8 @@ def _treated(doc_ctx: Context, history_counter: User, clock: Clock, months: int,
         clock.set_day(visit)
         _monthly_records(doc_ctx, patient.id, visit, start)
         rx = prescriptions.write_prescription(doc_ctx, patient.id, visit, 30, 30)
-        number = prescriptions.authorize(doc_ctx, rx.id).number
-        prescriptions.dispense(counter_ctx, rx.id, number, 30, 30, True)
+        number = authorizations.authorize(doc_ctx, rx.id, signature=SIGNED).number
+        dispenses.dispense(counter_ctx, rx.id, number, 30, 30, True)
         visit += MONTH
     clock.set_day(TODAY)
     _monthly_records(doc_ctx, patient.id, TODAY, start)
@@ -136,7 +137,7 @@ def test_eligibility_is_dispensable_for_both_histories(world: World, ctx: Contex
 
 
 def _authorized(world: World) -> dict[str, str]:
-    return {history: prescriptions.authorize(world.doc_ctx, rx.id).number
+    return {history: authorizations.authorize(world.doc_ctx, rx.id, signature=SIGNED).number
             for history, rx in world.prescriptions.items()}
 
 

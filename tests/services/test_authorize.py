@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock
 from tracker.models import AuditEvent, Authorization, Prescription
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, prescriptions, records
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, Refused
 
@@ -29,7 +30,7 @@ def codes(exc: pytest.ExceptionInfo[Refused]) -> set[str]:
 def test_ready_patient_is_authorized_with_window_end_as_last_day(doc: Context) -> None:
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert auth.do_not_dispense_after == doc.today() + timedelta(days=5)  # confirmation D-1, D+6
     assert auth.rule_set == "ipledge-2026"
     assert auth.issued_on == doc.today()
@@ -47,7 +48,7 @@ def test_refusal_lists_every_unmet_requirement_and_changes_nothing_but_the_audit
     rx = builders.prescription(doc, patient.id)
     audit_before = doc.session.scalar(select(func.count()).select_from(AuditEvent))
     with pytest.raises(Refused) as refused:
-        prescriptions.authorize(doc, rx.id)
+        authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert {"COUNSELING_MISSING", "CONTRACEPTION_MISSING", "COMPREHENSION_MISSING",
             "PREGNANCY_TEST_MISSING"} <= codes(refused)
     assert doc.session.get(Prescription, rx.id).status == "pending"
@@ -61,9 +62,9 @@ def test_refusal_lists_every_unmet_requirement_and_changes_nothing_but_the_audit
 def test_prescription_that_is_not_pending_cannot_be_marked_again(doc: Context) -> None:
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    prescriptions.authorize(doc, rx.id)
+    authorizations.authorize(doc, rx.id, signature=SIGNED)
     with pytest.raises(Refused) as refused:
-        prescriptions.authorize(doc, rx.id)
+        authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert "PRESCRIPTION_NOT_PENDING" in codes(refused)
 
 
@@ -71,9 +72,9 @@ def test_one_open_authorization_per_patient(doc: Context) -> None:
     patient = builders.ready_for_first_fill(doc)
     first = builders.prescription(doc, patient.id)
     second = builders.prescription(doc, patient.id)
-    prescriptions.authorize(doc, first.id)
+    authorizations.authorize(doc, first.id, signature=SIGNED)
     with pytest.raises(Refused) as refused:
-        prescriptions.authorize(doc, second.id)
+        authorizations.authorize(doc, second.id, signature=SIGNED)
     assert "OTHER_AUTHORIZATION_ACTIVE" in codes(refused)
 
 
@@ -81,13 +82,13 @@ def test_expired_unused_authorization_no_longer_blocks_a_new_one(doc: Context,
                                                                  clock: Clock) -> None:
     patient = builders.ready_for_first_fill(doc)
     first = builders.prescription(doc, patient.id)
-    old = prescriptions.authorize(doc, first.id)
+    old = authorizations.authorize(doc, first.id, signature=SIGNED)
     # After the window closes, a new confirmation test opens a new first-fill window.
     clock.set_day(doc.today() + timedelta(days=7))
     records.record_pregnancy_test(doc, patient.id, doc.today(), "negative", "lab")
     records.record_counseling(doc, patient.id, doc.today())
     second = builders.prescription(doc, patient.id)
-    new = prescriptions.authorize(doc, second.id)
+    new = authorizations.authorize(doc, second.id, signature=SIGNED)
     assert new.number != old.number
     doc.session.refresh(old)
     assert old.state == "lapsed"
@@ -97,7 +98,7 @@ def test_expired_unused_authorization_no_longer_blocks_a_new_one(doc: Context,
 
 
 def test_authorization_numbers_are_random_and_unique() -> None:
-    numbers = {prescriptions.new_authorization_number() for _ in range(2000)}
+    numbers = {authorizations.new_authorization_number() for _ in range(2000)}
     assert len(numbers) == 2000
     assert not any(set(n) & set("ILOU") for n in numbers)
 
@@ -107,12 +108,12 @@ def test_reversal_returns_the_prescription_to_pending_and_a_new_number_is_issued
 ) -> None:
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    first = prescriptions.authorize(doc, rx.id)
-    prescriptions.reverse(doc, first.number, "entered on the wrong patient")
+    first = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    authorizations.reverse(doc, first.number, "entered on the wrong patient")
     assert rx.status == "pending"
     doc.session.refresh(first)
     assert first.state == "reversed" and first.close_reason == "entered on the wrong patient"
-    second = prescriptions.authorize(doc, rx.id)
+    second = authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert second.number != first.number
 
 
@@ -121,9 +122,9 @@ def test_reversal_needs_a_reason(doc: Context) -> None:
 
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     with pytest.raises(ValidationFailed) as invalid:
-        prescriptions.reverse(doc, auth.number, "  ")
+        authorizations.reverse(doc, auth.number, "  ")
     assert "reason" in invalid.value.errors
 
 
@@ -132,7 +133,7 @@ def test_another_prescribers_prescription_is_not_found(ctx: Context, doc: Contex
     rx = builders.prescription(doc, patient.id)
     other = builders.as_user(ctx, builders.prescriber(ctx, name="Other Doc"))
     with pytest.raises(NotFound):
-        prescriptions.authorize(other, rx.id)
+        authorizations.authorize(other, rx.id, signature=SIGNED)
     with pytest.raises(NotFound):
         prescriptions.eligibility(other, rx.id)
 
@@ -144,7 +145,7 @@ def test_inactive_prescriber_cannot_mark_dispensable(doc: Context) -> None:
     rx = builders.prescription(doc, patient.id)
     doc.session.get(User, doc.actor.user_id).active = False
     with pytest.raises(Refused) as refused:
-        prescriptions.authorize(doc, rx.id)
+        authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert codes(refused) == {"PRESCRIBER_INACTIVE"}
 
 
@@ -172,7 +173,7 @@ def test_cannot_get_pregnant_patient_under_2026_rules_has_no_window(doc: Context
     patient = builders.enrolled_patient(doc, category="cannot_get_pregnant")
     records.record_counseling(doc, patient.id, doc.today() - timedelta(days=3))
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert auth.do_not_dispense_after is None
 
 
@@ -188,7 +189,7 @@ def test_cannot_get_pregnant_patient_under_2021_rules_gets_visit_plus_29(
                                         signed_on=date(2023, 3, 1))
     records.record_counseling(doc, patient.id, date(2023, 3, 2))
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(dataclasses.replace(doc), rx.id)
+    auth = authorizations.authorize(dataclasses.replace(doc), rx.id, signature=SIGNED)
     assert auth.rule_set == "ipledge-2021"
     assert auth.do_not_dispense_after == date(2023, 3, 31)
 

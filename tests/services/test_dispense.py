@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock
 from tracker.models import Dispense
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, dispenses, records
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, Refused, ValidationFailed
 
@@ -32,7 +33,7 @@ def counter(ctx: Context) -> Context:
 def authorized(doc: Context):  # type: ignore[no-untyped-def]
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    return patient, rx, prescriptions.authorize(doc, rx.id)
+    return patient, rx, authorizations.authorize(doc, rx.id, signature=SIGNED)
 
 
 def codes(exc: pytest.ExceptionInfo[Refused]) -> set[str]:
@@ -42,7 +43,7 @@ def codes(exc: pytest.ExceptionInfo[Refused]) -> set[str]:
 def test_dispense_is_recorded_with_pharmacy_pharmacist_and_time(counter: Context,
                                                                 authorized) -> None:  # type: ignore[no-untyped-def]
     _, rx, auth = authorized
-    row = prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    row = dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert row.pharmacy_id == counter.actor.pharmacy_id
     assert row.pharmacist_id == counter.actor.user_id
     assert row.dispensed_on == counter.today()
@@ -53,9 +54,9 @@ def test_dispense_is_recorded_with_pharmacy_pharmacist_and_time(counter: Context
 
 def test_second_dispense_is_refused_as_already_dispensed(counter: Context, authorized) -> None:  # type: ignore[no-untyped-def]
     _, rx, auth = authorized
-    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert codes(refused) == {"ALREADY_DISPENSED"}
     count = counter.session.scalar(select(func.count()).select_from(Dispense))
     assert count == 1
@@ -66,7 +67,7 @@ def test_dispensing_after_the_last_day_is_refused(counter: Context, authorized, 
     _, rx, auth = authorized
     clock.set_day(auth.do_not_dispense_after + timedelta(days=1))
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert "AUTHORIZATION_EXPIRED" in codes(refused)
 
 
@@ -77,11 +78,11 @@ def test_last_day_ends_at_midnight_eastern_not_pacific(counter: Context, authori
     pacific = ZoneInfo("America/Los_Angeles")
     clock.now = datetime(last.year, last.month, last.day, 21, 30, tzinfo=pacific).astimezone(UTC)
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert "AUTHORIZATION_EXPIRED" in codes(refused)
     clock.now = datetime(last.year, last.month, last.day, 20, 59,
                          tzinfo=pacific).astimezone(UTC)  # 23:59 Eastern
-    assert prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True).id
+    assert dispenses.dispense(counter, rx.id, auth.number, 30, 30, True).id
 
 
 def test_positive_test_recorded_after_authorization_blocks_the_dispense(
@@ -90,7 +91,7 @@ def test_positive_test_recorded_after_authorization_blocks_the_dispense(
     patient, rx, auth = authorized
     records.record_pregnancy_test(doc, patient.id, doc.today(), "positive", "lab")
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     # Minimum necessary: the counter learns only that the prescriber must act.
     assert codes(refused) == {"PRESCRIBER_ACTION_REQUIRED"}
     assert "positive" not in refused.value.decision.unmet[0].message.lower()
@@ -102,7 +103,7 @@ def test_inactive_pharmacy_cannot_dispense(ctx: Context, authorized) -> None:  #
                               trained_on=ctx.today() - timedelta(days=10))
     counter = builders.as_user(ctx, builders.pharmacist(ctx, stale))
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert codes(refused) == {"PHARMACY_INACTIVE"}
 
 
@@ -117,7 +118,7 @@ def test_dispense_input_is_validated_and_nothing_is_stored(
 ) -> None:
     _, rx, auth = authorized
     with pytest.raises(ValidationFailed) as invalid:
-        prescriptions.dispense(counter, rx.id, auth.number, quantity, days, guide)
+        dispenses.dispense(counter, rx.id, auth.number, quantity, days, guide)
     assert field in invalid.value.errors
     assert rx.status == "dispensable"
 
@@ -127,41 +128,41 @@ def test_authorization_of_another_prescription_is_not_found(doc: Context, counte
     _, rx, auth = authorized
     other = builders.prescription(doc, builders.enrolled_patient(doc, first="Sam").id)
     with pytest.raises(NotFound):
-        prescriptions.dispense(counter, other.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, other.id, auth.number, 30, 30, True)
 
 
 def test_prescriber_cannot_dispense(doc: Context, authorized) -> None:  # type: ignore[no-untyped-def]
     _, rx, auth = authorized
     with pytest.raises(Forbidden):
-        prescriptions.dispense(doc, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(doc, rx.id, auth.number, 30, 30, True)
 
 
 def test_lookup_needs_the_matching_birth_date(counter: Context, authorized) -> None:  # type: ignore[no-untyped-def]
     patient, _, auth = authorized
-    found = prescriptions.lookup(counter, auth.number.lower(), patient.date_of_birth)
+    found = dispenses.lookup(counter, auth.number.lower(), patient.date_of_birth)
     assert found.decision.dispensable
     with pytest.raises(NotFound):
-        prescriptions.lookup(counter, auth.number, date(1990, 1, 1))
+        dispenses.lookup(counter, auth.number, date(1990, 1, 1))
     with pytest.raises(NotFound):
-        prescriptions.lookup(counter, "0000-0000-0000", patient.date_of_birth)
+        dispenses.lookup(counter, "0000-0000-0000", patient.date_of_birth)
 
 
 def test_dispensed_prescription_cannot_be_reversed(doc: Context, counter: Context,
                                                    authorized) -> None:  # type: ignore[no-untyped-def]
     _, rx, auth = authorized
-    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     with pytest.raises(Refused) as refused:
-        prescriptions.reverse(doc, auth.number, "not picked up")
+        authorizations.reverse(doc, auth.number, "not picked up")
     assert codes(refused) == {"ALREADY_DISPENSED"}
 
 
 def test_next_fill_needs_records_dated_after_the_dispense(doc: Context, counter: Context,
                                                           authorized, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     patient, rx, auth = authorized
-    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     nxt = builders.prescription(doc, patient.id)
     with pytest.raises(Refused) as refused:
-        prescriptions.authorize(doc, nxt.id)
+        authorizations.authorize(doc, nxt.id, signature=SIGNED)
     assert {"COUNSELING_MISSING", "CONTRACEPTION_MISSING", "COMPREHENSION_MISSING",
             "PREGNANCY_TEST_MISSING"} <= codes(refused)
     clock.set_day(doc.today() + timedelta(days=28))
@@ -172,7 +173,8 @@ def test_next_fill_needs_records_dated_after_the_dispense(doc: Context, counter:
     records.record_pregnancy_test(doc, patient.id, today, "negative", "lab")
     records.record_comprehension(doc, patient.id, today, builders.ANSWERS,
                                  ["iud", "male_condom"], False)
-    assert prescriptions.authorize(doc, nxt.id).do_not_dispense_after == today + timedelta(6)
+    auth = authorizations.authorize(doc, nxt.id, signature=SIGNED)
+    assert auth.do_not_dispense_after == today + timedelta(6)
 
 
 def test_authorized_late_in_the_cycle_it_is_dispensed_on_its_last_day(
@@ -192,12 +194,12 @@ def test_authorized_late_in_the_cycle_it_is_dispensed_on_its_last_day(
                                  ["iud", "male_condom"], False)
     records.record_pregnancy_test(doc, patient.id, today, "negative", "lab")
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     clock.set_day(auth.do_not_dispense_after)
     assert (doc.today() - month).days == 32
-    found = prescriptions.lookup(counter, auth.number, patient.date_of_birth)
+    found = dispenses.lookup(counter, auth.number, patient.date_of_birth)
     assert found.decision.dispensable
-    assert prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True).dispensed_on == (
+    assert dispenses.dispense(counter, rx.id, auth.number, 30, 30, True).dispensed_on == (
         auth.do_not_dispense_after)
 
 
@@ -210,5 +212,5 @@ def test_a_positive_test_after_the_issue_day_blocks_even_after_a_later_negative_
     clock.set_day(doc.today() + timedelta(days=1))
     records.record_pregnancy_test(doc, patient.id, doc.today(), "negative", "lab")
     with pytest.raises(Refused) as refused:
-        prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     assert codes(refused) == {"PRESCRIBER_ACTION_REQUIRED"}

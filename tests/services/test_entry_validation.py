@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tracker.db import Base
 from tracker.services import patients, prescriptions, records
 from tracker.services.context import Context
@@ -87,9 +88,10 @@ def test_days_supply_over_thirty_or_a_refill_is_refused_at_entry(
 
 def test_signature_must_match_the_registered_name(doc: Context) -> None:
     p = builders.patient(doc, first="Alex", last="Rivera")
-    refused(doc, lambda: patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivers"),
+    refused(doc, lambda: patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivers",
+                                                        witness=SIGNED),
             "patient_signature")
-    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "  alex   RIVERA ")
+    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "  alex   RIVERA ", witness=SIGNED)
     assert ack.patient_signature == "alex RIVERA"
 
 
@@ -97,11 +99,12 @@ def test_minor_needs_a_guardian_signature(doc: Context) -> None:
     today = doc.today()
     born = date(today.year - 17, today.month, 1)
     p = builders.patient(doc, first="Riley", last="Chen", born=born)
-    refused(doc, lambda: patients.record_acknowledgment(doc, p.id, today, "Riley Chen"),
+    refused(doc, lambda: patients.record_acknowledgment(doc, p.id, today, "Riley Chen",
+                                                        witness=SIGNED),
             "guardian_signature")
     ack = patients.record_acknowledgment(doc, p.id, today, "Riley Chen",
                                          guardian_signature="Morgan Chen",
-                                         guardian_relationship="mother")
+                                         guardian_relationship="mother", witness=SIGNED)
     assert ack.guardian_signature == "Morgan Chen"
 
 
@@ -109,7 +112,7 @@ def test_eighteenth_birthday_needs_no_guardian(doc: Context) -> None:
     today = doc.today()
     born = date(today.year - 18, today.month, today.day)
     p = builders.patient(doc, first="Riley", last="Chen", born=born)
-    assert patients.record_acknowledgment(doc, p.id, today, "Riley Chen").id
+    assert patients.record_acknowledgment(doc, p.id, today, "Riley Chen", witness=SIGNED).id
 
 
 def test_patient_names_are_limited_to_100_characters(doc: Context) -> None:

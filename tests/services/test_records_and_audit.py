@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests import builders
+from tests.builders import SIGNED
 from tracker.keyring import Keyring
 from tracker.models import AuditEvent, Counseling
 from tracker.services import patients, prescriptions, records
@@ -108,7 +109,7 @@ def test_audit_events_hold_no_secrets(ctx: Context) -> None:
 
 def test_acknowledgment_signature_is_bound_to_its_content(doc: Context) -> None:
     p = builders.patient(doc)
-    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    ack = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera", witness=SIGNED)
     fields = patients.acknowledgment_fields(ack)
     keys, key_id = doc.signature_keys, ack.signature_key_id
     assert verify(keys, key_id, "acknowledgment", fields, ack.signature_hmac)

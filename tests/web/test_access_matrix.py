@@ -13,12 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import csrf_token, login
 from tracker.http.access import PUBLIC, permission_of
 from tracker.models import Acknowledgment, ApiToken
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, dispenses, records
 from tracker.services.context import Context
-from tracker.services.people import create_token, token_hash
+from tracker.services.tokens import create_token, token_hash
 
 
 def page_routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -47,9 +48,9 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
     positive = records.record_pregnancy_test(doc, patient.id, doc.today() - timedelta(days=90),
                                              "positive", "lab")
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
-    dispense = prescriptions.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30,
-                                      30, True)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    dispense = dispenses.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30,
+                                  30, True)
     ack_id = ctx.session.scalar(select(Acknowledgment.id).where(
         Acknowledgment.patient_id == patient.id))
     token = create_token(ctx, owner)

@@ -9,9 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login
-from tracker.services import audit_queries, prescriptions, records
+from tracker.services import authorizations, records
 from tracker.services.context import Context
+from tracker.services.queries import audit_events
 from tracker.web import audit_views
 
 
@@ -21,7 +23,7 @@ def story(ctx: Context):  # type: ignore[no-untyped-def]
     doc = builders.as_user(ctx, doc_user)
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    prescriptions.authorize(doc, rx.id)
+    authorizations.authorize(doc, rx.id, signature=SIGNED)
     return doc_user, patient
 
 
@@ -114,7 +116,7 @@ def test_csv_export_writes_formula_starts_as_text(client: FlaskClient, ctx: Cont
 @pytest.mark.parametrize("start", ["\t", "\r"])
 def test_csv_export_escapes_a_leading_tab_or_carriage_return(start: str) -> None:
     # Services strip leading whitespace from reasons today; the export does not rely on it.
-    row = dict.fromkeys(audit_queries.EXPORT_FIELDS, "")
+    row = dict.fromkeys(audit_events.EXPORT_FIELDS, "")
     row["reason"] = start + "=1+1"
     exported = list(csv.DictReader(io.StringIO("".join(audit_views._csv([row])))))
     assert exported[0]["reason"] == "'" + start + "=1+1"

@@ -10,9 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login, post_form
 from tracker.models import Patient
-from tracker.services import patients, people, prescriptions
+from tracker.services import authorizations, patients, pharmacies, users
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 
@@ -40,17 +41,17 @@ def test_services_refuse_control_characters_in_names(ctx: Context, bad: str) -> 
         patients.register_patient(doc, bad, "Rivera", date(1995, 4, 2), "can_get_pregnant")
     assert "first_name" in invalid.value.errors
     with pytest.raises(ValidationFailed):
-        people.create_pharmacy(ctx, "Phar\x00macy", "7654321")
+        pharmacies.create_pharmacy(ctx, "Phar\x00macy", "7654321")
 
 
 def test_reasons_may_span_lines_but_not_hold_nul(ctx: Context) -> None:
     doc = builders.as_user(ctx, builders.prescriber(ctx))
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     with pytest.raises(ValidationFailed):
-        prescriptions.reverse(doc, auth.number, "wrong\x00patient")
-    assert prescriptions.reverse(doc, auth.number, "wrong patient\nre-entered").status == (
+        authorizations.reverse(doc, auth.number, "wrong\x00patient")
+    assert authorizations.reverse(doc, auth.number, "wrong patient\nre-entered").status == (
         "pending")
 
 
@@ -64,7 +65,7 @@ def test_names_refuse_invisible_format_characters(ctx: Context, bad: str) -> Non
         patients.register_patient(doc, "Alex", bad, date(1995, 4, 2), "can_get_pregnant")
     assert "formatting characters" in invalid.value.errors["last_name"][0]
     with pytest.raises(ValidationFailed) as invalid:
-        people.create_user(ctx, role="prescriber", email="bidi@example.test", name=bad,
+        users.create_user(ctx, role="prescriber", email="bidi@example.test", name=bad,
                            password=builders.PASSWORD, npi="1234567893")
     assert "formatting characters" in invalid.value.errors["name"][0]
 

@@ -141,10 +141,10 @@ def test_weak_new_passwords_are_refused(client: FlaskClient, ctx: Context, new: 
 
 def test_first_login_with_an_initial_password_must_change_it(client: FlaskClient,
                                                              ctx: Context) -> None:
-    from tracker.services import people
+    from tracker.services import users
 
-    new = people.create_user(ctx, role="admin", email="first@example.test", name="First",
-                             fast_hash=True)
+    new = users.create_user(ctx, role="admin", email="first@example.test", name="First",
+                            fast_hash=True)
     page = client.get("/login").get_data(as_text=True)
     response = client.post("/login", data={"email": "first@example.test",
                                            "password": new.initial_password,

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tracker.api import routes  # noqa: F401 - declares the operations
+from tracker.api import routes  # declares the operations; reads the bearer token
 from tracker.api.fields import INT_MAX
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
@@ -26,7 +26,7 @@ from tracker.http.errors import problem
 from tracker.http.requests import context, db_session
 from tracker.models import User
 from tracker.services.errors import Refused
-from tracker.services.people import authenticate_token
+from tracker.services.tokens import authenticate_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 BODY_MAX = 64 * 1024  # far above any request of API.md; bounds what a client can make us parse
@@ -37,11 +37,10 @@ _NUMBER = re.compile(r"[0-9A-Za-z-]{1,20}")
 
 
 def _bearer_user() -> User | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = routes.bearer_token()
+    if not token:
         return None
-    return authenticate_token(db_session(), token.strip(), context().now())
+    return authenticate_token(db_session(), token, context().now())
 
 
 def _path_values(kwargs: dict[str, Any]) -> dict[str, Any]:

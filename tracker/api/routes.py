@@ -26,8 +26,9 @@ from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
 from tracker.http.errors import problem
 from tracker.http.requests import context, db_session
-from tracker.services import patients, people, prescriptions, records
+from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
 from tracker.services.errors import Refused, ValidationFailed
+from tracker.services.signing import BearerToken
 
 PRESCRIBER = ("prescriber",)
 PHARMACIST = ("pharmacist",)
@@ -82,11 +83,18 @@ HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
     "The prescriber attests to a process against misread or falsified home test results."))}
 
 
+def bearer_token() -> str:
+    """The token of the request's `Authorization: Bearer` header ("" without one). It
+    authenticates the request and is the caller's signature where one is needed (API.md)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 @operation("PATCH", "/prescribers/me", "Change the prescriber's home-testing permission",
            PRESCRIBER, body=HOME_TESTING, answer="Prescriber", errors=(422,))
 def patch_prescriber() -> ResponseReturnValue:
     data = body(HOME_TESTING)
-    user = people.set_home_testing(context(), data["home_testing_permitted"])
+    user = users.set_home_testing(context(), data["home_testing_permitted"])
     return jsonify(prescriber_json(user))
 
 
@@ -152,7 +160,8 @@ def post_acknowledgment(id: int) -> ResponseReturnValue:
     data = body(ACKNOWLEDGMENT)
     ack = patients.record_acknowledgment(
         context(), id, data["signed_on"], data["patient_signature"],
-        data.get("guardian_signature"), data.get("guardian_relationship"))
+        data.get("guardian_signature"), data.get("guardian_relationship"),
+        witness=BearerToken(bearer_token()))
     return created({"id": ack.id, "form_code": ack.form_code, "form_version": ack.form_version,
                     "category": ack.category, "signed_on": ack.signed_on.isoformat(),
                     "meaning": ack.meaning,
@@ -337,7 +346,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
     def run() -> tuple[int, dict[str, Any]]:
         ctx = context()
         try:
-            auth = prescriptions.authorize(ctx, id)
+            auth = authorizations.authorize(ctx, id, signature=BearerToken(bearer_token()))
         except Refused as exc:
             return _refusal(exc)
         rx = prescriptions.own_prescription(ctx, id)
@@ -346,7 +355,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
     return _idempotent(run, sent)
 
 
-REVERSE = {"reason": Field("string", max_length=prescriptions.REASON_MAX, multiline=True,
+REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multiline=True,
                            description="Why: wrong entry, not picked up, ...")}
 
 
@@ -356,7 +365,7 @@ REVERSE = {"reason": Field("string", max_length=prescriptions.REASON_MAX, multil
 def post_reverse(number: str) -> ResponseReturnValue:
     data = body(REVERSE)
     ctx = context()
-    rx = prescriptions.reverse(ctx, number, data["reason"])
+    rx = authorizations.reverse(ctx, number, data["reason"])
     return jsonify(prescription_json(rx, None))
 
 
@@ -370,7 +379,7 @@ def get_authorization(number: str) -> ResponseReturnValue:
     born = parse_date(request.args.get("date_of_birth"))
     if born is None:
         raise ValidationFailed({"date_of_birth": ["Give the patient's birth date as YYYY-MM-DD."]})
-    found = prescriptions.lookup(context(), number, born)
+    found = dispenses.lookup(context(), number, born)
     return jsonify({
         "prescription": prescription_json(found.prescription, found.authorization),
         "patient": {"first_name": found.patient.first_name,
@@ -400,9 +409,9 @@ def post_dispense(id: int) -> ResponseReturnValue:
 
     def run() -> tuple[int, dict[str, Any]]:
         try:
-            row = prescriptions.dispense(context(), id, data["authorization_number"],
-                                         data["quantity"], data["days_supply"],
-                                         data["medication_guide_given"])
+            row = dispenses.dispense(context(), id, data["authorization_number"],
+                                     data["quantity"], data["days_supply"],
+                                     data["medication_guide_given"])
         except Refused as exc:
             return _refusal(exc)
         return 201, dispense_json(row, data["authorization_number"].strip().upper())

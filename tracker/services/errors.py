@@ -26,6 +26,11 @@ class Forbidden(ServiceError):
     """The actor's role may not do this (HTTP 403)."""
 
 
+class SignatureRejected(Forbidden):
+    """The signer's proof (a re-entered password, or the API token) is not the acting user's.
+    Nothing was signed; the attempt has been audited, and the caller commits that event."""
+
+
 class Refused(ServiceError):
     """A rule said no (HTTP 409). `decision` carries every unmet requirement. The refusal has
     been audited; the caller commits that audit event and nothing else was written."""

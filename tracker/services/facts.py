@@ -4,6 +4,7 @@ prescriber; one UNION ALL over every dated record of the patient."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,7 @@ from tracker.domain.facts import (
     PrescriberFacts,
     PrescriptionFacts,
     PrescriptionStatus,
+    RecordKind,
     TestResult,
     TestSetting,
 )
@@ -81,26 +83,29 @@ def join_methods(methods: frozenset[str] | list[str] | tuple[str, ...]) -> str:
     return ",".join(sorted(set(methods)))
 
 
-def _row(kind: str, owner, id_col, d1=None, d2=None, t1=None, t2=None, b1=None,  # type: ignore[no-untyped-def]
-         b2=None, n1=None):
-    """One arm of the UNION ALL: the same typed columns for every kind of record."""
-    return [
-        literal(kind, String).label("kind"),
-        cast(owner, Integer).label("patient_id"),
-        cast(id_col, Integer).label("id"),
-        (d1 if d1 is not None else cast(null(), Date)).label("d1"),
-        (d2 if d2 is not None else cast(null(), Date)).label("d2"),
-        (t1 if t1 is not None else cast(null(), String)).label("t1"),
-        (t2 if t2 is not None else cast(null(), String)).label("t2"),
-        (b1 if b1 is not None else cast(null(), Boolean)).label("b1"),
-        (b2 if b2 is not None else cast(null(), Boolean)).label("b2"),
-        (n1 if n1 is not None else cast(null(), Integer)).label("n1"),
-    ]
+def typed_columns(columns: Mapping[str, Any], given: Mapping[str, Any]) -> list[Any]:
+    """One arm of a UNION ALL: every column of `columns` (name -> SQL type) in that order,
+    labelled with its name; those the arm does not have are typed NULLs."""
+    unknown = set(given) - set(columns)
+    assert not unknown, f"not a column of this union: {sorted(unknown)}"
+    return [(given[name] if name in given else cast(null(), type_)).label(name)
+            for name, type_ in columns.items()]
+
+
+# The columns of the facts query: one meaning each, whatever the kind of record.
+_FACT_COLUMNS: dict[str, Any] = {
+    "kind": String, "patient_id": Integer, "record_id": Integer,
+    "record_date": Date,  # the program date the record is about
+    "category": String, "result": String, "setting": String, "methods": String,
+    "abstinence": Boolean, "passed": Boolean, "started_on": Date,
+    "prescription_id": Integer, "authorization_number": String,
+    "do_not_dispense_after": Date, "rule_set": String,
+}
 
 
 def _history_query(patient_ids: list[int] | None):  # type: ignore[no-untyped-def]
     """The UNION ALL over every dated record; None: one patient, bound as :patient_id."""
-    def arm(model, *where, **columns):  # type: ignore[no-untyped-def]
+    def arm(kind: RecordKind, model, *where, **columns):  # type: ignore[no-untyped-def]
         owner = model.patient_id
         if patient_ids is None:
             condition = owner == bindparam("patient_id", type_=Integer)
@@ -108,32 +113,41 @@ def _history_query(patient_ids: list[int] | None):  # type: ignore[no-untyped-de
             condition = owner == patient_ids[0]
         else:
             condition = owner.in_(patient_ids)
-        return select(*_row(columns.pop("kind"), owner, model.id, **columns)).where(
-            condition, *where)
+        given = {"kind": literal(kind.value, String), "patient_id": cast(owner, Integer),
+                 "record_id": cast(model.id, Integer), **columns}
+        return select(*typed_columns(_FACT_COLUMNS, given)).where(condition, *where)
 
     return union_all(
-        arm(CategoryChangeRow, kind="category", d1=CategoryChangeRow.changed_on,
-            t1=CategoryChangeRow.category),
-        arm(AcknowledgmentRow, kind="ack", d1=AcknowledgmentRow.signed_on,
-            t1=AcknowledgmentRow.category),
-        arm(CourseEndRow, kind="course_end", d1=CourseEndRow.last_dose_on),
-        arm(CounselingRow, CounselingRow.superseded.is_(False), kind="counseling",
-            d1=CounselingRow.counseled_on),
-        arm(PregnancyTestRow, PregnancyTestRow.superseded.is_(False), kind="test",
-            d1=PregnancyTestRow.collected_on, t1=PregnancyTestRow.result,
-            t2=PregnancyTestRow.setting),
-        arm(ContraceptionRow, ContraceptionRow.superseded.is_(False), kind="contraception",
-            d1=ContraceptionRow.recorded_on, d2=ContraceptionRow.started_on,
-            t1=ContraceptionRow.methods, b1=ContraceptionRow.abstinence),
-        arm(ComprehensionRow, ComprehensionRow.superseded.is_(False), kind="comprehension",
-            d1=ComprehensionRow.completed_on, t1=ComprehensionRow.methods,
-            b1=ComprehensionRow.abstinence, b2=ComprehensionRow.passed),
-        arm(Dispense, kind="dispense", d1=Dispense.dispensed_on, n1=Dispense.prescription_id),
-        arm(Authorization, Authorization.state == AuthorizationState.OPEN.value,
-            kind="authorization", d1=Authorization.issued_on,
-            d2=Authorization.do_not_dispense_after, t1=Authorization.number,
-            t2=Authorization.rule_set, n1=Authorization.prescription_id),
+        arm(RecordKind.CATEGORY_CHANGE, CategoryChangeRow,
+            record_date=CategoryChangeRow.changed_on, category=CategoryChangeRow.category),
+        arm(RecordKind.ACKNOWLEDGMENT, AcknowledgmentRow, record_date=AcknowledgmentRow.signed_on,
+            category=AcknowledgmentRow.category),
+        arm(RecordKind.COURSE_END, CourseEndRow, record_date=CourseEndRow.last_dose_on),
+        arm(RecordKind.COUNSELING, CounselingRow, CounselingRow.superseded.is_(False),
+            record_date=CounselingRow.counseled_on),
+        arm(RecordKind.PREGNANCY_TEST, PregnancyTestRow, PregnancyTestRow.superseded.is_(False),
+            record_date=PregnancyTestRow.collected_on, result=PregnancyTestRow.result,
+            setting=PregnancyTestRow.setting),
+        arm(RecordKind.CONTRACEPTION, ContraceptionRow, ContraceptionRow.superseded.is_(False),
+            record_date=ContraceptionRow.recorded_on, started_on=ContraceptionRow.started_on,
+            methods=ContraceptionRow.methods, abstinence=ContraceptionRow.abstinence),
+        arm(RecordKind.COMPREHENSION, ComprehensionRow, ComprehensionRow.superseded.is_(False),
+            record_date=ComprehensionRow.completed_on, methods=ComprehensionRow.methods,
+            abstinence=ComprehensionRow.abstinence, passed=ComprehensionRow.passed),
+        arm(RecordKind.DISPENSE, Dispense, record_date=Dispense.dispensed_on,
+            prescription_id=Dispense.prescription_id),
+        arm(RecordKind.AUTHORIZATION, Authorization,
+            Authorization.state == AuthorizationState.OPEN.value,
+            record_date=Authorization.issued_on,
+            do_not_dispense_after=Authorization.do_not_dispense_after,
+            authorization_number=Authorization.number, rule_set=Authorization.rule_set,
+            prescription_id=Authorization.prescription_id),
     )
+
+
+def _as_date(value: Any) -> date | None:
+    # SQLite hands dates back as ISO text when SQLAlchemy's types are not in the way.
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class _Collector:
@@ -150,27 +164,33 @@ class _Collector:
         self.dispenses: list[DispenseRecord] = []
         self.open_auths: list[OpenAuthorization] = []
 
-    def add(self, kind: str, id_: int, d1, d2, t1, t2, b1, b2, n1) -> None:  # type: ignore[no-untyped-def]
-        if kind == "counseling":
-            self.counseling.append(Counseling(id_, d1))
-        elif kind == "test":
-            self.tests.append(PregnancyTest(id_, d1, TestResult(t1), TestSetting(t2)))
-        elif kind == "contraception":
-            self.contraception.append(
-                ContraceptionEntry(id_, d1, d2, split_methods(t1), bool(b1)))
-        elif kind == "comprehension":
-            self.comprehension.append(
-                ComprehensionAttempt(id_, d1, bool(b2), split_methods(t1), bool(b1)))
-        elif kind == "dispense":
-            self.dispenses.append(DispenseRecord(id_, n1, d1))
-        elif kind == "authorization":
-            self.open_auths.append(OpenAuthorization(t1, n1, d1, d2, t2))
-        elif kind == "category":
-            self.changes.append((d1, id_, t1))
-        elif kind == "ack":
-            self.acks.append(Acknowledgment(id_, d1, Category(t1)))
+    def add(self, row: Any) -> None:
+        """One row of the facts query, read by its column names."""
+        kind, id_, on = row.kind, row.record_id, _as_date(row.record_date)
+        if kind == RecordKind.COUNSELING:
+            self.counseling.append(Counseling(id_, on))
+        elif kind == RecordKind.PREGNANCY_TEST:
+            self.tests.append(
+                PregnancyTest(id_, on, TestResult(row.result), TestSetting(row.setting)))
+        elif kind == RecordKind.CONTRACEPTION:
+            self.contraception.append(ContraceptionEntry(
+                id_, on, _as_date(row.started_on), split_methods(row.methods),
+                bool(row.abstinence)))
+        elif kind == RecordKind.COMPREHENSION:
+            self.comprehension.append(ComprehensionAttempt(
+                id_, on, bool(row.passed), split_methods(row.methods), bool(row.abstinence)))
+        elif kind == RecordKind.DISPENSE:
+            self.dispenses.append(DispenseRecord(id_, row.prescription_id, on))
+        elif kind == RecordKind.AUTHORIZATION:
+            self.open_auths.append(OpenAuthorization(
+                row.authorization_number, row.prescription_id, on,
+                _as_date(row.do_not_dispense_after), row.rule_set))
+        elif kind == RecordKind.CATEGORY_CHANGE:
+            self.changes.append((on, id_, row.category))
+        elif kind == RecordKind.ACKNOWLEDGMENT:
+            self.acks.append(Acknowledgment(id_, on, Category(row.category)))
         else:
-            self.ends.append(CourseEnd(id_, d1))
+            self.ends.append(CourseEnd(id_, on))
 
     def facts(self, patient: Patient) -> PatientFacts:
         # Registration first, then the changes in the order they were made.
@@ -197,10 +217,8 @@ def load_many_patient_facts(session: Session, patients: list[Patient]) -> dict[i
     if not patients:
         return {}
     collectors = {p.id: _Collector() for p in patients}
-    for kind, owner, id_, d1, d2, t1, t2, b1, b2, n1 in session.execute(
-        _history_query(list(collectors))
-    ):
-        collectors[owner].add(kind, id_, d1, d2, t1, t2, b1, b2, n1)
+    for row in session.execute(_history_query(list(collectors))):
+        collectors[row.patient_id].add(row)
     return {p.id: collectors[p.id].facts(p) for p in patients}
 
 
@@ -222,11 +240,6 @@ def _compiled_for(dialect: Any) -> tuple[str, dict[str, Any], tuple[str, ...] | 
     return entry
 
 
-def _as_date(value: Any) -> date | None:
-    # SQLite hands dates back as ISO text when SQLAlchemy's types are not in the way.
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
     """Every record of one patient, as the engine's facts (one query)."""
     connection = session.connection()
@@ -235,8 +248,8 @@ def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
     collector = _Collector()
     rows = connection.exec_driver_sql(
         sql, tuple(params[name] for name in order) if order is not None else params)
-    for kind, _owner, id_, d1, d2, t1, t2, b1, b2, n1 in rows:
-        collector.add(kind, id_, _as_date(d1), _as_date(d2), t1, t2, b1, b2, n1)
+    for row in rows:
+        collector.add(row)
     return collector.facts(patient)
 
 

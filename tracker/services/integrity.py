@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from tracker.keyring import Keyring
 from tracker.models import Acknowledgment, Authorization
 from tracker.services.audit import ChainReport, verify_trail
+from tracker.services.authorizations import authorization_fields
 from tracker.services.context import Context
 from tracker.services.patients import acknowledgment_fields
-from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import verify
 
 

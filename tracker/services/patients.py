@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-
 from tracker.domain.enrollment import enrollment_status
 from tracker.domain.facts import Category
 from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
@@ -15,9 +13,16 @@ from tracker.services import text
 from tracker.services.audit import record_event
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
+from tracker.services.errors import (
+    Forbidden,
+    NotFound,
+    SignatureRejected,
+    ValidationFailed,
+    require,
+)
 from tracker.services.facts import load_patient_facts
 from tracker.services.signatures import sign
+from tracker.services.signing import SignerProof, proves_signer
 from tracker.services.text import has_control_characters
 
 NAME_MAX = 100
@@ -32,7 +37,7 @@ class PatientView:
     course_ended_on: date | None
 
 
-def _require_prescriber(ctx: Context) -> User:
+def require_prescriber(ctx: Context) -> User:
     if ctx.actor.role != Role.PRESCRIBER:
         raise Forbidden("Only prescribers manage patients.")
     user = ctx.session.get(User, ctx.actor.user_id)
@@ -43,7 +48,7 @@ def _require_prescriber(ctx: Context) -> User:
 def own_patient(ctx: Context, patient_id: int) -> Patient:
     """The patient, if it belongs to the acting prescriber; otherwise NotFound (another
     prescriber's patient is not revealed to exist)."""
-    _require_prescriber(ctx)
+    require_prescriber(ctx)
     patient = ctx.session.get(Patient, patient_id)
     if patient is None or patient.prescriber_id != ctx.actor.user_id:
         raise NotFound("no such patient")
@@ -84,7 +89,7 @@ def check_category(errors: dict[str, list[str]], value: str | None) -> Category 
 
 def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birth: date | None,
                      category: str) -> Patient:
-    prescriber = _require_prescriber(ctx)
+    prescriber = require_prescriber(ctx)
     errors: dict[str, list[str]] = {}
     first = check_name(errors, "first_name", first_name, "first name")
     last = check_name(errors, "last_name", last_name, "last name")
@@ -153,9 +158,16 @@ def acknowledgment_fields(ack: Acknowledgment) -> dict[str, object]:
 
 def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                           patient_signature: str, guardian_signature: str | None = None,
-                          guardian_relationship: str | None = None) -> Acknowledgment:
-    """The patient signs the current form of their category, witnessed by the prescriber."""
+                          guardian_relationship: str | None = None, *,
+                          witness: SignerProof) -> Acknowledgment:
+    """The patient signs the current form of their category, witnessed by the prescriber, whose
+    `witness` proof is checked first: one that is not theirs is audited and rejected
+    (SignatureRejected), and nothing is stored."""
     patient = own_patient(ctx, patient_id)
+    if not proves_signer(ctx, witness):
+        record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
+                     patient_id=patient.id, new={"form": current_form(patient.category).code})
+        raise SignatureRejected("That is not your password; the signature was not recorded.")
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
     typed = " ".join((patient_signature or "").split())
@@ -223,28 +235,3 @@ def end_course(ctx: Context, patient_id: int, last_dose_on: date | None) -> Pati
     record_event(ctx, "course.ended", "patient", patient.id, patient_id=patient.id,
                  new={"last_dose_on": last_dose_on})
     return patient
-
-
-def search_patients(ctx: Context, query: str = "", page: int = 1,
-                    per_page: int = 25) -> tuple[list[Patient], int]:
-    """The acting prescriber's patients by name or birth date, one page at a time."""
-    _require_prescriber(ctx)
-    stmt = select(Patient).where(Patient.prescriber_id == ctx.actor.user_id)
-    query = (query or "").strip()
-    if query:
-        try:
-            born = date.fromisoformat(query)
-        except ValueError:
-            like = f"%{query.lower()}%"
-            stmt = stmt.where(
-                func.lower(Patient.last_name + " " + Patient.first_name).like(like)
-                | func.lower(Patient.first_name + " " + Patient.last_name).like(like)
-            )
-        else:
-            stmt = stmt.where(Patient.date_of_birth == born)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
-        .limit(per_page).offset(max(page - 1, 0) * per_page)
-    ).all()
-    return list(rows), total

@@ -11,22 +11,22 @@ from typing import Any
 
 from tracker.domain.comprehension import answer_errors, grade
 from tracker.domain.contraception import contraception_errors
-from tracker.domain.facts import TestResult, TestSetting
+from tracker.domain.facts import RecordKind, TestResult, TestSetting
 from tracker.models import ComprehensionAttempt, ContraceptionEntry, Counseling, PregnancyTest
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, require
+from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.facts import join_methods
 from tracker.services.patients import check_clinical_date, own_patient
 from tracker.services.text import MESSAGE as TEXT_MESSAGE
 from tracker.services.text import has_control_characters
 
 REASON_MAX = 500
-RECORD_KINDS: dict[str, Any] = {
-    "counseling": Counseling,
-    "pregnancy-test": PregnancyTest,
-    "contraception": ContraceptionEntry,
-    "comprehension": ComprehensionAttempt,
+RECORD_KINDS: dict[RecordKind, Any] = {
+    RecordKind.COUNSELING: Counseling,
+    RecordKind.PREGNANCY_TEST: PregnancyTest,
+    RecordKind.CONTRACEPTION: ContraceptionEntry,
+    RecordKind.COMPREHENSION: ComprehensionAttempt,
 }
 
 
@@ -52,7 +52,7 @@ def _correction(ctx: Context, model: Any, patient_id: int, corrects_id: int | No
     return old
 
 
-def _store(ctx: Context, row: Any, old: Any, kind: str, values: Mapping[str, Any],
+def _store(ctx: Context, row: Any, old: Any, kind: RecordKind, values: Mapping[str, Any],
            reason: str | None) -> Any:
     if old is not None:
         old.superseded = True
@@ -60,8 +60,8 @@ def _store(ctx: Context, row: Any, old: Any, kind: str, values: Mapping[str, Any
         row.correction_reason = (reason or "").strip()
     ctx.session.add(row)
     ctx.session.flush()
-    action = f"{kind}.corrected" if old is not None else f"{kind}.recorded"
-    record_event(ctx, action, kind, row.id, patient_id=row.patient_id,
+    action = f"{kind.value}.corrected" if old is not None else f"{kind.value}.recorded"
+    record_event(ctx, action, kind.value, row.id, patient_id=row.patient_id,
                  old=_values(old) if old is not None else None, new=dict(values),
                  reason=row.correction_reason)
     return row
@@ -82,7 +82,7 @@ def record_counseling(ctx: Context, patient_id: int, counseled_on: date | None, 
     require(errors)
     row = Counseling(patient_id=patient.id, counseled_on=counseled_on,
                      recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
-    return _store(ctx, row, old, "counseling", {"counseled_on": counseled_on}, reason)
+    return _store(ctx, row, old, RecordKind.COUNSELING, {"counseled_on": counseled_on}, reason)
 
 
 def record_pregnancy_test(ctx: Context, patient_id: int, collected_on: date | None,
@@ -102,7 +102,7 @@ def record_pregnancy_test(ctx: Context, patient_id: int, collected_on: date | No
     require(errors)
     row = PregnancyTest(patient_id=patient.id, collected_on=collected_on, result=result,
                         setting=setting, recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
-    return _store(ctx, row, old, "pregnancy_test",
+    return _store(ctx, row, old, RecordKind.PREGNANCY_TEST,
                   {"collected_on": collected_on, "result": result, "setting": setting}, reason)
 
 
@@ -140,7 +140,7 @@ def record_contraception(ctx: Context, patient_id: int, recorded_on: date | None
     row = ContraceptionEntry(patient_id=patient.id, recorded_on=recorded_on,
                              started_on=started_on, methods=stored, abstinence=bool(abstinence),
                              recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
-    return _store(ctx, row, old, "contraception",
+    return _store(ctx, row, old, RecordKind.CONTRACEPTION,
                   {"recorded_on": recorded_on, "started_on": started_on, "methods": stored,
                    "abstinence": bool(abstinence)}, reason)
 
@@ -170,7 +170,31 @@ def record_comprehension(ctx: Context, patient_id: int, completed_on: date | Non
         wrong=",".join(result.wrong), methods=join_methods(chosen), abstinence=bool(abstinence),
         recorded_by=ctx.actor.user_id, recorded_at=ctx.now(),
     )
-    return _store(ctx, row, None, "comprehension",
+    return _store(ctx, row, None, RecordKind.COMPREHENSION,
                   {"completed_on": completed_on, "passed": result.passed,
                    "wrong": list(result.wrong), "methods": row.methods,
                    "abstinence": bool(abstinence)}, None)
+
+
+def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> PregnancyTest:
+    """RULES.md §10: record that a positive test was reported to the pregnancy registry."""
+    patient = own_patient(ctx, patient_id)
+    test = ctx.session.get(PregnancyTest, test_id)
+    if test is None or test.patient_id != patient.id:
+        raise NotFound("no such pregnancy test")
+    problems = []
+    if test.result != TestResult.POSITIVE.value:
+        problems.append("Only a positive pregnancy test is reported to the registry.")
+    elif test.superseded:
+        problems.append("This test was corrected; the newest version is the one to report.")
+    elif test.registry_reported_at is not None:
+        problems.append("This test has already been reported to the registry.")
+    if problems:
+        raise ValidationFailed({"test": problems})
+    test.registry_reported_at = ctx.now()
+    test.registry_reported_by = ctx.actor.user_id
+    ctx.session.flush()
+    record_event(ctx, "pregnancy_test.registry_reported", "pregnancy_test", test.id,
+                 patient_id=patient.id, new={"collected_on": test.collected_on,
+                                             "registry_reported_at": test.registry_reported_at})
+    return test

@@ -1,5 +1,6 @@
 """Program administration: pharmacies, users, API tokens. Admins run the program from here
-without touching the database; every change is made and audited by tracker.services.admin.
+without touching the database; every change is made and audited by the services
+(pharmacies, users, tokens); the pages read through tracker.services.queries.
 
 One-time secrets (an initial password, a new API token) are shown in the answer to the POST
 that made them and never again: they are not put in a redirect, a flash message or a log."""
@@ -25,9 +26,18 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuditEvent, Role
-from tracker.services import admin as service
+from tracker.services import pharmacies as pharmacy_service
+from tracker.services import tokens as token_service
+from tracker.services import users as user_service
 from tracker.services.errors import ValidationFailed
 from tracker.services.paging import page_number
+from tracker.services.queries import (
+    admin_overview,
+    audit_events,
+    pharmacy_list,
+    token_list,
+    user_list,
+)
 from tracker.web.admin_forms import (
     ConfirmForm,
     DeactivateForm,
@@ -116,9 +126,10 @@ def home() -> ResponseReturnValue:
     """Who is active, which pharmacies need renewing, and the ways in."""
     ctx = context()
     return render_template(
-        "admin/home.html", overview=service.overview(ctx),
-        renewals=service.pharmacies_needing_renewal(ctx, page_number(request.args.get("page"))),
-        notice_days=service.RENEWAL_NOTICE_DAYS,
+        "admin/home.html", overview=admin_overview.overview(ctx),
+        renewals=pharmacy_list.pharmacies_needing_renewal(
+            ctx, page_number(request.args.get("page"))),
+        notice_days=pharmacy_service.RENEWAL_NOTICE_DAYS,
     )
 
 
@@ -131,7 +142,7 @@ def pharmacies() -> ResponseReturnValue:
     form = PharmacyFilterForm(formdata=request.args)
     form.validate()
     query = (form.q.data or "") if not form.q.errors else ""
-    found = service.list_pharmacies(context(), page_number(request.args.get("page")), query)
+    found = pharmacy_list.list_pharmacies(context(), page_number(request.args.get("page")), query)
     args = {"q": query} if query else {}
     return render_template("admin/pharmacies.html", form=form, found=found, args=args)
 
@@ -142,7 +153,7 @@ def new_pharmacy() -> ResponseReturnValue:
     form = PharmacyForm()
     if form.validate_on_submit():
         try:
-            pharmacy = service.create_pharmacy(context(), form.name.data or "",
+            pharmacy = pharmacy_service.admin_create_pharmacy(context(), form.name.data or "",
                                                form.ncpdp_id.data or "", form.activated_on.data,
                                                form.trained_on.data)
         except ValidationFailed as exc:
@@ -157,12 +168,12 @@ def new_pharmacy() -> ResponseReturnValue:
 def _pharmacy_page(pharmacy_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
     ctx = context()
     today = ctx.today()
-    found = service.get_pharmacy(ctx, pharmacy_id)
+    found = pharmacy_list.get_pharmacy(ctx, pharmacy_id)
     forms.setdefault("reactivation", ReactivationForm(formdata=None,
                                                       data={"activated_on": today}))
     forms.setdefault("training", TrainingForm(formdata=None, data={"trained_on": today}))
-    staff = service.pharmacy_staff(ctx, pharmacy_id, page_number(request.args.get("page")))
-    events = service.history(ctx, "pharmacy", pharmacy_id,
+    staff = pharmacy_list.pharmacy_staff(ctx, pharmacy_id, page_number(request.args.get("page")))
+    events = audit_events.history(ctx, "pharmacy", pharmacy_id,
                              page_number(request.args.get("history")))
     return render_template("admin/pharmacy.html", found=found, staff=staff, events=events,
                            **forms), status
@@ -178,11 +189,11 @@ def pharmacy(pharmacy_id: int) -> ResponseReturnValue:
 @requires(ADMIN)
 def edit_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
     ctx = context()
-    current = service.get_pharmacy(ctx, pharmacy_id).pharmacy
+    current = pharmacy_list.get_pharmacy(ctx, pharmacy_id).pharmacy
     form = PharmacyEditForm(obj=current if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            service.edit_pharmacy(ctx, pharmacy_id, name=form.name.data or "",
+            pharmacy_service.edit_pharmacy(ctx, pharmacy_id, name=form.name.data or "",
                                   ncpdp_id=form.ncpdp_id.data or "",
                                   activated_on=form.activated_on.data,
                                   trained_on=form.trained_on.data, reason=form.reason.data)
@@ -201,7 +212,7 @@ def reactivate_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
     form = ReactivationForm()
     if form.validate_on_submit():
         try:
-            service.record_reactivation(context(), pharmacy_id, form.activated_on.data)
+            pharmacy_service.record_reactivation(context(), pharmacy_id, form.activated_on.data)
         except ValidationFailed as exc:
             _invalid(form, exc)
         else:
@@ -216,7 +227,7 @@ def record_training(pharmacy_id: int) -> ResponseReturnValue:
     form = TrainingForm()
     if form.validate_on_submit():
         try:
-            service.record_training(context(), pharmacy_id, form.trained_on.data,
+            pharmacy_service.record_training(context(), pharmacy_id, form.trained_on.data,
                                     form.attested_by.data)
         except ValidationFailed as exc:
             _invalid(form, exc)
@@ -237,7 +248,7 @@ def users() -> ResponseReturnValue:
     query = (form.q.data or "") if valid else ""
     role = (form.role.data or None) if valid else None
     status = (form.status.data or None) if valid else None
-    found = service.list_users(context(), page_number(request.args.get("page")), query, role,
+    found = user_list.list_users(context(), page_number(request.args.get("page")), query, role,
                                status)
     args = {k: v for k, v in (("q", query), ("role", role), ("status", status)) if v}
     return render_template("admin/users.html", form=form, found=found, args=args)
@@ -253,7 +264,7 @@ def new_user() -> ResponseReturnValue:
         form.pharmacy.data = request.args.get("pharmacy", "")[:7]
     if form.validate_on_submit():
         try:
-            made = service.create_user(context(), role=form.role.data or "",
+            made = user_service.admin_create_user(context(), role=form.role.data or "",
                                        email=form.email.data or "", name=form.name.data or "",
                                        npi=form.npi.data, pharmacy_ncpdp=form.pharmacy.data,
                                        fast_hash=_fast())
@@ -268,12 +279,12 @@ def new_user() -> ResponseReturnValue:
 
 def _user_page(user_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
     ctx = context()
-    found = service.get_user(ctx, user_id)
+    found = user_list.get_user(ctx, user_id)
     forms.setdefault("deactivate", DeactivateForm(formdata=None))
     forms.setdefault("reactivate", ReactivateForm(formdata=None))
     forms.setdefault("token", TokenForm(formdata=None))
-    tokens = service.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
-    events = service.history(ctx, "user", user_id, page_number(request.args.get("history")))
+    tokens = token_list.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
+    events = audit_events.history(ctx, "user", user_id, page_number(request.args.get("history")))
     return render_template("admin/user.html", found=found, tokens=tokens, events=events,
                            is_self=found.user.id == g.user.id, **forms), status
 
@@ -290,7 +301,7 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     form = DeactivateForm()
     if form.validate_on_submit():
         try:
-            done = service.deactivate_user(context(), user_id, form.reason.data)
+            done = user_service.deactivate_user(context(), user_id, form.reason.data)
         except ValidationFailed as exc:
             _invalid(form, exc)
         else:
@@ -306,7 +317,7 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
     form = ReactivateForm()
     if form.validate_on_submit():
         try:
-            done = service.reactivate_user(context(), user_id, form.reason.data)
+            done = user_service.reactivate_user(context(), user_id, form.reason.data)
         except ValidationFailed as exc:
             _invalid(form, exc)
         else:
@@ -322,14 +333,14 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         ctx = context()
         try:
-            initial = service.reset_password(ctx, user_id, fast_hash=_fast())
+            initial = user_service.reset_password(ctx, user_id, fast_hash=_fast())
         except ValidationFailed as exc:
             mark_rollback()
             for messages in exc.errors.values():
                 for message in messages:
                     flash(message)
             return redirect(url_for("admin.user", user_id=user_id))
-        found = service.get_user(ctx, user_id)
+        found = user_list.get_user(ctx, user_id)
         return render_template("admin/password_reset.html", user=found.user,
                                initial_password=initial)
     return _user_page(user_id, 422)
@@ -342,11 +353,11 @@ def issue_token(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         ctx = context()
         try:
-            token = service.issue_token(ctx, user_id, form.label.data)
+            token = token_service.issue_token(ctx, user_id, form.label.data)
         except ValidationFailed as exc:
             _invalid(form, exc)
         else:
-            found = service.get_user(ctx, user_id)
+            found = user_list.get_user(ctx, user_id)
             return render_template("admin/token_issued.html", user=found.user, token=token,
                                    label=form.label.data)
     return _user_page(user_id, 422, token=form)
@@ -361,7 +372,7 @@ def tokens() -> ResponseReturnValue:
     form = TokenFilterForm(formdata=request.args)
     status = form.status.data if form.validate() and form.status.data else "active"
     form.status.data = status
-    found = service.list_tokens(context(), page_number(request.args.get("page")), status)
+    found = token_list.list_tokens(context(), page_number(request.args.get("page")), status)
     return render_template("admin/tokens.html", form=form, found=found,
                            args={"status": status})
 
@@ -372,7 +383,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("admin.tokens"))
-    row = service.revoke_token(context(), token_id)
+    row = token_service.admin_revoke_token(context(), token_id)
     flash(f"The token {row.prefix}… is revoked.")
     if request.form.get("back") == "user":
         return redirect(url_for("admin.user", user_id=row.user_id))

@@ -9,7 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from tracker.services.admin import LABEL_MAX, NAME_MAX, REASON_MAX, TOKEN_STATUSES
+from tracker.services.administration import REASON_MAX
+from tracker.services.pharmacies import NAME_MAX
+from tracker.services.queries.token_list import TOKEN_STATUSES
+from tracker.services.tokens import LABEL_MAX
 from tracker.web.forms import explain_unreadable_date
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("pharmacist", "Pharmacy staff"),

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Patient, Role
-from tracker.services import audit_queries
 from tracker.services.audit import verify_trail
 from tracker.services.paging import Page
+from tracker.services.queries import audit_events
 from tracker.services.text import as_text_cell
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -61,10 +61,10 @@ def _redirect(kind: str, object_id: int) -> ResponseReturnValue:
 def trail(kind: str, object_id: int) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
-    subject = audit_queries.subject(ctx, **scope)
+    subject = audit_events.subject(ctx, **scope)
     number = _page()
-    rows, total = audit_queries.events_page(ctx, page=number, per_page=PER_PAGE, **scope)
-    signatures = (audit_queries.patient_signatures(ctx, object_id)
+    rows, total = audit_events.events_page(ctx, page=number, per_page=PER_PAGE, **scope)
+    signatures = (audit_events.patient_signatures(ctx, object_id)
                   if isinstance(subject, Patient) else [])
     chain = verify_trail(ctx)
     return render_template("audit/trail.html", kind=kind, subject=subject,
@@ -78,8 +78,8 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
 def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
-    audit_queries.subject(ctx, **scope)
-    rows = [r.as_dict() for r in audit_queries.all_events(ctx, **scope)]
+    audit_events.subject(ctx, **scope)
+    rows = [r.as_dict() for r in audit_events.all_events(ctx, **scope)]
     name = f"audit-{kind}-{object_id}"
     if fmt == "json":
         body = json.dumps(rows, indent=1, default=str)
@@ -93,7 +93,7 @@ def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
 
 def _csv(rows: list[dict[str, object]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=audit_queries.EXPORT_FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=audit_events.EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
         writer.writerow({k: as_text_cell(v) for k, v in row.items()})

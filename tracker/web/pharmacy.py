@@ -29,10 +29,11 @@ from tracker.domain.reasons import ReasonCode
 from tracker.http.access import requires
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState, Role
-from tracker.services import dispense_history, prescriptions
+from tracker.services import authorizations, dispenses
+from tracker.services.dispenses import Lookup
 from tracker.services.errors import NotFound, Refused, ValidationFailed
 from tracker.services.paging import page_number
-from tracker.services.prescriptions import Lookup
+from tracker.services.queries import dispense_history
 from tracker.web.formatting import cutoff, written_date, written_dates, written_time
 from tracker.web.forms import show_service_errors
 from tracker.web.pharmacy_forms import (
@@ -157,8 +158,8 @@ def lookup() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _lookup_page(form, 422)
     try:
-        found = prescriptions.lookup(context(), form.authorization_number.data or "",
-                                     form.date_of_birth.data)
+        found = dispenses.lookup(context(), form.authorization_number.data or "",
+                                 form.date_of_birth.data)
     except NotFound:
         # The same answer whichever of the two did not match: nothing is revealed.
         mark_rollback()
@@ -175,7 +176,7 @@ def _carried(form: DispenseForm | ReverseForm) -> Lookup:
         born = date.fromisoformat(form.date_of_birth.data or "")
     except ValueError:
         abort(400)
-    return prescriptions.lookup(context(), number, born)
+    return dispenses.lookup(context(), number, born)
 
 
 @bp.route("/dispense", methods=["POST"])
@@ -190,9 +191,9 @@ def dispense() -> ResponseReturnValue:
         return _status(found, dispense_form=form, status=422)
     ctx = context()
     try:
-        row = prescriptions.dispense(ctx, found.prescription.id, found.authorization.number,
-                                     form.quantity.data, form.days_supply.data,
-                                     form.medication_guide_given.data is True)
+        row = dispenses.dispense(ctx, found.prescription.id, found.authorization.number,
+                                 form.quantity.data, form.days_supply.data,
+                                 form.medication_guide_given.data is True)
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)
@@ -215,7 +216,7 @@ def reverse() -> ResponseReturnValue:
         return _status(found, reverse_form=form, status=422)
     number = found.authorization.number
     try:
-        prescriptions.reverse(context(), number, form.reason.data)
+        authorizations.reverse(context(), number, form.reason.data)
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)
@@ -288,7 +289,7 @@ def export() -> ResponseReturnValue:
     ctx = context()
     date_from = _iso(form.date_from.data, "date_from")
     date_to = _iso(form.date_to.data, "date_to")
-    text, _ = dispense_history.export_csv(ctx, date_from, date_to)
+    text, _ = dispenses.export_csv(ctx, date_from, date_to)
     pharmacy = dispense_history.own_pharmacy(ctx)
     name = "-".join(["dispenses", pharmacy.ncpdp_id,
                      date_from.isoformat() if date_from else "start",

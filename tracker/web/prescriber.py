@@ -24,10 +24,10 @@ from tracker.domain.validation import age_on
 from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Role
-from tracker.services import people
-from tracker.services import worklist as worklist_service
+from tracker.services import users
 from tracker.services.paging import page_number
-from tracker.services.patient_history import CATEGORY_LABELS
+from tracker.services.queries import worklist as worklist_service
+from tracker.services.queries.patient_history import CATEGORY_LABELS
 from tracker.web.formatting import written_date
 from tracker.web.prescriber_forms import HomeTestingForm, SearchForm
 
@@ -76,7 +76,7 @@ def settings() -> ResponseReturnValue:
     form = HomeTestingForm()
     if form.validate_on_submit():
         permitted = form.permit.data == "1"
-        people.set_home_testing(context(), permitted)
+        users.set_home_testing(context(), permitted)
         flash("Home pregnancy tests are now permitted for your patients." if permitted
               else "Home pregnancy tests are no longer permitted for your patients.")
         return redirect(url_for("prescriber.settings"))

@@ -4,15 +4,16 @@ a positive test to the pregnancy registry."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
 from tracker.http.requests import context, mark_rollback
-from tracker.services import patient_history, patients
+from tracker.services import patients, records
 from tracker.services.consent_forms import current_form
-from tracker.services.errors import ValidationFailed
-from tracker.services.passwords import verify_password
+from tracker.services.errors import SignatureRejected, ValidationFailed
+from tracker.services.queries import patient_history
+from tracker.services.signing import ReenteredPassword
 from tracker.web import timeline
 from tracker.web.formatting import written_date
 from tracker.web.forms import show_service_errors
@@ -79,22 +80,20 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
     today = ctx.today()
     form = AcknowledgmentForm(data={"signed_on": today})
     if form.validate_on_submit():
-        if not verify_password(g.user.password_hash, form.witness_password.data or ""):
-            patient_history.record_witness_failure(ctx, patient.id)
-            show_service_errors(form, {"witness_password": [
-                "That is not your password; the signature was not recorded."]})
+        try:
+            ack = patients.record_acknowledgment(
+                ctx, patient.id, form.signed_on.data, form.patient_signature.data or "",
+                form.guardian_signature.data, form.guardian_relationship.data,
+                witness=ReenteredPassword(form.witness_password.data or ""))
+        except SignatureRejected as exc:
+            form.witness_password.errors.append(str(exc))
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
         else:
-            try:
-                ack = patients.record_acknowledgment(
-                    ctx, patient.id, form.signed_on.data, form.patient_signature.data or "",
-                    form.guardian_signature.data, form.guardian_relationship.data)
-            except ValidationFailed as exc:
-                mark_rollback()
-                show_service_errors(form, exc.errors)
-            else:
-                flash("The acknowledgment is signed and recorded.")
-                return redirect(url_for("prescriber.acknowledgment_print",
-                                        patient_id=patient.id, acknowledgment_id=ack.id))
+            flash("The acknowledgment is signed and recorded.")
+            return redirect(url_for("prescriber.acknowledgment_print",
+                                    patient_id=patient.id, acknowledgment_id=ack.id))
     minor = needs_guardian(patient.date_of_birth, today, ctx.policy(today))
     return (render_template("prescriber/acknowledgment.html", form=form, patient=patient,
                             consent=current_form(patient.category), minor=minor, today=today),
@@ -157,6 +156,6 @@ def end_course(patient_id: int) -> ResponseReturnValue:
 def report_positive(patient_id: int, test_id: int) -> ResponseReturnValue:
     """Record that a positive test was reported to the pregnancy registry (RULES.md §10).
     A test that cannot be reported answers 422 through the error page."""
-    patient_history.report_positive_test(context(), patient_id, test_id)
+    records.report_positive_test(context(), patient_id, test_id)
     flash("The positive test is recorded as reported to the pregnancy registry.")
     return redirect(url_for("prescriber.patient", patient_id=patient_id))

@@ -4,17 +4,18 @@ an authorization. A refusal lists every unmet requirement with the date it can b
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState
-from tracker.services import patient_history, patients, prescriptions
-from tracker.services import worklist as worklist_service
+from tracker.services import authorizations, patients, prescriptions
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, Refused, ValidationFailed
-from tracker.services.passwords import verify_password
+from tracker.services.errors import NotFound, Refused, SignatureRejected, ValidationFailed
+from tracker.services.queries import patient_history
+from tracker.services.queries import worklist as worklist_service
+from tracker.services.signing import ReenteredPassword
 from tracker.web.forms import show_service_errors
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
@@ -76,15 +77,13 @@ def mark_dispensable(prescription_id: int) -> ResponseReturnValue:
     audit trail, which is committed with the refusal page."""
     ctx = context()
     form = AuthorizeForm()
-    if not form.validate_on_submit() or not verify_password(g.user.password_hash,
-                                                            form.password.data or ""):
-        prescriptions.own_prescription(ctx, prescription_id)
-        patient_history.record_signing_failure(ctx, prescription_id)
-        form.password.errors = ["Enter your password to sign the authorization; the "
-                                "prescription was not marked dispensable."]
-        return _page(ctx, prescription_id, ReverseForm(formdata=None), 422, form)
+    # A form that does not validate signs with no password: the service rejects and audits it.
+    password = (form.password.data or "") if form.validate_on_submit() else ""
     try:
-        prescriptions.authorize(ctx, prescription_id)
+        authorizations.authorize(ctx, prescription_id, signature=ReenteredPassword(password))
+    except SignatureRejected as exc:
+        form.password.errors = [str(exc)]
+        return _page(ctx, prescription_id, ReverseForm(formdata=None), 422, form)
     except Refused as exc:
         detail = patient_history.prescription_detail(ctx, prescription_id)
         return (render_template("prescriber/refused.html", detail=detail,
@@ -105,7 +104,7 @@ def reverse(prescription_id: int) -> ResponseReturnValue:
     form = ReverseForm()
     if form.validate_on_submit():
         try:
-            prescriptions.reverse(ctx, detail.authorizations[0].number, form.reason.data)
+            authorizations.reverse(ctx, detail.authorizations[0].number, form.reason.data)
         except ValidationFailed as exc:
             mark_rollback()
             show_service_errors(form, exc.errors)

@@ -15,11 +15,13 @@ from flask_wtf import FlaskForm
 
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS
+from tracker.domain.facts import RecordKind
 from tracker.http.requests import context, mark_rollback
-from tracker.services import patient_history, patients, records
+from tracker.services import patients, records
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 from tracker.services.facts import split_methods
+from tracker.services.queries import patient_history
 from tracker.web.forms import show_service_errors
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
@@ -48,7 +50,7 @@ def _split_for_form(methods: str) -> dict[str, list[str]]:
 class _Kind:
     """How one kind of record is entered and corrected."""
 
-    kind: str  # as in patient_history.CORRECTABLE
+    kind: RecordKind  # one of patient_history.CORRECTABLE
     form: type[FlaskForm]
     template: str
     done: str  # the message once recorded
@@ -105,13 +107,14 @@ def _save_contraception(ctx: Context, pid: int, form: Any, corrects: int | None,
 
 
 COUNSELING = _Kind(
-    "counseling", CounselingForm, "prescriber/counseling.html", "The counseling is recorded.",
+    RecordKind.COUNSELING, CounselingForm, "prescriber/counseling.html",
+    "The counseling is recorded.",
     lambda today: {"counseled_on": today},
     lambda row: {"counseled_on": row.counseled_on},
     _save_counseling,
 )
 PREGNANCY_TEST = _Kind(
-    "pregnancy-test", PregnancyTestForm, "prescriber/pregnancy_test.html",
+    RecordKind.PREGNANCY_TEST, PregnancyTestForm, "prescriber/pregnancy_test.html",
     "The pregnancy test is recorded.",
     lambda today: {"collected_on": today},
     lambda row: {"collected_on": row.collected_on, "result": row.result,
@@ -119,7 +122,7 @@ PREGNANCY_TEST = _Kind(
     _save_test,
 )
 CONTRACEPTION = _Kind(
-    "contraception", ContraceptionForm, "prescriber/contraception.html",
+    RecordKind.CONTRACEPTION, ContraceptionForm, "prescriber/contraception.html",
     "The contraception is recorded.",
     lambda today: {"recorded_on": today},
     lambda row: {"recorded_on": row.recorded_on, "started_on": row.started_on,

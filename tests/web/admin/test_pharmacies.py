@@ -12,10 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import login, post_form
 from tests.web.admin.conftest import events, text_of
 from tracker.models import Pharmacy, User
-from tracker.services import admin, prescriptions
+from tracker.services import authorizations
+from tracker.services import pharmacies as pharmacy_service
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden
 
@@ -104,7 +106,8 @@ def test_annual_reactivation_lets_an_inactive_pharmacy_dispense_again(
     staff = builders.pharmacist(ctx, lapsed)
     doc = builders.as_user(ctx, builders.prescriber(ctx))
     patient = builders.ready_for_first_fill(doc)
-    auth = prescriptions.authorize(doc, builders.prescription(doc, patient.id).id)
+    rx = builders.prescription(doc, patient.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     counter = app.test_client()
     login(counter, staff.email, builders.PASSWORD)
     lookup = {"authorization_number": auth.number, "date_of_birth": "1995-04-02"}
@@ -194,6 +197,7 @@ def test_pharmacy_page_lists_its_staff(ctx: Context, browser: FlaskClient) -> No
 def test_pharmacy_services_are_for_administrators_only(ctx: Context) -> None:
     counter = builders.as_user(ctx, builders.pharmacist(ctx))
     with pytest.raises(Forbidden):
-        admin.create_pharmacy(counter, "Mine", "5555555", None, None)
+        pharmacy_service.admin_create_pharmacy(counter, "Mine", "5555555", None, None)
     with pytest.raises(Forbidden):
-        admin.record_reactivation(counter, counter.actor.pharmacy_id or 0, date(2026, 12, 15))
+        pharmacy_service.record_reactivation(counter, counter.actor.pharmacy_id or 0,
+                                             date(2026, 12, 15))

@@ -13,7 +13,7 @@ from tests import builders
 from tests.conftest import csrf_token, post_form
 from tests.web.admin.conftest import events, text_of
 from tracker.models import ApiToken, User
-from tracker.services import people
+from tracker.services import tokens
 from tracker.services.context import Context
 
 LOOKUP = "/api/v1/authorizations/XXXX-XXXX-XXXX?date_of_birth=2000-01-01"
@@ -48,7 +48,7 @@ def test_revoked_token_stops_working_at_once(
     ctx: Context, app: Flask, browser: FlaskClient, administrator: User
 ) -> None:
     staff = builders.pharmacist(ctx)
-    token = people.create_token(ctx, staff, "old system")
+    token = tokens.create_token(ctx, staff, "old system")
     row = ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id))
     assert row is not None
     page = text_of(browser.get("/admin/tokens"))
@@ -66,7 +66,7 @@ def test_revoked_token_stops_working_at_once(
 
 def test_revoking_from_the_users_page_returns_there(ctx: Context, browser: FlaskClient) -> None:
     staff = builders.pharmacist(ctx)
-    people.create_token(ctx, staff)
+    tokens.create_token(ctx, staff)
     row = ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == staff.id))
     assert row is not None
     page = text_of(browser.get(f"/admin/users/{staff.id}"))
@@ -80,7 +80,7 @@ def test_revoking_from_the_users_page_returns_there(ctx: Context, browser: Flask
 def test_token_list_is_paged(ctx: Context, browser: FlaskClient) -> None:
     staff = builders.pharmacist(ctx)
     for n in range(26):
-        people.create_token(ctx, staff, f"system {n}")
+        tokens.create_token(ctx, staff, f"system {n}")
     first = text_of(browser.get("/admin/tokens"))
     assert "Page 1 of 2" in first
     assert 'href="/admin/tokens?status=active&amp;page=2"' in first

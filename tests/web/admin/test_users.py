@@ -13,12 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import csrf_token, login, post_form
 from tests.web.admin.conftest import events, text_of
 from tracker.models import ApiToken, LoginSession, User
-from tracker.services import admin, people, prescriptions
+from tracker.services import authorizations, tokens
+from tracker.services import users as user_service
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, ValidationFailed
+from tracker.services.queries import user_list
 
 VALID_NPI = "1234567893"
 
@@ -98,7 +101,7 @@ def test_deactivation_ends_the_users_sessions_and_revokes_their_tokens(
     staff = builders.pharmacist(ctx)
     their_browser = signed_in(app, staff)
     assert their_browser.get("/pharmacy").status_code == 200
-    token = people.create_token(ctx, staff, "pharmacy system")
+    token = tokens.create_token(ctx, staff, "pharmacy system")
     api = {"Authorization": f"Bearer {token}"}
     assert app.test_client().get("/api/v1/authorizations/XXXX-XXXX-XXXX?date_of_birth="
                                  "2000-01-01", headers=api).status_code == 404
@@ -170,7 +173,8 @@ def test_a_deactivated_prescribers_authorization_cannot_be_dispensed(
     prescriber = builders.prescriber(ctx)
     doc = builders.as_user(ctx, prescriber)
     patient = builders.ready_for_first_fill(doc)
-    auth = prescriptions.authorize(doc, builders.prescription(doc, patient.id).id)
+    rx = builders.prescription(doc, patient.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     url = f"/admin/users/{prescriber.id}"
     post_form(browser, f"{url}/deactivate", {"reason": "retired"}, page_url=url)
     counter = signed_in(app, builders.pharmacist(ctx))
@@ -217,7 +221,7 @@ def test_user_list_shows_who_is_active_with_filters_and_pages(
     for n in range(26):
         builders.prescriber(ctx, name=f"Doctor {n:02d}")
     gone = builders.pharmacist(ctx)
-    admin.deactivate_user(builders.as_user(ctx, administrator), gone.id, "left")
+    user_service.deactivate_user(builders.as_user(ctx, administrator), gone.id, "left")
     page = text_of(browser.get("/admin/users?role=prescriber"))
     assert "Page 1 of 2" in page and "Doctor 00" in page and "Doctor 25" not in page
     assert 'href="/admin/users?role=prescriber&amp;page=2"' in page
@@ -232,9 +236,9 @@ def test_user_list_shows_who_is_active_with_filters_and_pages(
 def test_user_services_are_for_administrators_only(ctx: Context) -> None:
     doc = builders.as_user(ctx, builders.prescriber(ctx))
     with pytest.raises(Forbidden):
-        admin.list_users(doc)
+        user_list.list_users(doc)
     with pytest.raises(Forbidden):
-        admin.deactivate_user(doc, doc.actor.user_id or 0, "no")
+        user_service.deactivate_user(doc, doc.actor.user_id or 0, "no")
 
 
 def test_deactivating_twice_is_refused_without_a_second_event(
@@ -242,7 +246,7 @@ def test_deactivating_twice_is_refused_without_a_second_event(
 ) -> None:
     acting = builders.as_user(ctx, administrator)
     staff = builders.pharmacist(ctx)
-    admin.deactivate_user(acting, staff.id, "left")
+    user_service.deactivate_user(acting, staff.id, "left")
     with pytest.raises(ValidationFailed):
-        admin.deactivate_user(acting, staff.id, "left again")
+        user_service.deactivate_user(acting, staff.id, "left again")
     assert len(events(ctx, "user.deactivated", staff.id)) == 1

@@ -9,9 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import csrf_token, login, post_form
 from tracker.models import Authorization, Patient, Prescription, User
-from tracker.services import prescriptions
+from tracker.services import authorizations
 from tracker.services.context import Context
 
 
@@ -34,7 +35,7 @@ def authorized(doc: Context) -> Authorized:
     of Dec 14 makes Dec 20 the last day."""
     patient = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, patient.id, days_supply=30, quantity=60)
-    return Authorized(patient, rx, prescriptions.authorize(doc, rx.id), doc)
+    return Authorized(patient, rx, authorizations.authorize(doc, rx.id, signature=SIGNED), doc)
 
 
 @pytest.fixture

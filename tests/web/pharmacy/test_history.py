@@ -12,11 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock, csrf_token, login
 from tracker.models import AuditEvent, Dispense, User
-from tracker.services import dispense_history, prescriptions
+from tracker.services import authorizations, dispenses
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
+from tracker.services.queries import dispense_history
 
 
 @pytest.fixture
@@ -31,8 +33,8 @@ def dispensed(doc: Context, counter: Context, last: str = "Rivera",
     """A patient authorized and dispensed today at the counter's pharmacy."""
     patient = builders.ready_for_first_fill(doc, last=last, first=first)
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
-    return prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    return dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
 
 
 def test_history_lists_the_pharmacys_own_dispenses_newest_first_in_pages(

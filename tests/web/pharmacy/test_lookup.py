@@ -10,10 +10,11 @@ from datetime import date
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.conftest import Clock, login
 from tests.web.pharmacy.conftest import Authorized, look_up
 from tracker.models import User
-from tracker.services import prescriptions, records
+from tracker.services import authorizations, records
 from tracker.services.context import Context
 
 BORN = "1995-04-02"  # the builders' patient
@@ -135,7 +136,7 @@ def test_visit_window_ends_the_authorization_of_a_patient_who_cannot_get_pregnan
     patient = builders.enrolled_patient(doc, "cannot_get_pregnant")
     records.record_counseling(doc, patient.id, date(2026, 3, 2))
     rx = builders.prescription(doc, patient.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     assert auth.do_not_dispense_after == date(2026, 3, 31)
     clock.set_day(date(2026, 4, 1))
     since = date(2026, 1, 1)
@@ -150,8 +151,8 @@ def test_visit_window_ends_the_authorization_of_a_patient_who_cannot_get_pregnan
 def test_reversed_authorization_is_not_authorized(
     counter: FlaskClient, authorized: Authorized
 ) -> None:
-    prescriptions.reverse(authorized.prescriber, authorized.authorization.number,
-                          "entered for the wrong prescription")
+    authorizations.reverse(authorized.prescriber, authorized.authorization.number,
+                           "entered for the wrong prescription")
     page = text_of(look_up(counter, authorized.authorization.number, BORN))
     assert "Do not dispense" in page
     assert "This authorization was reversed on Dec 15, 2026" in page

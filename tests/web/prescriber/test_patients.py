@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.web.prescriber.conftest import errors_of, events, page, statements, submit, text_of
 from tracker.models import Patient, PregnancyTest
-from tracker.services import patients, prescriptions, records
+from tracker.services import authorizations, dispenses, patients, records
 from tracker.services.context import Context
 
 DAY = timedelta(days=1)
@@ -91,9 +92,9 @@ def test_timeline_shows_authorizations_and_dispenses(browser: FlaskClient, ctx: 
                                                      doc: Context) -> None:
     p = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, p.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     counter = builders.pharmacist(ctx)
-    prescriptions.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30, 30, True)
+    dispenses.dispense(builders.as_user(ctx, counter), rx.id, auth.number, 30, 30, True)
     html = page(browser, f"/patients/{p.id}")
     assert (f"<title>Authorization {auth.number} (dispensed), issued Dec 15, 2026, do not "
             f"dispense after Dec 20, 2026</title>") in html
@@ -203,8 +204,8 @@ def test_patient_page_costs_the_same_statements_however_long_the_history(
                                       "home")
     rx = builders.prescription(doc, long.id)
     records.record_pregnancy_test(doc, long.id, doc.today(), "negative", "lab")
-    auth = prescriptions.authorize(doc, rx.id)
-    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     builders.prescription(doc, long.id)
     counts = []
     for p in (short, long):

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
 from tracker.models import Authorization, Prescription
-from tracker.services import prescriptions
+from tracker.services import authorizations, dispenses
 from tracker.services.context import Context
 
 WRITE = {"written_on": "2026-12-15", "days_supply": "30", "quantity": "60", "refills": "0"}
@@ -130,7 +131,7 @@ def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Sessi
                                                  doc: Context) -> None:
     p = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, p.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     rx_url = f"/prescriptions/{rx.id}"
     no_reason = submit(browser, rx_url + "/reverse", {"reason": "  "}, page_url=rx_url,
                        status=422)
@@ -151,9 +152,9 @@ def test_dispensed_prescription_cannot_be_reversed(browser: FlaskClient, ctx: Co
                                                    doc: Context) -> None:
     p = builders.ready_for_first_fill(doc)
     rx = builders.prescription(doc, p.id)
-    auth = prescriptions.authorize(doc, rx.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     counter = builders.as_user(ctx, builders.pharmacist(ctx))
-    prescriptions.dispense(counter, rx.id, auth.number, 30, 30, True)
+    dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     rx_url = f"/prescriptions/{rx.id}"
     assert "Dispensed on Dec 15, 2026 by Pharmacy" in text_of(page(browser, rx_url))
     answer = submit(browser, rx_url + "/reverse", {"reason": "too late"}, page_url=rx_url,

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Connection
 
 from tests import builders
+from tests.builders import SIGNED
 from tests.web.prescriber.conftest import page, statements, text_of
-from tracker.services import patients, prescriptions, records
+from tracker.services import authorizations, patients, records
 from tracker.services.context import Context
 
 DAY = timedelta(days=1)
@@ -28,7 +29,7 @@ def _authorized_closing_tomorrow(doc: Context):  # type: ignore[no-untyped-def]
     records.record_pregnancy_test(doc, p.id, today - 5 * DAY, "negative", "lab")
     records.record_comprehension(doc, p.id, today - 5 * DAY, builders.ANSWERS,
                                  ["iud", "male_condom"], False)
-    auth = prescriptions.authorize(doc, builders.prescription(doc, p.id).id)
+    auth = authorizations.authorize(doc, builders.prescription(doc, p.id).id, signature=SIGNED)
     return p, auth
 
 

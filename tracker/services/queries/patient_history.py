@@ -15,17 +15,15 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    cast,
     false,
     literal,
-    null,
     select,
     union_all,
 )
 from sqlalchemy.orm import aliased
 
 from tracker.domain.contraception import METHOD_LABELS
-from tracker.domain.facts import Category, TestResult, TestSetting
+from tracker.domain.facts import Category, RecordKind, TestResult, TestSetting
 from tracker.domain.facts import PregnancyTest as TestFact
 from tracker.models import (
     Acknowledgment,
@@ -42,17 +40,16 @@ from tracker.models import (
     Prescription,
     User,
 )
-from tracker.services.audit import record_event
 from tracker.services.consent_forms import ConsentForm, current_form
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, ValidationFailed
-from tracker.services.facts import load_many_patient_facts, split_methods
+from tracker.services.errors import NotFound
+from tracker.services.facts import load_many_patient_facts, split_methods, typed_columns
 from tracker.services.paging import PER_PAGE, Page, page_of
 from tracker.services.patients import acknowledgment_fields, own_patient
 from tracker.services.prescriptions import own_prescription
+from tracker.services.queries.worklist import PatientOutlook, outlook_of, summary_of
 from tracker.services.records import RECORD_KINDS
 from tracker.services.signatures import verify
-from tracker.services.worklist import PatientOutlook, outlook_of, summary_of
 
 CATEGORY_LABELS = {
     Category.CAN_GET_PREGNANT.value: "can get pregnant",
@@ -65,7 +62,9 @@ SETTING_LABELS = {
 }
 # The kinds of record a prescriber corrects by entering a new version (RULES.md: records are
 # never overwritten); comprehension attempts are answered again instead.
-CORRECTABLE = ("counseling", "pregnancy-test", "contraception")
+CORRECTABLE = (RecordKind.COUNSELING, RecordKind.PREGNANCY_TEST, RecordKind.CONTRACEPTION)
+# The kinds of record kept in versions, each new one with the reason it replaced the last.
+VERSIONED = (*CORRECTABLE, RecordKind.COMPREHENSION)
 RX_PER_PAGE = 10
 
 
@@ -73,7 +72,7 @@ RX_PER_PAGE = 10
 class HistoryEntry:
     """One version of one record of the chart."""
 
-    kind: str  # counseling, pregnancy-test, contraception, comprehension, acknowledgment, ...
+    kind: RecordKind
     record_id: int
     title: str
     on: date  # the clinical date of the record
@@ -132,111 +131,116 @@ def methods_text(methods: str, abstinence: bool) -> str:
     return " + ".join(METHOD_LABELS.get(m, m) for m in sorted(split_methods(methods)))
 
 
-def _nothing(type_: Any) -> Any:
-    return cast(null(), type_)
+# The columns of the history query: one meaning each, whatever the kind of record. The
+# pregnancy-test arm comes first and its typed columns (UTC times, booleans) type the result.
+_HISTORY_COLUMNS: dict[str, Any] = {
+    "kind": String, "record_id": Integer,
+    "record_date": Date,  # the clinical date of the record
+    "entered_by": String, "entered_at": PregnancyTest.recorded_at.type,
+    "superseded": Boolean, "corrects_id": Integer, "correction_reason": Text,
+    "result": String, "setting": String, "reported_by": String,
+    "registry_reported_at": PregnancyTest.registry_reported_at.type,
+    "methods": String, "abstinence": Boolean, "started_on": Date,
+    "passed": Boolean, "wrong_answers": String,
+    "category": String, "change_reason": Text,
+    "form_code": String, "form_version": String, "patient_signature": String,
+    "guardian_signature": String, "guardian_relationship": String,
+}
 
 
 def _history_query(patient_id: int) -> Any:
     """Every version of every record of one patient in one UNION ALL, each with the name of
-    who entered it. The pregnancy-test arm comes first: its typed columns (UTC times,
-    booleans) type the whole result."""
+    who entered it."""
     reporter = aliased(User)
 
-    def arm(kind: str, model: Any, on: Any, at: Any, who: Any, *joins: Any, versioned: bool = True,
-            s: tuple[Any, ...] = (), d2: Any = None, b1: Any = None, b2: Any = None,
-            reason: Any = None, at2: Any = None) -> Any:
-        strings = [*s, *(_nothing(String) for _ in range(6 - len(s)))]
-        columns = [
-            literal(kind, String).label("kind"), model.id.label("id"), on.label("on"),
-            User.name.label("who"), at.label("at"),
-            (model.superseded if versioned else false()).label("superseded"),
-            (model.corrects_id if versioned else _nothing(Integer)).label("corrects_id"),
-            (reason if reason is not None else (
-                model.correction_reason if versioned else _nothing(Text))).label("reason"),
-            *(value.label(f"s{i + 1}") for i, value in enumerate(strings)),
-            (d2 if d2 is not None else _nothing(Date)).label("d2"),
-            (b1 if b1 is not None else _nothing(Boolean)).label("b1"),
-            (b2 if b2 is not None else _nothing(Boolean)).label("b2"),
-            (at2 if at2 is not None else _nothing(PregnancyTest.registry_reported_at.type))
-            .label("at2"),
-        ]
-        stmt = select(*columns).join(User, User.id == who)
+    def arm(kind: RecordKind, model: Any, on: Any, at: Any, who: Any, *joins: Any,
+            versioned: bool = True, **columns: Any) -> Any:
+        given = {"kind": literal(kind.value, String), "record_id": model.id, "record_date": on,
+                 "entered_by": User.name, "entered_at": at, "superseded": false(), **columns}
+        if versioned:
+            given.update(superseded=model.superseded, corrects_id=model.corrects_id,
+                         correction_reason=model.correction_reason)
+        stmt = select(*typed_columns(_HISTORY_COLUMNS, given)).join(User, User.id == who)
         for target, condition in joins:
             stmt = stmt.outerjoin(target, condition)
         return stmt.where(model.patient_id == patient_id)
 
     return union_all(
-        arm("pregnancy-test", PregnancyTest, PregnancyTest.collected_on,
+        arm(RecordKind.PREGNANCY_TEST, PregnancyTest, PregnancyTest.collected_on,
             PregnancyTest.recorded_at, PregnancyTest.recorded_by,
             (reporter, reporter.id == PregnancyTest.registry_reported_by),
-            s=(PregnancyTest.result, PregnancyTest.setting, reporter.name),
-            at2=PregnancyTest.registry_reported_at),
-        arm("counseling", Counseling, Counseling.counseled_on, Counseling.recorded_at,
+            result=PregnancyTest.result, setting=PregnancyTest.setting,
+            reported_by=reporter.name, registry_reported_at=PregnancyTest.registry_reported_at),
+        arm(RecordKind.COUNSELING, Counseling, Counseling.counseled_on, Counseling.recorded_at,
             Counseling.recorded_by),
-        arm("contraception", ContraceptionEntry, ContraceptionEntry.recorded_on,
+        arm(RecordKind.CONTRACEPTION, ContraceptionEntry, ContraceptionEntry.recorded_on,
             ContraceptionEntry.recorded_at, ContraceptionEntry.recorded_by,
-            s=(ContraceptionEntry.methods,), d2=ContraceptionEntry.started_on,
-            b1=ContraceptionEntry.abstinence),
-        arm("comprehension", ComprehensionAttempt, ComprehensionAttempt.completed_on,
+            methods=ContraceptionEntry.methods, started_on=ContraceptionEntry.started_on,
+            abstinence=ContraceptionEntry.abstinence),
+        arm(RecordKind.COMPREHENSION, ComprehensionAttempt, ComprehensionAttempt.completed_on,
             ComprehensionAttempt.recorded_at, ComprehensionAttempt.recorded_by,
-            s=(ComprehensionAttempt.methods, ComprehensionAttempt.wrong),
-            b1=ComprehensionAttempt.abstinence, b2=ComprehensionAttempt.passed),
-        arm("acknowledgment", Acknowledgment, Acknowledgment.signed_on, Acknowledgment.signed_at,
-            Acknowledgment.witness_id, versioned=False,
-            s=(Acknowledgment.form_code, Acknowledgment.form_version,
-               Acknowledgment.patient_signature, Acknowledgment.guardian_signature,
-               Acknowledgment.guardian_relationship, Acknowledgment.category)),
-        arm("category", CategoryChange, CategoryChange.changed_on, CategoryChange.changed_at,
-            CategoryChange.changed_by, versioned=False, s=(CategoryChange.category,),
-            reason=CategoryChange.reason),
-        arm("course-end", CourseEnd, CourseEnd.last_dose_on, CourseEnd.recorded_at,
+            methods=ComprehensionAttempt.methods, wrong_answers=ComprehensionAttempt.wrong,
+            abstinence=ComprehensionAttempt.abstinence, passed=ComprehensionAttempt.passed),
+        arm(RecordKind.ACKNOWLEDGMENT, Acknowledgment, Acknowledgment.signed_on,
+            Acknowledgment.signed_at, Acknowledgment.witness_id, versioned=False,
+            form_code=Acknowledgment.form_code, form_version=Acknowledgment.form_version,
+            patient_signature=Acknowledgment.patient_signature,
+            guardian_signature=Acknowledgment.guardian_signature,
+            guardian_relationship=Acknowledgment.guardian_relationship,
+            category=Acknowledgment.category),
+        arm(RecordKind.CATEGORY_CHANGE, CategoryChange, CategoryChange.changed_on,
+            CategoryChange.changed_at, CategoryChange.changed_by, versioned=False,
+            category=CategoryChange.category, change_reason=CategoryChange.reason),
+        arm(RecordKind.COURSE_END, CourseEnd, CourseEnd.last_dose_on, CourseEnd.recorded_at,
             CourseEnd.recorded_by, versioned=False),
     )
 
 
 def _entry(row: Any, first_category_id: int | None) -> HistoryEntry:
     """One row of the history query in words."""
-    kind = row.kind
+    kind = RecordKind(row.kind)
     details: tuple[str, ...] = ()
     reportable = False
-    if kind == "pregnancy-test":
-        title = f"Pregnancy test: {row.s1}"
-        details = (f"Done at: {SETTING_LABELS.get(row.s2, row.s2)}",)
-        if row.s1 == TestResult.POSITIVE.value and row.at2 is not None:
-            details += (f"Reported to the pregnancy registry by {row.s3} on "
-                        f"{row.at2.date().isoformat()}",)
-        elif row.s1 == TestResult.POSITIVE.value and not row.superseded:
+    if kind == RecordKind.PREGNANCY_TEST:
+        title = f"Pregnancy test: {row.result}"
+        details = (f"Done at: {SETTING_LABELS.get(row.setting, row.setting)}",)
+        if row.result == TestResult.POSITIVE.value and row.registry_reported_at is not None:
+            details += (f"Reported to the pregnancy registry by {row.reported_by} on "
+                        f"{row.registry_reported_at.date().isoformat()}",)
+        elif row.result == TestResult.POSITIVE.value and not row.superseded:
             details += ("Not yet reported to the pregnancy registry",)
             reportable = True
-    elif kind == "counseling":
+    elif kind == RecordKind.COUNSELING:
         title = "Counseling"
-    elif kind == "contraception":
+    elif kind == RecordKind.CONTRACEPTION:
         title = "Contraception"
-        details = (methods_text(row.s1, bool(row.b1)), f"Started on {row.d2.isoformat()}")
-    elif kind == "comprehension":
-        wrong = [w for w in (row.s2 or "").split(",") if w]
-        outcome = "passed" if row.b2 else f"not passed ({len(wrong)} wrong)"
+        details = (methods_text(row.methods, bool(row.abstinence)),
+                   f"Started on {row.started_on.isoformat()}")
+    elif kind == RecordKind.COMPREHENSION:
+        wrong = [w for w in (row.wrong_answers or "").split(",") if w]
+        outcome = "passed" if row.passed else f"not passed ({len(wrong)} wrong)"
         title = f"Comprehension questions: {outcome}"
         details = (f"Contraception confirmed by the patient: "
-                   f"{methods_text(row.s1, bool(row.b1))}",)
-    elif kind == "acknowledgment":
+                   f"{methods_text(row.methods, bool(row.abstinence))}",)
+    elif kind == RecordKind.ACKNOWLEDGMENT:
         title = "Acknowledgment signed"
-        details = (f"Form {row.s1} version {row.s2} ({CATEGORY_LABELS.get(row.s6, row.s6)})",
-                   f"Signed by {row.s3}")
-        if row.s4:
-            details += (f"Co-signed by {row.s4} ({row.s5})",)
-    elif kind == "category":
+        details = (f"Form {row.form_code} version {row.form_version} "
+                   f"({CATEGORY_LABELS.get(row.category, row.category)})",
+                   f"Signed by {row.patient_signature}")
+        if row.guardian_signature:
+            details += (f"Co-signed by {row.guardian_signature} ({row.guardian_relationship})",)
+    elif kind == RecordKind.CATEGORY_CHANGE:
         # Registration writes the first category; later rows are changes.
-        what = "Registered" if row.id == first_category_id else "Category changed"
-        title = f"{what}: {CATEGORY_LABELS.get(row.s1, row.s1)}"
-        details = (f"Reason: {row.reason}",) if row.reason else ()
+        what = "Registered" if row.record_id == first_category_id else "Category changed"
+        title = f"{what}: {CATEGORY_LABELS.get(row.category, row.category)}"
+        details = (f"Reason: {row.change_reason}",) if row.change_reason else ()
     else:
         title = "Course ended (last dose)"
-    correction = row.reason if kind in CORRECTABLE + ("comprehension",) else None
+    correction = row.correction_reason if kind in VERSIONED else None
     if row.corrects_id is not None:
         details += (f"Correction of version #{row.corrects_id}: {correction}",)
-    return HistoryEntry(kind, row.id, title, row.on, details, row.who, row.at,
-                        bool(row.superseded), row.corrects_id, correction,
+    return HistoryEntry(kind, row.record_id, title, row.record_date, details, row.entered_by,
+                        row.entered_at, bool(row.superseded), row.corrects_id, correction,
                         kind in CORRECTABLE and not row.superseded, reportable)
 
 
@@ -244,14 +248,15 @@ def _history(ctx: Context, patient_id: int) -> tuple[list[HistoryEntry], list[Te
     """The patient's history, newest first, and the positive tests still to report to the
     registry (RULES.md §10), read from the same rows."""
     rows = ctx.session.execute(_history_query(patient_id)).all()
-    categories = [row.id for row in rows if row.kind == "category"]
+    categories = [row.record_id for row in rows if row.kind == RecordKind.CATEGORY_CHANGE]
     first_category = min(categories) if categories else None
     entries = [_entry(row, first_category) for row in rows]
     entries.sort(key=lambda e: (e.on, e.entered_at, e.record_id), reverse=True)
-    unreported = [TestFact(row.id, row.on, TestResult.POSITIVE, TestSetting(row.s2))
-                  for row in rows if row.kind == "pregnancy-test"
-                  and row.s1 == TestResult.POSITIVE.value and not row.superseded
-                  and row.at2 is None]
+    unreported = [TestFact(row.record_id, row.record_date, TestResult.POSITIVE,
+                           TestSetting(row.setting))
+                  for row in rows if row.kind == RecordKind.PREGNANCY_TEST
+                  and row.result == TestResult.POSITIVE.value and not row.superseded
+                  and row.registry_reported_at is None]
     return entries, unreported
 
 
@@ -313,7 +318,7 @@ def prescription_detail(ctx: Context, prescription_id: int) -> PrescriptionDetai
     return PrescriptionDetail(rx, patient, auths, dispense, pharmacy, signers)
 
 
-def correctable_record(ctx: Context, patient_id: int, kind: str, record_id: int) -> Any:
+def correctable_record(ctx: Context, patient_id: int, kind: RecordKind, record_id: int) -> Any:
     """The record a correction starts from: the patient's own, of a kind that is corrected by
     a new version. Another patient's record is not found."""
     patient = own_patient(ctx, patient_id)
@@ -340,44 +345,3 @@ def acknowledgment(ctx: Context, patient_id: int, acknowledgment_id: int) -> Sig
     form = current_form(ack.category)
     shown = form if (form.code, form.version) == (ack.form_code, ack.form_version) else None
     return SignedAcknowledgment(ack, patient, witness, verified, shown)
-
-
-def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> PregnancyTest:
-    """RULES.md §10: record that a positive test was reported to the pregnancy registry."""
-    patient = own_patient(ctx, patient_id)
-    test = ctx.session.get(PregnancyTest, test_id)
-    if test is None or test.patient_id != patient.id:
-        raise NotFound("no such pregnancy test")
-    problems = []
-    if test.result != TestResult.POSITIVE.value:
-        problems.append("Only a positive pregnancy test is reported to the registry.")
-    elif test.superseded:
-        problems.append("This test was corrected; the newest version is the one to report.")
-    elif test.registry_reported_at is not None:
-        problems.append("This test has already been reported to the registry.")
-    if problems:
-        raise ValidationFailed({"test": problems})
-    test.registry_reported_at = ctx.now()
-    test.registry_reported_by = ctx.actor.user_id
-    ctx.session.flush()
-    record_event(ctx, "pregnancy_test.registry_reported", "pregnancy_test", test.id,
-                 patient_id=patient.id, new={"collected_on": test.collected_on,
-                                             "registry_reported_at": test.registry_reported_at})
-    return test
-
-
-def record_signing_failure(ctx: Context, prescription_id: int) -> None:
-    """Marking dispensable was refused because the prescriber's password (their signature) was
-    wrong or missing: audit the attempt (nothing else is stored)."""
-    rx = ctx.session.get(Prescription, prescription_id)
-    assert rx is not None
-    record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
-                 patient_id=rx.patient_id)
-
-
-def record_witness_failure(ctx: Context, patient_id: int) -> None:
-    """A signature was refused because the witnessing prescriber's password was wrong: audit
-    the attempt (nothing else is stored)."""
-    patient = own_patient(ctx, patient_id)
-    record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
-                 patient_id=patient.id, new={"form": current_form(patient.category).code})

@@ -4,29 +4,18 @@ dispenses, and only what dispensing needs (no clinical record of the patient).""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from tracker.models import Authorization, Dispense, Patient, Pharmacy, Prescription, Role, User
-from tracker.services.admin import PharmacyStanding, standing
-from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed
 from tracker.services.paging import PER_PAGE, Page, paginate
-from tracker.services.text import as_text_cell
-
-CSV_COLUMNS = (
-    "dispensed_at", "program_date", "prescription_number", "authorization_number",
-    "patient_last_name", "patient_first_name", "patient_date_of_birth", "quantity",
-    "days_supply", "medication_guide_given", "pharmacist", "prescriber", "prescriber_npi",
-)
+from tracker.services.pharmacies import PharmacyStanding, standing
 
 
 @dataclass(frozen=True)
@@ -75,7 +64,7 @@ def dispensed_by(ctx: Context, dispense: Dispense) -> DispensedBy:
     return DispensedBy(pharmacist.name, pharmacy)
 
 
-def _rows(pharmacy_id: int) -> Select[Any]:
+def dispense_rows(pharmacy_id: int) -> Select[Any]:
     pharmacist = aliased(User)
     prescriber = aliased(User)
     return (
@@ -92,11 +81,11 @@ def _rows(pharmacy_id: int) -> Select[Any]:
     )
 
 
-def _row(found: Any) -> DispenseRow:
+def dispense_row(found: Any) -> DispenseRow:
     return DispenseRow(*found)
 
 
-def _period(stmt: Select[Any], date_from: date | None, date_to: date | None) -> Select[Any]:
+def within_period(stmt: Select[Any], date_from: date | None, date_to: date | None) -> Select[Any]:
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ValidationFailed({"date_to": ["The end date cannot be before the start date."]})
     if date_from is not None:
@@ -110,45 +99,16 @@ def list_dispenses(ctx: Context, page: int = 1, date_from: date | None = None,
                    date_to: date | None = None, per_page: int = PER_PAGE) -> Page[DispenseRow]:
     """The pharmacy's dispenses, newest first, optionally between two program dates."""
     pharmacy = own_pharmacy(ctx)
-    stmt = _period(_rows(pharmacy.id), date_from, date_to)
+    stmt = within_period(dispense_rows(pharmacy.id), date_from, date_to)
     stmt = stmt.order_by(Dispense.dispensed_at.desc(), Dispense.id.desc())
-    return paginate(ctx.session, stmt, page, per_page, row=_row)
+    return paginate(ctx.session, stmt, page, per_page, row=dispense_row)
 
 
 def get_dispense(ctx: Context, dispense_id: int) -> DispenseRow:
     """One dispense of the pharmacy; another pharmacy's is not found."""
     pharmacy = own_pharmacy(ctx)
     found = ctx.session.execute(
-        _rows(pharmacy.id).where(Dispense.id == dispense_id)).one_or_none()
+        dispense_rows(pharmacy.id).where(Dispense.id == dispense_id)).one_or_none()
     if found is None:
         raise NotFound("no such dispense")
-    return _row(found)
-
-
-def export_csv(ctx: Context, date_from: date | None = None,
-               date_to: date | None = None) -> tuple[str, int]:
-    """The pharmacy's dispenses as CSV (oldest first), and how many rows it holds. Times are in
-    the program time zone. The export is audited: it carries patient names off the system."""
-    pharmacy = own_pharmacy(ctx)
-    stmt = _period(_rows(pharmacy.id), date_from, date_to)
-    stmt = stmt.order_by(Dispense.dispensed_at, Dispense.id)
-    zone = ZoneInfo(ctx.program_timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for found in ctx.session.execute(stmt.execution_options(yield_per=500)):
-        row = _row(found)
-        d = row.dispense
-        writer.writerow([as_text_cell(v) for v in (
-            d.dispensed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-            d.dispensed_on.isoformat(), row.prescription_number, row.authorization_number,
-            row.patient_last_name, row.patient_first_name,
-            row.patient_date_of_birth.isoformat(), d.quantity, d.days_supply,
-            "yes" if d.medication_guide_given else "no", row.pharmacist_name,
-            row.prescriber_name, row.prescriber_npi or "",
-        )])
-        count += 1
-    record_event(ctx, "dispenses.exported", "pharmacy", pharmacy.id,
-                 new={"date_from": date_from, "date_to": date_to, "rows": count})
-    return out.getvalue(), count
+    return dispense_row(found)

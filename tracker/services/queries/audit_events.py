@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import aliased
 
-from tracker.models import Acknowledgment, AuditEvent, Authorization, Patient, Role, User
+from tracker.models import Acknowledgment, ApiToken, AuditEvent, Authorization, Patient, Role, User
+from tracker.services.authorizations import authorization_fields
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
+from tracker.services.paging import Page, paginate
 from tracker.services.patients import acknowledgment_fields
-from tracker.services.prescriptions import authorization_fields
 from tracker.services.signatures import verify
 
 EXPORT_FIELDS = ("id", "occurred_at", "actor_id", "actor_name", "actor_role", "action",
@@ -102,3 +103,26 @@ def patient_signatures(ctx: Context, patient_id: int) -> list[tuple[str, bool]]:
                     authorization_fields(auth), auth.signature_hmac)
         out.append((f"Authorization {auth.number} issued {auth.issued_on.isoformat()}", ok))
     return out
+
+
+def history(ctx: Context, object_type: str, object_id: int, page: int = 1,
+            per_page: int = 10) -> Page[tuple[AuditEvent, str | None]]:
+    """The audit events of one user or pharmacy, newest first, with the acting user's name.
+    A user's history includes the issuing and revoking of their API tokens."""
+    _require_admin(ctx)
+    if object_type not in {"user", "pharmacy"}:
+        raise NotFound("no such history")
+    about = (AuditEvent.object_type == object_type) & (AuditEvent.object_id == str(object_id))
+    if object_type == "user":
+        # Audit rows name their object by a string id.
+        tokens = select(cast(ApiToken.id, String(40))).where(ApiToken.user_id == object_id)
+        about = about | ((AuditEvent.object_type == "api_token")
+                         & AuditEvent.object_id.in_(tokens))
+    stmt = (
+        select(AuditEvent, User.name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(about)
+        .order_by(AuditEvent.id.desc())
+    )
+    return paginate(ctx.session, stmt, page, per_page,
+                    row=lambda found: (found[0], found[1]))

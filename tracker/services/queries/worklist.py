@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.domain.decision import Decision
 from tracker.domain.enrollment import EnrollmentStatus, enrollment_status
@@ -43,7 +43,7 @@ from tracker.models import PregnancyTest as PregnancyTestRow
 from tracker.services.context import Context
 from tracker.services.facts import load_case, load_many_patient_facts, prescriber_facts
 from tracker.services.paging import PER_PAGE, Page
-from tracker.services.patients import search_patients
+from tracker.services.patients import require_prescriber
 from tracker.services.prescriptions import own_prescription
 
 QUERY_MAX = 100
@@ -202,3 +202,28 @@ def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutl
     decision = evaluate(case, today, policy)
     return PrescriptionOutlook(rx, patient, decision,
                                checklist(decision, case.patient, policy, rx.id), today)
+
+
+def search_patients(ctx: Context, query: str = "", page: int = 1,
+                    per_page: int = 25) -> tuple[list[Patient], int]:
+    """The acting prescriber's patients by name or birth date, one page at a time."""
+    require_prescriber(ctx)
+    stmt = select(Patient).where(Patient.prescriber_id == ctx.actor.user_id)
+    query = (query or "").strip()
+    if query:
+        try:
+            born = date.fromisoformat(query)
+        except ValueError:
+            like = f"%{query.lower()}%"
+            stmt = stmt.where(
+                func.lower(Patient.last_name + " " + Patient.first_name).like(like)
+                | func.lower(Patient.first_name + " " + Patient.last_name).like(like)
+            )
+        else:
+            stmt = stmt.where(Patient.date_of_birth == born)
+    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = ctx.session.scalars(
+        stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
+        .limit(per_page).offset(max(page - 1, 0) * per_page)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,199 @@
+"""Dispenses: the pharmacy's lookup of an authorization, evaluated now and folded to what the
+counter may see, and the dispense itself, recorded exactly once whatever the concurrency (a
+conditional UPDATE with a row-count check, backed by one dispense per prescription)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from tracker.domain.decision import Decision
+from tracker.domain.facts import OpenAuthorization, PrescriptionStatus
+from tracker.domain.reasons import Reason, ReasonCode
+from tracker.domain.rules import evaluate_dispense, fold_for_pharmacy
+from tracker.models import (
+    Authorization,
+    AuthorizationState,
+    Dispense,
+    Patient,
+    Pharmacy,
+    Prescription,
+    Role,
+    User,
+)
+from tracker.services.audit import record_event
+from tracker.services.authorizations import authorization_by_number
+from tracker.services.context import Context
+from tracker.services.errors import Forbidden, NotFound, require
+from tracker.services.facts import load_case, pharmacy_facts
+from tracker.services.prescriptions import whole_number
+from tracker.services.queries.dispense_history import (
+    dispense_row,
+    dispense_rows,
+    own_pharmacy,
+    within_period,
+)
+from tracker.services.refusals import LostRace, refuse, single_reason
+from tracker.services.text import as_text_cell
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the pharmacy sees: the prescription, who it is for, the folded decision."""
+
+    prescription: Prescription
+    patient: Patient
+    prescriber: User
+    authorization: Authorization
+    decision: Decision
+    dispense: Dispense | None
+
+
+def pharmacist_pharmacy(ctx: Context) -> Pharmacy:
+    if ctx.actor.role != Role.PHARMACIST or ctx.actor.pharmacy_id is None:
+        raise Forbidden("Only pharmacy staff look up and dispense authorizations.")
+    pharmacy = ctx.session.get(Pharmacy, ctx.actor.pharmacy_id)
+    assert pharmacy is not None
+    return pharmacy
+
+
+def open_authorization(auth: Authorization) -> OpenAuthorization | None:
+    if auth.state not in (AuthorizationState.OPEN, AuthorizationState.DISPENSED):
+        return None
+    return OpenAuthorization(auth.number, auth.prescription_id, auth.issued_on,
+                             auth.do_not_dispense_after, auth.rule_set)
+
+
+def lookup(ctx: Context, number: str, date_of_birth: date | None) -> Lookup:
+    """The pharmacy's view of an authorization, evaluated now and folded to what the counter
+    may see. The number and the birth date must both match; otherwise NotFound."""
+    pharmacy = pharmacist_pharmacy(ctx)
+    auth = authorization_by_number(ctx, number)
+    if auth is None or date_of_birth is None:
+        raise NotFound("no such authorization")
+    loaded = load_case(ctx.session, auth.prescription_id)
+    assert loaded is not None
+    rx, patient, prescriber, case = loaded
+    if patient.date_of_birth != date_of_birth:
+        raise NotFound("no such authorization")
+    today = ctx.today()
+    decision = evaluate_dispense(case, today, ctx.rule_sets, pharmacy_facts(pharmacy),
+                                 open_authorization(auth))
+    dispense = ctx.session.scalar(select(Dispense).where(Dispense.prescription_id == rx.id))
+    return Lookup(rx, patient, prescriber, auth, fold_for_pharmacy(decision), dispense)
+
+
+def dispense(ctx: Context, prescription_id: int, authorization_number: str, quantity: object,
+             days_supply: object, medication_guide_given: object) -> Dispense:
+    """RULES.md §8 "Dispensing": at most once, whatever the concurrency."""
+    pharmacy = pharmacist_pharmacy(ctx)
+    auth = authorization_by_number(ctx, authorization_number)
+    if auth is None or auth.prescription_id != prescription_id:
+        raise NotFound("no such authorization for this prescription")
+    loaded = load_case(ctx.session, prescription_id)
+    assert loaded is not None
+    rx, patient, _, case = loaded
+    errors: dict[str, list[str]] = {}
+    qty = whole_number(errors, "quantity", quantity)
+    if qty is not None and not 1 <= qty <= rx.quantity:
+        errors.setdefault("quantity", []).append(
+            f"The quantity is from 1 to the prescribed {rx.quantity}.")
+    supply = whole_number(errors, "days_supply", days_supply)
+    if supply is not None and not 1 <= supply <= rx.days_supply:
+        errors.setdefault("days_supply", []).append(
+            f"The days' supply is from 1 to the prescribed {rx.days_supply}.")
+    if medication_guide_given is not True:
+        errors.setdefault("medication_guide_given", []).append(
+            "Hand the Medication Guide to the patient and confirm it.")
+    require(errors)
+    today = ctx.today()
+    decision = evaluate_dispense(case, today, ctx.rule_sets, pharmacy_facts(pharmacy),
+                                 open_authorization(auth))
+    if not decision.dispensable:
+        raise refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id, decision,
+                     "The prescription cannot be dispensed.")
+    try:
+        # Only this use case's own writes are undone when it loses the race (the savepoint).
+        with ctx.session.begin_nested():
+            row = _record_dispense(ctx, rx, auth, pharmacy, qty, supply, today)
+    except LostRace as lost:
+        raise refuse(ctx, "dispense.refused", "prescription", rx.id, patient.id,
+                     single_reason(decision, lost.reason),
+                     "The prescription has already been dispensed.") from None
+    record_event(ctx, "dispense.recorded", "dispense", row.id, patient_id=patient.id,
+                 new={"prescription_id": rx.id, "authorization": auth.number,
+                      "pharmacy_id": pharmacy.id, "quantity": qty, "days_supply": supply,
+                      "medication_guide_given": True, "rule_set": decision.rule_set})
+    return row
+
+
+def _record_dispense(ctx: Context, rx: Prescription, auth: Authorization, pharmacy: Pharmacy,
+                     quantity: int | None, days_supply: int | None, today: date) -> Dispense:
+    """The writes of dispense(), run in its savepoint. The one place a dispense is decided:
+    whoever flips the status first wins; everybody else finds zero rows and is told it was
+    already dispensed."""
+    already = Reason(ReasonCode.ALREADY_DISPENSED, "This prescription has already been dispensed.")
+    moved = ctx.session.execute(
+        update(Prescription)
+        .where(Prescription.id == rx.id,
+               Prescription.status == PrescriptionStatus.DISPENSABLE.value)
+        .values(status=PrescriptionStatus.DISPENSED.value)
+    ).rowcount
+    closed = ctx.session.execute(
+        update(Authorization)
+        .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN.value)
+        .values(state=AuthorizationState.DISPENSED.value, closed_at=ctx.now(),
+                closed_by=ctx.actor.user_id)
+    ).rowcount if moved == 1 else 0
+    if moved != 1 or closed != 1:
+        raise LostRace(already)
+    row = Dispense(prescription_id=rx.id, authorization_id=auth.id, patient_id=rx.patient_id,
+                   pharmacy_id=pharmacy.id, pharmacist_id=ctx.actor.user_id,
+                   dispensed_at=ctx.now(), dispensed_on=today, quantity=quantity,
+                   days_supply=days_supply, medication_guide_given=True)
+    ctx.session.add(row)
+    try:
+        ctx.session.flush()
+    except IntegrityError:
+        raise LostRace(already) from None
+    return row
+
+
+CSV_COLUMNS = (
+    "dispensed_at", "program_date", "prescription_number", "authorization_number",
+    "patient_last_name", "patient_first_name", "patient_date_of_birth", "quantity",
+    "days_supply", "medication_guide_given", "pharmacist", "prescriber", "prescriber_npi",
+)
+def export_csv(ctx: Context, date_from: date | None = None,
+               date_to: date | None = None) -> tuple[str, int]:
+    """The pharmacy's dispenses as CSV (oldest first), and how many rows it holds. Times are in
+    the program time zone. The export is audited: it carries patient names off the system."""
+    pharmacy = own_pharmacy(ctx)
+    stmt = within_period(dispense_rows(pharmacy.id), date_from, date_to)
+    stmt = stmt.order_by(Dispense.dispensed_at, Dispense.id)
+    zone = ZoneInfo(ctx.program_timezone)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for found in ctx.session.execute(stmt.execution_options(yield_per=500)):
+        row = dispense_row(found)
+        d = row.dispense
+        writer.writerow([as_text_cell(v) for v in (
+            d.dispensed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            d.dispensed_on.isoformat(), row.prescription_number, row.authorization_number,
+            row.patient_last_name, row.patient_first_name,
+            row.patient_date_of_birth.isoformat(), d.quantity, d.days_supply,
+            "yes" if d.medication_guide_given else "no", row.pharmacist_name,
+            row.prescriber_name, row.prescriber_npi or "",
+        )])
+        count += 1
+    record_event(ctx, "dispenses.exported", "pharmacy", pharmacy.id,
+                 new={"date_from": date_from, "date_to": date_to, "rows": count})
+    return out.getvalue(), count

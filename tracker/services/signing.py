@@ -1,0 +1,48 @@
+"""The proof that the person signing is the acting user, given at the moment of signing (the
+prescriber's authorization, the witness of an acknowledgment). On the pages the signer enters
+their password again; on the JSON API the personal bearer token the request is sent with is the
+signature (API.md). Use cases that sign take one of these as a required keyword argument, so
+no caller signs without one, and they check it themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from tracker.models import ApiToken, User
+from tracker.services.context import Context
+from tracker.services.passwords import verify_password
+from tracker.services.tokens import token_hash
+
+
+@dataclass(frozen=True)
+class ReenteredPassword:
+    """The signer typed their password again to sign (a page)."""
+
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """The personal API token the request was authenticated with (the JSON API)."""
+
+    token: str = field(repr=False)
+
+
+SignerProof = ReenteredPassword | BearerToken
+
+
+def proves_signer(ctx: Context, proof: SignerProof) -> bool:
+    """Whether the proof belongs to the acting user: their own password, or one of their tokens
+    that is not revoked. (Whether an inactive prescriber may sign is the rules engine's call.)"""
+    user = ctx.session.get(User, ctx.actor.user_id) if ctx.actor.user_id is not None else None
+    if user is None:
+        return False
+    if isinstance(proof, ReenteredPassword):
+        return verify_password(user.password_hash, proof.password)
+    if isinstance(proof, BearerToken):
+        return ctx.session.scalar(select(ApiToken.id).where(
+            ApiToken.token_hash == token_hash(proof.token), ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None))) is not None
+    raise TypeError(f"not a signer's proof: {type(proof).__name__}")

@@ -1,0 +1,96 @@
+"""Personal API tokens: issuing one (shown once, stored only as a hash), revoking it, and
+finding the user behind a bearer token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.models import ApiToken, User
+from tracker.services.administration import require_admin
+from tracker.services.audit import record_event
+from tracker.services.context import Context
+from tracker.services.errors import NotFound, ValidationFailed
+from tracker.services.users import user_by_id
+
+TOKEN_PREFIX = "trk_"  # noqa: S105 - a marker, not a secret
+LABEL_MAX = 100
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(ctx: Context, user: User, label: str | None = None) -> str:
+    """Issue a new API token for a user; returns the token, which is never stored."""
+    if not user.active:
+        raise ValidationFailed({"user": ["The user is deactivated."]})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, token_hash=token_hash(token), prefix=token[:10], label=label
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    record_event(ctx, "token.created", "api_token", row.id, new={"user_id": user.id,
+                                                                   "prefix": row.prefix})
+    return token
+
+
+def revoke_token(ctx: Context, token_id: int) -> ApiToken:
+    row = ctx.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound("no such token")
+    if row.revoked_at is None:
+        row.revoked_at = ctx.now()
+        record_event(ctx, "token.revoked", "api_token", row.id, new={"user_id": row.user_id})
+    return row
+
+
+def issue_token(ctx: Context, user_id: int, label: str | None) -> str:
+    """A new API token for the user, returned once and stored only as a hash."""
+    require_admin(ctx)
+    user = user_by_id(ctx, user_id)
+    text = " ".join((label or "").split()) or None
+    if text is not None and len(text) > LABEL_MAX:
+        raise ValidationFailed({"label": [f"The label has at most {LABEL_MAX} characters."]})
+    return create_token(ctx, user, text)
+
+
+def admin_revoke_token(ctx: Context, token_id: int) -> ApiToken:
+    """Revoke a token; it stops working with the next request."""
+    require_admin(ctx)
+    return revoke_token(ctx, token_id)
+
+
+def authenticate_token(session: Session, token: str, now: datetime) -> User | None:
+    """The active user behind a bearer token, or None. Records when the token was last used
+    (at most once a minute, so that reads stay reads)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    found = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
+        # Pharmacy staff's pharmacy comes in the same statement: the lookup and the dispense
+        # then find it in the session instead of asking the database again.
+        .options(joinedload(User.pharmacy))
+    ).one_or_none()
+    if found is None:
+        return None
+    row, user = found
+    if not user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        # Best effort: a read request on SQLite cannot always take the write lock while another
+        # process writes ("database is locked"); the request must not fail for this time stamp.
+        try:
+            with session.begin_nested():
+                session.execute(update(ApiToken).where(ApiToken.id == row.id)
+                                .values(last_used_at=now))
+        except OperationalError:
+            pass
+    return user
