@@ -125,10 +125,10 @@ def test_acknowledgment_signature_is_bound_to_its_content(doc: Context) -> None:
 
 def test_rotating_the_signature_key_keeps_old_signatures_verifiable(doc: Context) -> None:
     p = builders.patient(doc)
-    old = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    old = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera", witness=SIGNED)
     rotated = Keyring("2027", {"1": doc.signature_keys.current, "2027": b"k" * 32})
     doc.signature_keys = rotated
-    new = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera")
+    new = patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera", witness=SIGNED)
     assert (old.signature_key_id, new.signature_key_id) == ("1", "2027")
     for ack in (old, new):
         assert verify(rotated, ack.signature_key_id, "acknowledgment",

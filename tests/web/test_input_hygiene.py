@@ -78,7 +78,7 @@ def test_signatures_refuse_invisible_format_characters(ctx: Context, field: str)
               "guardian_signature": "Sam Rivera", "guardian_relationship": "mother",
               field: "Alex\u202e Rivera"}
     with pytest.raises(ValidationFailed) as invalid:
-        patients.record_acknowledgment(doc, minor.id, doc.today(), **signed)
+        patients.record_acknowledgment(doc, minor.id, doc.today(), **signed, witness=SIGNED)
     assert "formatting characters" in invalid.value.errors[field][0]
 
 
