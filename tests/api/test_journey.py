@@ -120,7 +120,8 @@ def test_patient_who_can_get_pregnant_goes_from_registration_to_second_fill(
     first_number = ok(doc.post(f"/prescriptions/{second['id']}/authorize"),
                       200)["authorization"]["number"]
     reversed_rx = ok(counter.post(f"/authorizations/{first_number}/reverse",
-                                  json={"reason": "Not picked up"}), 200)
+                                  json={"reason": "Not picked up",
+                                        "date_of_birth": "1998-07-14"}), 200)
     assert reversed_rx["status"] == "pending" and reversed_rx["authorization"] is None
     gone = ok(counter.get(f"/authorizations/{first_number}",
                           query_string={"date_of_birth": "1998-07-14"}), 200)

@@ -142,6 +142,6 @@ def test_the_lookup_shows_the_patient_by_name_and_birth_date_only(w: World) -> N
 def test_a_refused_reversal_at_the_counter_names_no_clinical_reason(w: World) -> None:
     assert _dispense(w).status_code == 201
     refused = w.send("pharmacist", "POST", f"/authorizations/{w.number}/reverse",
-                     json={"reason": "Patient changed mind"})
+                     json={"reason": "Patient changed mind", "date_of_birth": "1990-06-09"})
     assert is_problem(refused, 409)
     assert [r["code"] for r in refused.get_json()["unmet"]] == ["ALREADY_DISPENSED"]

@@ -356,7 +356,12 @@ def post_authorize(id: int) -> ResponseReturnValue:
 
 
 REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multiline=True,
-                           description="Why: wrong entry, not picked up, ...")}
+                           description="Why: wrong entry, not picked up, ..."),
+           "date_of_birth": Field("date", required=False,
+                                  description="The patient's birth date. Pharmacy staff must "
+                                              "send it (404 when it does not match the "
+                                              "authorization, as at the lookup); a prescriber "
+                                              "may omit it.")}
 
 
 @operation("POST", "/authorizations/{number}/reverse", "Reverse an undispensed authorization",
@@ -365,7 +370,7 @@ REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multi
 def post_reverse(number: str) -> ResponseReturnValue:
     data = body(REVERSE)
     ctx = context()
-    rx = authorizations.reverse(ctx, number, data["reason"])
+    rx = authorizations.reverse(ctx, number, data["reason"], data.get("date_of_birth"))
     return jsonify(prescription_json(rx, None))
 
 

@@ -15,13 +15,21 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.domain.decision import Decision
 from tracker.domain.facts import PrescriptionStatus
+from tracker.domain.policy import pharmacy_problems
 from tracker.domain.reasons import Reason, ReasonCode
 from tracker.domain.rules import evaluate
-from tracker.models import Authorization, AuthorizationState, Patient, Prescription, Role
+from tracker.models import (
+    Authorization,
+    AuthorizationState,
+    Patient,
+    Pharmacy,
+    Prescription,
+    Role,
+)
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, SignatureRejected, ValidationFailed
-from tracker.services.facts import load_case
+from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.prescriptions import own_prescription, random_code
 from tracker.services.refusals import LostRace, refuse, single_reason
 from tracker.services.signatures import sign
@@ -141,11 +149,39 @@ def authorization_by_number(ctx: Context, number: str) -> Authorization | None:
     return ctx.session.scalar(select(Authorization).where(Authorization.number == number))
 
 
-def reverse(ctx: Context, number: str, reason: str | None) -> Prescription:
+def _reversing_pharmacy_problems(ctx: Context, auth: Authorization, patient_id: int,
+                                 date_of_birth: date | None, today: date) -> None:
+    """RULES.md §8: pharmacy staff reverse only with the patient's birth date (a number alone
+    reveals nothing and changes nothing, as at the lookup) and from an active pharmacy."""
+    if date_of_birth is None:
+        raise ValidationFailed({"date_of_birth": [
+            "Give the patient's birth date: pharmacy staff reverse an authorization only with "
+            "it."]})
+    patient = ctx.session.get(Patient, patient_id)
+    assert patient is not None
+    if patient.date_of_birth != date_of_birth:
+        raise NotFound("no such authorization")
+    pharmacy = ctx.session.get(Pharmacy, ctx.actor.pharmacy_id)
+    assert pharmacy is not None
+    problems = pharmacy_problems(pharmacy_facts(pharmacy), today, ctx.policy(today))
+    if problems:
+        message = "The pharmacy is not active. " + " ".join(problems)
+        decision = Decision(False, ctx.policy(today).id, today,
+                            (Reason(ReasonCode.PHARMACY_INACTIVE, message),), None,
+                            auth.do_not_dispense_after, ())
+        raise refuse(ctx, "authorization.reverse_refused", "authorization", auth.number,
+                     patient_id, decision, "The authorization was not reversed.")
+
+
+def reverse(ctx: Context, number: str, reason: str | None,
+            date_of_birth: date | None = None) -> Prescription:
     """Undo an undispensed authorization (wrong entry, not picked up): the prescription goes
-    back to pending; a new authorization will get a new number."""
+    back to pending; a new authorization will get a new number. Its prescriber may reverse it;
+    pharmacy staff must give the patient's birth date and act from an active pharmacy."""
     if ctx.actor.role not in (Role.PRESCRIBER, Role.PHARMACIST):
         raise Forbidden("Only prescribers and pharmacy staff reverse authorizations.")
+    if ctx.actor.role == Role.PHARMACIST and ctx.actor.pharmacy_id is None:
+        raise Forbidden("Pharmacy staff reverse authorizations for their pharmacy.")
     auth = authorization_by_number(ctx, number)
     if auth is None:
         raise NotFound("no such authorization")
@@ -161,6 +197,10 @@ def reverse(ctx: Context, number: str, reason: str | None) -> Prescription:
     if len(text) > REASON_MAX:
         raise ValidationFailed({"reason": [f"At most {REASON_MAX} characters."]})
     today = ctx.today()
+    if date_of_birth is not None and date_of_birth > today:
+        raise ValidationFailed({"date_of_birth": ["A birth date cannot be in the future."]})
+    if ctx.actor.role == Role.PHARMACIST:
+        _reversing_pharmacy_problems(ctx, auth, rx.patient_id, date_of_birth, today)
     # Lock the prescription before the authorization, in the order dispense() updates them:
     # a reversal and a dispense of the same authorization at once would otherwise deadlock
     # (PostgreSQL aborts one of them with an error instead of a refusal).

@@ -136,7 +136,9 @@ def _status(found: Lookup, dispense_form: DispenseForm | None = None,
         "pharmacy/status.html", found=found, decision=decision, reasons=counter_reasons(found),
         last_day=last_day, last_day_is_today=last_day == today,
         dispense_form=dispense_form, reverse_form=reverse_form, notice=notice,
-        can_reverse=found.authorization.state == AuthorizationState.OPEN,
+        # RULES.md §8: only staff of an active pharmacy reverse an authorization.
+        can_reverse=found.authorization.state == AuthorizationState.OPEN and not any(
+            reason.code == ReasonCode.PHARMACY_INACTIVE for reason in found.decision.unmet),
         own_dispense=own_dispense,
     )
     return page, status
@@ -216,7 +218,7 @@ def reverse() -> ResponseReturnValue:
         return _status(found, reverse_form=form, status=422)
     number = found.authorization.number
     try:
-        authorizations.reverse(context(), number, form.reason.data)
+        authorizations.reverse(context(), number, form.reason.data, found.patient.date_of_birth)
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)

@@ -4,7 +4,7 @@ their account, the server time; at most once; reversing an undispensed authoriza
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests import builders
 from tests.conftest import EASTERN, Clock, csrf_token, login
 from tests.web.pharmacy.conftest import Authorized, dispense_from, look_up
-from tracker.models import AuditEvent, Authorization, Dispense, Prescription, User
+from tracker.models import AuditEvent, Authorization, Dispense, Pharmacy, Prescription, User
 from tracker.services.context import Context
 
 BORN = "1995-04-02"
@@ -200,3 +200,21 @@ def test_dispensed_authorization_cannot_be_reversed(
     assert "The authorization was not reversed." in text_of(response)
     ctx.session.expire_all()
     assert ctx.session.get(Authorization, authorized.authorization.id).state == "dispensed"
+
+
+def test_a_lapsed_pharmacy_is_not_offered_a_reversal_and_cannot_force_one(
+    ctx: Context, counter: FlaskClient, pharmacist: User, authorized: Authorized
+) -> None:
+    page = status_page(counter, authorized)
+    pharmacy = ctx.session.get(Pharmacy, pharmacist.pharmacy_id)
+    assert pharmacy is not None
+    pharmacy.activated_on = ctx.today() - timedelta(days=400)
+    ctx.session.flush()
+    assert "Reverse this authorization" not in status_page(counter, authorized)
+    response = counter.post("/pharmacy/reverse", data={
+        "csrf_token": csrf_token(page), "date_of_birth": BORN, "reason": "not picked up",
+        "authorization_number": authorized.authorization.number})
+    assert response.status_code == 409
+    assert "The authorization was not reversed." in text_of(response)
+    ctx.session.expire_all()
+    assert ctx.session.get(Authorization, authorized.authorization.id).state == "open"
