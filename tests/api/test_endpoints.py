@@ -82,6 +82,23 @@ def _reverse_twice(w: World) -> Call:
     return ("prescriber",) + valid_request("post_reverse", w)
 
 
+COUNTER_LOOKUPS = {"get_authorization", "post_reverse"}
+
+
+def _locked_number(endpoint: str) -> Case:
+    """Five wrong birth dates for the authorization number lock it at the counter: even the
+    right one then answers 429 (API.md "Guessing is throttled")."""
+
+    def case(w: World) -> Call:
+        for _ in range(5):
+            wrong = w.send("pharmacist", "GET", f"/authorizations/{w.number}",
+                           query_string={"date_of_birth": "1990-06-10"})
+            assert wrong.status_code == 404
+        return ("pharmacist",) + valid_request(endpoint, w)
+
+    return case
+
+
 FOREIGN_PATIENT = {
     endpoint: _on(endpoint, lambda w, tail=tail: f"/patients/{w.foreign.id}{tail}")
     for endpoint, tail in [
@@ -113,6 +130,8 @@ SPECIFIC: dict[tuple[str, int], tuple[Case, str | None]] = {
                               None),
     ("post_dispense", 409): (_dispense_after_positive_test, None),
     ("post_reverse", 409): (_reverse_twice, None),
+    ("get_authorization", 429): (_locked_number("get_authorization"), None),
+    ("post_reverse", 429): (_locked_number("post_reverse"), None),
     ("patch_prescriber", 422): (_with_body("patch_prescriber", home_testing_permitted="yes"),
                                 "home_testing_permitted"),
     ("create_patient", 422): (_with_body("create_patient", date_of_birth="2027-01-01"),
@@ -199,5 +218,8 @@ def test_each_documented_status_is_answered_as_documented(
     if status == 409:
         assert problem["unmet"], problem
         assert all({"code", "message", "met_from"} <= set(r) for r in problem["unmet"])
-    if status in {400, 401, 404, 413, 415, 422}:
+    if status == 404 and who == "pharmacist" and op.endpoint in COUNTER_LOOKUPS:
+        # API.md: every lookup at the counter, found or not, is kept in the access log.
+        assert w.audit_count() == events + 1
+    elif status in {400, 401, 404, 413, 415, 422}:
         assert w.audit_count() == events  # refused before anything was written

@@ -1,6 +1,6 @@
 """API.md POST /authorizations/{number}/reverse: pharmacy staff send the patient's birth date (404
 when it does not match, as at the lookup) and act from an active pharmacy (409
-PHARMACY_INACTIVE); a prescriber may omit it."""
+PHARMACY_INACTIVE); a prescriber may omit it. Wrong birth dates lock the number (429)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,16 @@ def test_pharmacy_staff_with_the_birth_date_reverse(w: World) -> None:
 def test_the_prescriber_may_omit_the_birth_date(w: World) -> None:
     answer = reverse(w, "prescriber")
     assert answer.status_code == 200 and answer.get_json()["authorization"] is None
+
+
+def test_a_locked_number_answers_429_with_retry_after(w: World) -> None:
+    for _ in range(5):
+        wrong = w.send("pharmacist", "GET", f"/authorizations/{w.number}",
+                       query_string={"date_of_birth": "1990-06-10"})
+        assert is_problem(wrong, 404)
+    locked = w.send("pharmacist", "GET", f"/authorizations/{w.number}",
+                    query_string={"date_of_birth": "1990-06-09"})
+    assert is_problem(locked, 429)
+    assert locked.headers["Retry-After"] == str(24 * 3600)
+    assert "locked" in locked.get_json()["detail"]
+    assert is_problem(reverse(w, "pharmacist", date_of_birth="1990-06-09"), 429)

@@ -80,6 +80,9 @@ ERROR_TEXT = {
     413: "The body is larger than the API reads",
     415: "The body is not application/json",
     422: "Invalid input: `errors` names each field and what it accepts",
+    429: "Too many failed attempts: the authorization number (5 wrong birth dates in 24 hours) "
+         "or the user's lookups (30 failures in an hour) are locked; `Retry-After` says for "
+         "how many seconds",
 }
 
 

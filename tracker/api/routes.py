@@ -25,7 +25,7 @@ from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
 from tracker.http.errors import problem
-from tracker.http.requests import context, db_session
+from tracker.http.requests import context, db_session, writes_on_read
 from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
 from tracker.services.errors import Refused, ValidationFailed
 from tracker.services.signing import BearerToken
@@ -366,7 +366,7 @@ REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multi
 
 @operation("POST", "/authorizations/{number}/reverse", "Reverse an undispensed authorization",
            ("prescriber", "pharmacist"), body=REVERSE, answer="Prescription",
-           errors=(404, 409, 422))
+           errors=(404, 409, 422, 429))
 def post_reverse(number: str) -> ResponseReturnValue:
     data = body(REVERSE)
     ctx = context()
@@ -375,11 +375,12 @@ def post_reverse(number: str) -> ResponseReturnValue:
 
 
 @operation("GET", "/authorizations/{number}", "Look an authorization up at the pharmacy",
-           PHARMACIST, answer="Lookup", errors=(404, 422),
+           PHARMACIST, answer="Lookup", errors=(404, 422, 429),
            query={"date_of_birth": {"required": True,
                                     "description": "The patient's birth date; it must match "
                                                    "the authorization's patient (else 404).",
                                     "schema": {"type": "string", "format": "date"}}})
+@writes_on_read
 def get_authorization(number: str) -> ResponseReturnValue:
     born = parse_date(request.args.get("date_of_birth"))
     if born is None:

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+from math import ceil
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask.wrappers import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from tracker.http.requests import context, mark_rollback
 from tracker.services.audit import record_event
-from tracker.services.errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
+from tracker.services.errors import (
+    Conflict,
+    Forbidden,
+    NoMatch,
+    NotFound,
+    Refused,
+    Throttled,
+    ValidationFailed,
+)
 
 log = logging.getLogger("tracker.errors")
 
@@ -107,6 +116,19 @@ def install(app: Flask) -> None:
         mark_rollback()
         return problem(404, "Not found.") if wants_json() else _page(404, "Not found.")
 
+    @app.errorhandler(NoMatch)
+    def _no_match(exc: NoMatch) -> Any:
+        # The failed attempt was written to the audit trail by the service: commit it.
+        return problem(404, "Not found.") if wants_json() else _page(404, "Not found.")
+
+    @app.errorhandler(Throttled)
+    def _throttled(exc: Throttled) -> Any:
+        # The attempt was audited by the service: commit it.
+        detail = f"{exc} Try again in {_wait_text(exc.retry_after)}."
+        answer = problem(429, detail) if wants_json() else make_response(_page(429, detail))
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+
     @app.errorhandler(Forbidden)
     def _forbidden(exc: Forbidden) -> Any:
         mark_rollback()
@@ -135,6 +157,15 @@ def install(app: Flask) -> None:
         if wants_json():
             return problem(500, detail, incident=incident)
         return _page(500, detail, incident)
+
+
+def _wait_text(seconds: int) -> str:
+    """How long to wait, in the largest whole unit a person reads at a glance."""
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{ceil(seconds / 60)} minutes"
+    return f"{ceil(seconds / 3600)} hours"
 
 
 def _detail(status: int, exc: HTTPException) -> str:

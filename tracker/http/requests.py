@@ -4,7 +4,8 @@ context (who acts, the clock, the policy) built from them."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
@@ -90,10 +91,23 @@ def _refuse_control_characters() -> None:
                     "them and send it again."]})
 
 
+WRITES_ON_READ_ATTR = "tracker_writes_on_read"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def writes_on_read(view: View) -> View:
+    """Mark a GET view that writes all the same (the pharmacy lookup writes the access log):
+    its transaction takes the write lock up front, like any other write."""
+    setattr(view, WRITES_ON_READ_ATTR, True)
+    return view
+
+
 def _begin() -> None:
     request_id()
     _refuse_control_characters()
-    g.write_token = set_write_intent(request.method not in _READ_METHODS)
+    view = current_app.view_functions.get(request.endpoint or "")
+    writes = request.method not in _READ_METHODS or getattr(view, WRITES_ON_READ_ATTR, False)
+    g.write_token = set_write_intent(writes)
 
 
 def _finish(response: Response) -> Response:

@@ -26,9 +26,16 @@ from tracker.models import (
     Prescription,
     Role,
 )
+from tracker.services import counter_access
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, SignatureRejected, ValidationFailed
+from tracker.services.errors import (
+    Forbidden,
+    NoMatch,
+    NotFound,
+    SignatureRejected,
+    ValidationFailed,
+)
 from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.prescriptions import own_prescription, random_code
 from tracker.services.refusals import LostRace, refuse, single_reason
@@ -160,7 +167,8 @@ def _reversing_pharmacy_problems(ctx: Context, auth: Authorization, patient_id: 
     patient = ctx.session.get(Patient, patient_id)
     assert patient is not None
     if patient.date_of_birth != date_of_birth:
-        raise NotFound("no such authorization")
+        counter_access.record_failure(ctx, counter_access.REVERSE_FAILED, auth.number, auth)
+        raise NoMatch("no such authorization")
     pharmacy = ctx.session.get(Pharmacy, ctx.actor.pharmacy_id)
     assert pharmacy is not None
     problems = pharmacy_problems(pharmacy_facts(pharmacy), today, ctx.policy(today))
@@ -182,8 +190,14 @@ def reverse(ctx: Context, number: str, reason: str | None,
         raise Forbidden("Only prescribers and pharmacy staff reverse authorizations.")
     if ctx.actor.role == Role.PHARMACIST and ctx.actor.pharmacy_id is None:
         raise Forbidden("Pharmacy staff reverse authorizations for their pharmacy.")
+    at_counter = ctx.actor.role == Role.PHARMACIST
+    if at_counter:
+        counter_access.check_not_throttled(ctx, number)
     auth = authorization_by_number(ctx, number)
     if auth is None:
+        if at_counter:
+            counter_access.record_failure(ctx, counter_access.REVERSE_FAILED, number, None)
+            raise NoMatch("no such authorization")
         raise NotFound("no such authorization")
     rx = ctx.session.get(Prescription, auth.prescription_id)
     assert rx is not None
@@ -199,7 +213,7 @@ def reverse(ctx: Context, number: str, reason: str | None,
     today = ctx.today()
     if date_of_birth is not None and date_of_birth > today:
         raise ValidationFailed({"date_of_birth": ["A birth date cannot be in the future."]})
-    if ctx.actor.role == Role.PHARMACIST:
+    if at_counter:
         _reversing_pharmacy_problems(ctx, auth, rx.patient_id, date_of_birth, today)
     # Lock the prescription before the authorization, in the order dispense() updates them:
     # a reversal and a dispense of the same authorization at once would otherwise deadlock

@@ -27,10 +27,11 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services import counter_access
 from tracker.services.audit import record_event
 from tracker.services.authorizations import authorization_by_number
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, require
+from tracker.services.errors import Forbidden, NoMatch, NotFound, require
 from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.prescriptions import whole_number
 from tracker.services.queries.dispense_history import (
@@ -74,14 +75,15 @@ def lookup(ctx: Context, number: str, date_of_birth: date | None) -> Lookup:
     """The pharmacy's view of an authorization, evaluated now and folded to what the counter
     may see. The number and the birth date must both match; otherwise NotFound."""
     pharmacy = pharmacist_pharmacy(ctx)
+    counter_access.check_not_throttled(ctx, number)
     auth = authorization_by_number(ctx, number)
-    if auth is None or date_of_birth is None:
-        raise NotFound("no such authorization")
-    loaded = load_case(ctx.session, auth.prescription_id)
-    assert loaded is not None
+    loaded = load_case(ctx.session, auth.prescription_id) if auth is not None else None
+    if loaded is None or date_of_birth is None or loaded[1].date_of_birth != date_of_birth:
+        counter_access.record_failure(ctx, counter_access.LOOKUP_FAILED, number, auth)
+        raise NoMatch("no such authorization")
+    assert auth is not None
     rx, patient, prescriber, case = loaded
-    if patient.date_of_birth != date_of_birth:
-        raise NotFound("no such authorization")
+    counter_access.record_access(ctx, auth)
     today = ctx.today()
     decision = evaluate_dispense(case, today, ctx.rule_sets, pharmacy_facts(pharmacy),
                                  open_authorization(auth))

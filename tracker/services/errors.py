@@ -22,6 +22,20 @@ class NotFound(ServiceError):
     """No such object, or one the actor may not know exists (HTTP 404)."""
 
 
+class NoMatch(NotFound):
+    """Nothing matches what was given (HTTP 404), and the failed attempt has been written to the
+    audit trail: the caller commits that event (the counter's guessing throttle counts it)."""
+
+
+class Throttled(ServiceError):
+    """Too many failed attempts (HTTP 429): try again after `retry_after` seconds. The attempt
+    has been audited; the caller commits that event."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class Forbidden(ServiceError):
     """The actor's role may not do this (HTTP 403)."""
 

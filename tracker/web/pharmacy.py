@@ -31,7 +31,7 @@ from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState, Role
 from tracker.services import authorizations, dispenses
 from tracker.services.dispenses import Lookup
-from tracker.services.errors import NotFound, Refused, ValidationFailed
+from tracker.services.errors import NoMatch, Refused, Throttled, ValidationFailed
 from tracker.services.paging import page_number
 from tracker.services.queries import dispense_history
 from tracker.web.formatting import cutoff, written_date, written_dates, written_time
@@ -144,9 +144,11 @@ def _status(found: Lookup, dispense_form: DispenseForm | None = None,
     return page, status
 
 
-def _lookup_page(form: LookupForm, status: int = 200) -> ResponseReturnValue:
+def _lookup_page(form: LookupForm, status: int = 200,
+                 headers: dict[str, str] | None = None) -> ResponseReturnValue:
     standing = dispense_history.counter_standing(context())
-    return render_template("pharmacy/lookup.html", form=form, standing=standing), status
+    page = render_template("pharmacy/lookup.html", form=form, standing=standing)
+    return page, status, headers or {}
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -162,12 +164,15 @@ def lookup() -> ResponseReturnValue:
     try:
         found = dispenses.lookup(context(), form.authorization_number.data or "",
                                  form.date_of_birth.data)
-    except NotFound:
-        # The same answer whichever of the two did not match: nothing is revealed.
-        mark_rollback()
+    except NoMatch:
+        # The same answer whichever of the two did not match: nothing is revealed. The failed
+        # attempt stays in the access log (the guessing throttle counts it).
         show_service_errors(form, {"form": [
             "No authorization matches this number and date of birth. Check both and try again."]})
         return _lookup_page(form, 404)
+    except Throttled as exc:
+        show_service_errors(form, {"form": [str(exc) + " Try again later."]})
+        return _lookup_page(form, 429, {"Retry-After": str(exc.retry_after)})
     return _status(found)
 
 

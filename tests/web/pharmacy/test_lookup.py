@@ -210,3 +210,16 @@ def test_status_page_is_never_cached(counter: FlaskClient, authorized: Authorize
 def test_home_page_of_pharmacy_staff_is_the_lookup(counter: FlaskClient) -> None:
     response = counter.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/pharmacy")
+
+
+def test_five_wrong_birth_dates_lock_the_number_at_the_counter(
+    ctx: Context, counter: FlaskClient, authorized: Authorized
+) -> None:
+    for _ in range(5):
+        assert look_up(counter, authorized.authorization.number, "1995-04-03").status_code == 404
+    locked = look_up(counter, authorized.authorization.number, BORN)
+    assert locked.status_code == 429
+    assert locked.headers["Retry-After"] == str(24 * 3600)
+    page = text_of(locked)
+    assert "it is locked at the counter" in page and "Try again later." in page
+    assert "Rivera" not in page

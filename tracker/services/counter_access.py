@@ -1,0 +1,99 @@
+"""The pharmacy counter's access log and its guessing throttle (API.md "Guessing is throttled").
+
+An authorization number and a birth date together open a patient's record at the counter. A
+number alone must not let anyone find the birth date by trying dates, so:
+
+- wrong birth dates for one authorization number, from any user (lookup or reverse), lock that
+  number for pharmacy staff after 5 tries in 24 hours;
+- 30 failed lookups by one user in an hour lock that user's lookups.
+
+Every lookup, found or not, is written to the audit trail (who, from which pharmacy, which
+number; for a number that exists, on its patient's trail), which is also where the throttle
+counts failures: every app process sees the same counts, and nothing can be guessed by
+spreading tries over processes or workers. The birth dates that were tried are never stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from math import ceil
+
+from sqlalchemy import select
+
+from tracker.models import AuditEvent, Authorization
+from tracker.services.audit import record_event
+from tracker.services.context import Context
+from tracker.services.errors import Throttled
+
+NUMBER_FAILURES_MAX = 5
+NUMBER_WINDOW = timedelta(hours=24)
+USER_FAILURES_MAX = 30
+USER_WINDOW = timedelta(hours=1)
+
+LOOKED_UP = "authorization.looked_up"
+LOOKUP_FAILED = "authorization.lookup_failed"
+REVERSE_FAILED = "authorization.reverse_failed"
+THROTTLED = "authorization.lookup_throttled"
+FAILURES = (LOOKUP_FAILED, REVERSE_FAILED)
+NUMBER_MAX = 20  # what authorization_by_number accepts; a longer text is logged cut to this
+
+
+def _typed(number: str) -> str:
+    return (number or "").strip().upper()[:NUMBER_MAX]
+
+
+def _locked_until(ctx: Context, *where: object, most: int, window: timedelta) -> datetime | None:
+    """When the newest `most` failures matching `where` inside `window` stop being `most`: a
+    failure counts for exactly `window` after it happened."""
+    since = ctx.now() - window
+    recent = ctx.session.scalars(
+        select(AuditEvent.occurred_at)
+        .where(AuditEvent.action.in_(FAILURES), AuditEvent.occurred_at > since, *where)
+        .order_by(AuditEvent.occurred_at.desc())
+        .limit(most)
+    ).all()
+    if len(recent) < most:
+        return None
+    return recent[-1] + window
+
+
+def _seconds_until(ctx: Context, moment: datetime) -> int:
+    return max(1, ceil((moment - ctx.now()).total_seconds()))
+
+
+def check_not_throttled(ctx: Context, number: str) -> None:
+    """Raise Throttled (and log the attempt) when the number or the acting user is locked."""
+    typed = _typed(number)
+    by_number = _locked_until(
+        ctx, AuditEvent.object_type == "authorization", AuditEvent.object_id == typed,
+        most=NUMBER_FAILURES_MAX, window=NUMBER_WINDOW)
+    by_user = _locked_until(ctx, AuditEvent.actor_id == ctx.actor.user_id,
+                            most=USER_FAILURES_MAX, window=USER_WINDOW)
+    if by_number is None and by_user is None:
+        return
+    if by_user is not None and (by_number is None or by_user >= by_number):
+        until, why = by_user, (
+            f"More than {USER_FAILURES_MAX - 1} lookups failed from your account within an hour; "
+            f"lookups are paused.")
+    else:
+        assert by_number is not None
+        until, why = by_number, (
+            f"This authorization number had {NUMBER_FAILURES_MAX} wrong birth dates within 24 "
+            f"hours; it is locked at the counter.")
+    record_event(ctx, THROTTLED, "authorization", typed,
+                 new={"pharmacy_id": ctx.actor.pharmacy_id, "until": until.isoformat()})
+    raise Throttled(why, _seconds_until(ctx, until))
+
+
+def record_access(ctx: Context, auth: Authorization) -> None:
+    """A lookup that matched: the patient's record was shown at the counter."""
+    record_event(ctx, LOOKED_UP, "authorization", auth.number, patient_id=auth.patient_id,
+                 new={"pharmacy_id": ctx.actor.pharmacy_id})
+
+
+def record_failure(ctx: Context, action: str, number: str, auth: Authorization | None) -> None:
+    """A lookup or reversal whose number and birth date did not match. When the number exists
+    the attempt is on its patient's trail too (someone tried to open that record)."""
+    record_event(ctx, action, "authorization", _typed(number),
+                 patient_id=auth.patient_id if auth is not None else None,
+                 new={"pharmacy_id": ctx.actor.pharmacy_id, "number_exists": auth is not None})
