@@ -161,6 +161,8 @@ TABLES: dict[str, Table] = {
 
 _CORRECT = {q.id: q.correct for q in QUESTIONS}
 _ANSWERS_JSON = json.dumps(_CORRECT, sort_keys=True)
+# Generated rows go to the driver as they are (executemany, COPY), past the columns' enum
+# types: their enumerations are written as plain strings.
 _CGP = Category.CAN_GET_PREGNANT.value
 _CNGP = Category.CANNOT_GET_PREGNANT.value
 _NEG = "negative"
@@ -394,7 +396,7 @@ class _Generator:
         today = self.today
         for uid, home in conn.execute(
             select(User.id, User.home_testing_permitted)
-            .where(User.role == Role.PRESCRIBER.value, User.active.is_(True))
+            .where(User.role == Role.PRESCRIBER, User.active.is_(True))
             .order_by(User.id)
         ):
             self.prescribers.append((uid, bool(home)))
@@ -409,7 +411,7 @@ class _Generator:
                                      self.policy(today)):
                 staff.setdefault(pid, []).append(uid)
         self.pharmacies.extend(staff.items())
-        npis = set(conn.execute(select(User.npi).where(User.npi.is_not(None))).scalars())
+        npis = {npi for npi in conn.execute(select(User.npi)).scalars() if npi is not None}
         ncpdps = set(conn.execute(select(Pharmacy.ncpdp_id)).scalars())
         new_prescribers = max(1, patients // PATIENTS_PER_PRESCRIBER) if patients else 0
         new_pharmacies = max(1, patients // PATIENTS_PER_PHARMACY) if patients else 0
@@ -430,18 +432,18 @@ class _Generator:
                 ncpdp = 4000000 + (ncpdp + 1) % 5000000
             ncpdps.add(str(ncpdp))
             # The activation and training attestation on file are the latest renewals.
-            activated = today - rng.randrange(300)
-            trained = min(today, activated + rng.randrange(30))
+            activated_day = today - rng.randrange(300)
+            trained_day = min(today, activated_day + rng.randrange(30))
             self.add("pharmacies", (pid, f"{rng.choice(LAST_NAMES)} Pharmacy #{pid}",
-                                    str(ncpdp), self.d(activated), self.d(trained),
-                                    self.ts(activated)))
+                                    str(ncpdp), self.d(activated_day), self.d(trained_day),
+                                    self.ts(activated_day)))
             members = []
             for _ in range(1 + rng.randrange(3)):
                 uid = self.ids.take("users")
                 name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
                 self.add("users", (uid, f"pharmacist{uid}@{_GENERATED_DOMAIN}", name,
                                    Role.PHARMACIST.value, True, True, None, False, pid,
-                                   self.ts(activated)))
+                                   self.ts(activated_day)))
                 members.append(uid)
                 made_staff += 1
             self.pharmacies.append((pid, members))

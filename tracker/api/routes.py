@@ -293,7 +293,7 @@ def get_prescription(id: int) -> ResponseReturnValue:
                                            "records dated on or before it count.",
                             "schema": {"type": "string", "format": "date"}}})
 def get_eligibility(id: int) -> ResponseReturnValue:
-    as_of = _as_of(request.args.get("as_of")) if "as_of" in request.args else None
+    as_of = _as_of(request.args["as_of"]) if "as_of" in request.args else None
     return jsonify(decision_json(prescriptions.eligibility(context(), id, as_of)))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, utcnow
 from tracker.domain.facts import Category
-from tracker.models._types import one_of
+from tracker.models._types import StrEnumType, one_of
 from tracker.models.people import User
 
 
@@ -26,7 +26,7 @@ class Patient(Base):
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date]
-    category: Mapped[str] = mapped_column(String(30))
+    category: Mapped[Category] = mapped_column(StrEnumType(Category, 30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
@@ -42,7 +42,7 @@ class CategoryChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    category: Mapped[str] = mapped_column(String(30))
+    category: Mapped[Category] = mapped_column(StrEnumType(Category, 30))
     changed_on: Mapped[date]
     changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -58,7 +58,7 @@ class Acknowledgment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    category: Mapped[str] = mapped_column(String(30))
+    category: Mapped[Category] = mapped_column(StrEnumType(Category, 30))
     form_code: Mapped[str] = mapped_column(String(50))
     form_version: Mapped[str] = mapped_column(String(20))
     signed_on: Mapped[date]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, utcnow
 from tracker.domain.facts import PrescriptionStatus
-from tracker.models._types import one_of
+from tracker.models._types import StrEnumType, one_of
 from tracker.models.patient import Patient
 
 
@@ -39,7 +39,8 @@ class Prescription(Base):
     days_supply: Mapped[int]
     quantity: Mapped[int]
     refills: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(20), default=PrescriptionStatus.PENDING.value)
+    status: Mapped[PrescriptionStatus] = mapped_column(StrEnumType(PrescriptionStatus, 20),
+                                                      default=PrescriptionStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient] = relationship()
@@ -68,7 +69,8 @@ class Authorization(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    state: Mapped[str] = mapped_column(String(20), default=AuthorizationState.OPEN.value)
+    state: Mapped[AuthorizationState] = mapped_column(StrEnumType(AuthorizationState, 20),
+                                                     default=AuthorizationState.OPEN)
     issued_on: Mapped[date]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     issued_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

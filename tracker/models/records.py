@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from tracker.db import Base, utcnow
 from tracker.domain.facts import TestResult, TestSetting
-from tracker.models._types import one_of
+from tracker.models._types import StrEnumType, one_of
 
 
 class _Record:
@@ -46,8 +46,8 @@ class PregnancyTest(_Record, Base):
     )
 
     collected_on: Mapped[date]
-    result: Mapped[str] = mapped_column(String(10))
-    setting: Mapped[str] = mapped_column(String(10))
+    result: Mapped[TestResult] = mapped_column(StrEnumType(TestResult, 10))
+    setting: Mapped[TestSetting] = mapped_column(StrEnumType(TestSetting, 10))
     # RULES.md §10: a positive test is flagged for the pregnancy registry report until the
     # prescriber records that it was reported.
     registry_reported_at: Mapped[datetime | None]

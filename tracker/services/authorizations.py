@@ -29,6 +29,7 @@ from tracker.models import (
 from tracker.services import counter_access
 from tracker.services.audit import record_event
 from tracker.services.context import Context
+from tracker.services.dml import rows_changed
 from tracker.services.errors import (
     Forbidden,
     NoMatch,
@@ -71,9 +72,9 @@ def _issue(ctx: Context, rx: Prescription, patient: Patient, decision: Decision,
     lapsed = ctx.session.execute(
         update(Authorization)
         .where(Authorization.patient_id == patient.id,
-               Authorization.state == AuthorizationState.OPEN.value,
+               Authorization.state == AuthorizationState.OPEN,
                Authorization.do_not_dispense_after < today)
-        .values(state=AuthorizationState.LAPSED.value, closed_at=ctx.now(),
+        .values(state=AuthorizationState.LAPSED, closed_at=ctx.now(),
                 close_reason="expired unused")
         .returning(Authorization.number, Authorization.do_not_dispense_after)
     ).all()
@@ -82,17 +83,17 @@ def _issue(ctx: Context, rx: Prescription, patient: Patient, decision: Decision,
                      patient_id=patient.id, old={"state": "open"},
                      new={"state": "lapsed", "do_not_dispense_after": last_day},
                      reason="expired unused; closed when a new authorization was issued")
-    moved = ctx.session.execute(
+    moved = rows_changed(ctx.session,
         update(Prescription)
-        .where(Prescription.id == rx.id, Prescription.status == PrescriptionStatus.PENDING.value)
-        .values(status=PrescriptionStatus.DISPENSABLE.value)
-    ).rowcount
+        .where(Prescription.id == rx.id, Prescription.status == PrescriptionStatus.PENDING)
+        .values(status=PrescriptionStatus.DISPENSABLE)
+    )
     if moved != 1:
         raise LostRace(Reason(ReasonCode.PRESCRIPTION_NOT_PENDING,
                                "The prescription is no longer pending."))
     auth = Authorization(
         number=new_authorization_number(), prescription_id=rx.id, patient_id=patient.id,
-        state=AuthorizationState.OPEN.value, issued_on=today, issued_at=ctx.now(),
+        state=AuthorizationState.OPEN, issued_on=today, issued_at=ctx.now(),
         issued_by=ctx.actor.user_id, do_not_dispense_after=decision.do_not_dispense_after,
         rule_set=decision.rule_set, decision_used=json.dumps(list(map(list, decision.used))),
         signature_hmac="pending",
@@ -220,12 +221,12 @@ def reverse(ctx: Context, number: str, reason: str | None,
     # (PostgreSQL aborts one of them with an error instead of a refusal).
     ctx.session.execute(select(Prescription.id).where(Prescription.id == rx.id)
                         .with_for_update())
-    closed = ctx.session.execute(
+    closed = rows_changed(ctx.session,
         update(Authorization)
-        .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN.value)
-        .values(state=AuthorizationState.REVERSED.value, closed_at=ctx.now(),
+        .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN)
+        .values(state=AuthorizationState.REVERSED, closed_at=ctx.now(),
                 closed_by=ctx.actor.user_id, close_reason=text)
-    ).rowcount
+    )
     if closed != 1:
         ctx.session.refresh(auth)
         code = (ReasonCode.ALREADY_DISPENSED if auth.state == AuthorizationState.DISPENSED
@@ -240,8 +241,8 @@ def reverse(ctx: Context, number: str, reason: str | None,
     ctx.session.execute(
         update(Prescription)
         .where(Prescription.id == rx.id,
-               Prescription.status == PrescriptionStatus.DISPENSABLE.value)
-        .values(status=PrescriptionStatus.PENDING.value)
+               Prescription.status == PrescriptionStatus.DISPENSABLE)
+        .values(status=PrescriptionStatus.PENDING)
     )
     ctx.session.flush()
     ctx.session.refresh(rx)

@@ -13,6 +13,7 @@ from tracker.db import utcnow
 from tracker.domain.policy import Policy, policy_for, rule_sets
 from tracker.domain.programdate import program_date
 from tracker.keyring import DEVELOPMENT_AUDIT_KEYS, DEVELOPMENT_SIGNATURE_KEYS, Keyring
+from tracker.models import Role
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Actor:
     """The person (or system with a token) behind a request."""
 
     user_id: int | None
-    role: str | None
+    role: Role | None
     name: str = ""
     pharmacy_id: int | None = None
     request_id: str | None = None

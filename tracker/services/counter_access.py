@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from math import ceil
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from tracker.models import AuditEvent, Authorization
 from tracker.services.audit import record_event
@@ -42,7 +42,8 @@ def _typed(number: str) -> str:
     return (number or "").strip().upper()[:NUMBER_MAX]
 
 
-def _locked_until(ctx: Context, *where: object, most: int, window: timedelta) -> datetime | None:
+def _locked_until(ctx: Context, *where: ColumnElement[bool], most: int,
+                  window: timedelta) -> datetime | None:
     """When the newest `most` failures matching `where` inside `window` stop being `most`: a
     failure counts for exactly `window` after it happened."""
     since = ctx.now() - window

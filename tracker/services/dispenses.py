@@ -31,6 +31,7 @@ from tracker.services import counter_access
 from tracker.services.audit import record_event
 from tracker.services.authorizations import authorization_by_number
 from tracker.services.context import Context
+from tracker.services.dml import rows_changed
 from tracker.services.errors import Forbidden, NoMatch, NotFound, require
 from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.prescriptions import whole_number
@@ -141,18 +142,18 @@ def _record_dispense(ctx: Context, rx: Prescription, auth: Authorization, pharma
     whoever flips the status first wins; everybody else finds zero rows and is told it was
     already dispensed."""
     already = Reason(ReasonCode.ALREADY_DISPENSED, "This prescription has already been dispensed.")
-    moved = ctx.session.execute(
+    moved = rows_changed(ctx.session,
         update(Prescription)
         .where(Prescription.id == rx.id,
-               Prescription.status == PrescriptionStatus.DISPENSABLE.value)
-        .values(status=PrescriptionStatus.DISPENSED.value)
-    ).rowcount
-    closed = ctx.session.execute(
+               Prescription.status == PrescriptionStatus.DISPENSABLE)
+        .values(status=PrescriptionStatus.DISPENSED)
+    )
+    closed = rows_changed(ctx.session,
         update(Authorization)
-        .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN.value)
-        .values(state=AuthorizationState.DISPENSED.value, closed_at=ctx.now(),
+        .where(Authorization.id == auth.id, Authorization.state == AuthorizationState.OPEN)
+        .values(state=AuthorizationState.DISPENSED, closed_at=ctx.now(),
                 closed_by=ctx.actor.user_id)
-    ).rowcount if moved == 1 else 0
+    ) if moved == 1 else 0
     if moved != 1 or closed != 1:
         raise LostRace(already)
     row = Dispense(prescription_id=rx.id, authorization_id=auth.id, patient_id=rx.patient_id,

@@ -137,7 +137,7 @@ def _history_query(patient_ids: list[int] | None):  # type: ignore[no-untyped-de
         arm(RecordKind.DISPENSE, Dispense, record_date=Dispense.dispensed_on,
             prescription_id=Dispense.prescription_id),
         arm(RecordKind.AUTHORIZATION, Authorization,
-            Authorization.state == AuthorizationState.OPEN.value,
+            Authorization.state == AuthorizationState.OPEN,
             record_date=Authorization.issued_on,
             do_not_dispense_after=Authorization.do_not_dispense_after,
             authorization_number=Authorization.number, rule_set=Authorization.rule_set,
@@ -148,6 +148,14 @@ def _history_query(patient_ids: list[int] | None):  # type: ignore[no-untyped-de
 def _as_date(value: Any) -> date | None:
     # SQLite hands dates back as ISO text when SQLAlchemy's types are not in the way.
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _record_date(value: Any) -> date:
+    """A NOT NULL date column's value (every record has its date)."""
+    day = _as_date(value)
+    if day is None:
+        raise ValueError("a record without its date")
+    return day
 
 
 class _Collector:
@@ -166,7 +174,7 @@ class _Collector:
 
     def add(self, row: Any) -> None:
         """One row of the facts query, read by its column names."""
-        kind, id_, on = row.kind, row.record_id, _as_date(row.record_date)
+        kind, id_, on = row.kind, row.record_id, _record_date(row.record_date)
         if kind == RecordKind.COUNSELING:
             self.counseling.append(Counseling(id_, on))
         elif kind == RecordKind.PREGNANCY_TEST:
@@ -174,7 +182,7 @@ class _Collector:
                 PregnancyTest(id_, on, TestResult(row.result), TestSetting(row.setting)))
         elif kind == RecordKind.CONTRACEPTION:
             self.contraception.append(ContraceptionEntry(
-                id_, on, _as_date(row.started_on), split_methods(row.methods),
+                id_, on, _record_date(row.started_on), split_methods(row.methods),
                 bool(row.abstinence)))
         elif kind == RecordKind.COMPREHENSION:
             self.comprehension.append(ComprehensionAttempt(

@@ -60,8 +60,9 @@ def clamp_per_page(per_page: int) -> int:
     return min(max(per_page, 1), PER_PAGE_MAX)
 
 
-def paginate(session: Session, stmt: Select[Any], number: int, per_page: int = PER_PAGE,
-             row: Callable[[Any], T] | None = None, scalars: bool = False) -> Page[T]:
+def paginate(session: Session, stmt: Select[*tuple[Any, ...]], number: int,
+             per_page: int = PER_PAGE, row: Callable[[Any], T] | None = None,
+             scalars: bool = False) -> Page[T]:
     """Run `stmt` (already ordered) for one page. A page past the end shows the last page, so a
     list that shrank under a bookmarked link still shows something.
 

@@ -79,12 +79,12 @@ def check_clinical_date(errors: dict[str, list[str]], field: str, value: date | 
 
 def check_category(errors: dict[str, list[str]], value: str | None) -> Category | None:
     try:
-        return Category(value)
+        if value is not None:
+            return Category(value)
     except ValueError:
-        errors.setdefault("category", []).append(
-            "Choose can_get_pregnant or cannot_get_pregnant."
-        )
-        return None
+        pass
+    errors.setdefault("category", []).append("Choose can_get_pregnant or cannot_get_pregnant.")
+    return None
 
 
 def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birth: date | None,
@@ -104,14 +104,14 @@ def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birt
     require(errors)
     assert cat is not None and date_of_birth is not None
     patient = Patient(prescriber_id=prescriber.id, first_name=first, last_name=last,
-                      date_of_birth=date_of_birth, category=cat.value, created_by=prescriber.id)
+                      date_of_birth=date_of_birth, category=cat, created_by=prescriber.id)
     ctx.session.add(patient)
     ctx.session.flush()
-    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat.value, changed_on=today,
+    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat, changed_on=today,
                                    changed_by=prescriber.id, changed_at=ctx.now()))
     record_event(ctx, "patient.registered", "patient", patient.id, patient_id=patient.id,
                  new={"first_name": first, "last_name": last, "date_of_birth": date_of_birth,
-                      "category": cat.value})
+                      "category": cat})
     return patient
 
 
@@ -128,18 +128,18 @@ def change_category(ctx: Context, patient_id: int, category: str,
     cat = check_category(errors, category)
     if has_control_characters(reason, multiline=True):
         errors.setdefault("reason", []).append(text.MESSAGE)
-    if cat is not None and cat.value == patient.category:
+    if cat is not None and cat == patient.category:
         errors.setdefault("category", []).append("The patient already has this category.")
     require(errors)
     assert cat is not None
     old = patient.category
-    patient.category = cat.value
-    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat.value,
+    patient.category = cat
+    ctx.session.add(CategoryChange(patient_id=patient.id, category=cat,
                                    changed_on=ctx.today(), changed_by=ctx.actor.user_id,
                                    changed_at=ctx.now(), reason=reason))
     ctx.session.flush()
     record_event(ctx, "patient.category_changed", "patient", patient.id, patient_id=patient.id,
-                 old={"category": old}, new={"category": cat.value}, reason=reason)
+                 old={"category": old}, new={"category": cat}, reason=reason)
     return patient
 
 

@@ -61,7 +61,7 @@ def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
     rx = Prescription(number=new_prescription_number(), patient_id=patient.id,
                       prescriber_id=ctx.actor.user_id, written_on=written_on,
                       days_supply=supply, quantity=qty, refills=0,
-                      status=PrescriptionStatus.PENDING.value, created_at=ctx.now())
+                      status=PrescriptionStatus.PENDING, created_at=ctx.now())
     ctx.session.add(rx)
     ctx.session.flush()
     record_event(ctx, "prescription.written", "prescription", rx.id, patient_id=patient.id,
@@ -84,8 +84,8 @@ def current_authorization(ctx: Context, prescription_id: int) -> Authorization |
     return ctx.session.scalar(
         select(Authorization)
         .where(Authorization.prescription_id == prescription_id,
-               Authorization.state.in_([AuthorizationState.OPEN.value,
-                                        AuthorizationState.DISPENSED.value]))
+               Authorization.state.in_([AuthorizationState.OPEN,
+                                        AuthorizationState.DISPENSED]))
         .order_by(Authorization.id.desc())
         .limit(1)
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from tracker.domain.comprehension import answer_errors, grade
 from tracker.domain.contraception import contraception_errors
@@ -30,8 +30,12 @@ RECORD_KINDS: dict[RecordKind, Any] = {
 }
 
 
-def _correction(ctx: Context, model: Any, patient_id: int, corrects_id: int | None,
-                reason: str | None, errors: dict[str, list[str]]) -> Any:
+# The kinds of clinical record, each corrected by a new row of its own kind.
+_R = TypeVar("_R", Counseling, PregnancyTest, ContraceptionEntry, ComprehensionAttempt)
+
+
+def _correction(ctx: Context, model: type[_R], patient_id: int, corrects_id: int | None,
+                reason: str | None, errors: dict[str, list[str]]) -> _R | None:
     """The record a new entry corrects, checked: same patient, not already corrected, and a
     reason given."""
     if corrects_id is None:
@@ -52,8 +56,8 @@ def _correction(ctx: Context, model: Any, patient_id: int, corrects_id: int | No
     return old
 
 
-def _store(ctx: Context, row: Any, old: Any, kind: RecordKind, values: Mapping[str, Any],
-           reason: str | None) -> Any:
+def _store(ctx: Context, row: _R, old: _R | None, kind: RecordKind, values: Mapping[str, Any],
+           reason: str | None) -> _R:
     if old is not None:
         old.superseded = True
         row.corrects_id = old.id
@@ -100,8 +104,10 @@ def record_pregnancy_test(ctx: Context, patient_id: int, collected_on: date | No
             "or home.")
     old = _correction(ctx, PregnancyTest, patient.id, corrects_id, reason, errors)
     require(errors)
-    row = PregnancyTest(patient_id=patient.id, collected_on=collected_on, result=result,
-                        setting=setting, recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
+    assert result is not None and setting is not None
+    row = PregnancyTest(patient_id=patient.id, collected_on=collected_on,
+                        result=TestResult(result), setting=TestSetting(setting),
+                        recorded_by=ctx.actor.user_id, recorded_at=ctx.now())
     return _store(ctx, row, old, RecordKind.PREGNANCY_TEST,
                   {"collected_on": collected_on, "result": result, "setting": setting}, reason)
 
@@ -183,7 +189,7 @@ def report_positive_test(ctx: Context, patient_id: int, test_id: int) -> Pregnan
     if test is None or test.patient_id != patient.id:
         raise NotFound("no such pregnancy test")
     problems = []
-    if test.result != TestResult.POSITIVE.value:
+    if test.result != TestResult.POSITIVE:
         problems.append("Only a positive pregnancy test is reported to the registry.")
     elif test.superseded:
         problems.append("This test was corrected; the newest version is the one to report.")

@@ -16,6 +16,7 @@ from tracker.models import ApiToken, LoginSession, Pharmacy, Role, User
 from tracker.services.administration import given_reason, require_admin
 from tracker.services.audit import record_event
 from tracker.services.context import Context
+from tracker.services.dml import rows_changed
 from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.passwords import hash_password, password_problems
 from tracker.services.text import has_control_characters, name_problem
@@ -98,7 +99,7 @@ def create_user(
         initial = secrets.token_urlsafe(12)
         password = initial
     user = User(
-        role=role,
+        role=Role(role),
         email=email,
         name=name,
         npi=npi if role == Role.PRESCRIBER else None,
@@ -166,11 +167,11 @@ def user_by_id(ctx: Context, user_id: int) -> User:
 
 def end_sessions(ctx: Context, user_id: int) -> int:
     """End every open browser session of the user; returns how many were open."""
-    return ctx.session.execute(
+    return rows_changed(ctx.session,
         update(LoginSession)
         .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
         .values(ended_at=ctx.now())
-    ).rowcount
+    )
 
 
 def deactivate_user(ctx: Context, user_id: int, reason: str | None) -> User:
@@ -187,18 +188,18 @@ def deactivate_user(ctx: Context, user_id: int, reason: str | None) -> User:
     require(errors)
     now = ctx.now()
     # Conditional, so that two administrators pressing the button record one deactivation.
-    moved = ctx.session.execute(
+    moved = rows_changed(ctx.session,
         update(User).where(User.id == user.id, User.active.is_(True))
         .values(active=False, deactivated_at=now)
-    ).rowcount
+    )
     if moved != 1:
         raise ValidationFailed({"user": ["This user is already deactivated."]})
     sessions = end_sessions(ctx, user.id)
-    tokens = ctx.session.execute(
+    tokens = rows_changed(ctx.session,
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
-    ).rowcount
+    )
     ctx.session.flush()
     ctx.session.refresh(user)
     record_event(ctx, "user.deactivated", "user", user.id, old={"active": True},
@@ -214,10 +215,10 @@ def reactivate_user(ctx: Context, user_id: int, reason: str | None) -> User:
     errors: dict[str, list[str]] = {}
     text = given_reason(errors, reason, "the user is reactivated")
     require(errors)
-    moved = ctx.session.execute(
+    moved = rows_changed(ctx.session,
         update(User).where(User.id == user.id, User.active.is_(False))
         .values(active=True, deactivated_at=None)
-    ).rowcount
+    )
     if moved != 1:
         raise ValidationFailed({"user": ["This user is already active."]})
     ctx.session.flush()

@@ -30,12 +30,12 @@ from tracker.web.forms import ChangePasswordForm, LoginForm, show_service_errors
 bp = Blueprint("auth", __name__)
 
 
-def home_for(role: str) -> str:
+def home_for(role: Role) -> str:
     """The role's home page, or the account page while that part of the app is not installed."""
     endpoint = {
-        Role.PRESCRIBER.value: "prescriber.worklist",
-        Role.PHARMACIST.value: "pharmacy.lookup",
-        Role.ADMIN.value: "admin.home",
+        Role.PRESCRIBER: "prescriber.worklist",
+        Role.PHARMACIST: "pharmacy.lookup",
+        Role.ADMIN: "admin.home",
     }.get(role, "auth.account")
     return endpoint if endpoint in current_app.view_functions else "auth.account"
 

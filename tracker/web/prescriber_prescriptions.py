@@ -53,12 +53,12 @@ def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
           status: int = 200, authorize_form: AuthorizeForm | None = None) -> ResponseReturnValue:
     detail = patient_history.prescription_detail(ctx, prescription_id)
     outlook = None
-    if detail.prescription.status == PrescriptionStatus.PENDING.value:
+    if detail.prescription.status == PrescriptionStatus.PENDING:
         outlook = worklist_service.prescription_outlook(ctx, prescription_id)
     return (render_template("prescriber/prescription.html", detail=detail, outlook=outlook,
                             reverse_form=reverse_form, action=ActionForm(),
                             authorize_form=authorize_form or AuthorizeForm(formdata=None),
-                            today=ctx.today(), open_state=AuthorizationState.OPEN.value),
+                            today=ctx.today(), open_state=AuthorizationState.OPEN),
             status)
 
 

@@ -14,7 +14,7 @@ from tracker.services.pharmacies import pharmacy_facts_from, renewal
 
 @dataclass(frozen=True)
 class Overview:
-    active_by_role: dict[str, int]
+    active_by_role: dict[Role, int]
     deactivated: int
     pharmacies: int
     pharmacies_inactive: int
@@ -25,7 +25,7 @@ class Overview:
 def overview(ctx: Context) -> Overview:
     """The counts on the administration's home page."""
     require_admin(ctx)
-    by_role = {role.value: 0 for role in Role}
+    by_role = {role: 0 for role in Role}
     for role, count in ctx.session.execute(
         select(User.role, func.count(User.id)).where(User.active.is_(True)).group_by(User.role)
     ):

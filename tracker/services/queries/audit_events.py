@@ -41,7 +41,7 @@ def _require_admin(ctx: Context) -> None:
         raise Forbidden("Only admins read the audit trail.")
 
 
-def _scope(patient_id: int | None, user_id: int | None) -> Select[tuple[AuditEvent, str | None]]:
+def _scope(patient_id: int | None, user_id: int | None) -> Select[AuditEvent, str | None]:
     actor = aliased(User)
     stmt = select(AuditEvent, actor.name).outerjoin(actor, actor.id == AuditEvent.actor_id)
     if patient_id is not None:

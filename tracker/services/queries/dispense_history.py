@@ -64,7 +64,7 @@ def dispensed_by(ctx: Context, dispense: Dispense) -> DispensedBy:
     return DispensedBy(pharmacist.name, pharmacy)
 
 
-def dispense_rows(pharmacy_id: int) -> Select[Any]:
+def dispense_rows(pharmacy_id: int) -> Select[*tuple[Any, ...]]:
     pharmacist = aliased(User)
     prescriber = aliased(User)
     return (

@@ -52,8 +52,8 @@ from tracker.services.records import RECORD_KINDS
 from tracker.services.signatures import verify
 
 CATEGORY_LABELS = {
-    Category.CAN_GET_PREGNANT.value: "can get pregnant",
-    Category.CANNOT_GET_PREGNANT.value: "cannot get pregnant",
+    Category.CAN_GET_PREGNANT: "can get pregnant",
+    Category.CANNOT_GET_PREGNANT: "cannot get pregnant",
 }
 SETTING_LABELS = {
     "lab": "CLIA-certified laboratory",
@@ -204,10 +204,10 @@ def _entry(row: Any, first_category_id: int | None) -> HistoryEntry:
     if kind == RecordKind.PREGNANCY_TEST:
         title = f"Pregnancy test: {row.result}"
         details = (f"Done at: {SETTING_LABELS.get(row.setting, row.setting)}",)
-        if row.result == TestResult.POSITIVE.value and row.registry_reported_at is not None:
+        if row.result == TestResult.POSITIVE and row.registry_reported_at is not None:
             details += (f"Reported to the pregnancy registry by {row.reported_by} on "
                         f"{row.registry_reported_at.date().isoformat()}",)
-        elif row.result == TestResult.POSITIVE.value and not row.superseded:
+        elif row.result == TestResult.POSITIVE and not row.superseded:
             details += ("Not yet reported to the pregnancy registry",)
             reportable = True
     elif kind == RecordKind.COUNSELING:
@@ -255,7 +255,7 @@ def _history(ctx: Context, patient_id: int) -> tuple[list[HistoryEntry], list[Te
     unreported = [TestFact(row.record_id, row.record_date, TestResult.POSITIVE,
                            TestSetting(row.setting))
                   for row in rows if row.kind == RecordKind.PREGNANCY_TEST
-                  and row.result == TestResult.POSITIVE.value and not row.superseded
+                  and row.result == TestResult.POSITIVE and not row.superseded
                   and row.registry_reported_at is None]
     return entries, unreported
 

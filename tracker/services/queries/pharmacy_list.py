@@ -28,7 +28,7 @@ def _staff_counts(ctx: Context, pharmacy_ids: list[int]) -> dict[int, int]:
         .where(User.pharmacy_id.in_(pharmacy_ids), User.active.is_(True))
         .group_by(User.pharmacy_id)
     ).all()
-    return {pharmacy_id: count for pharmacy_id, count in rows}
+    return {pharmacy_id: count for pharmacy_id, count in rows if pharmacy_id is not None}
 
 
 def list_pharmacies(ctx: Context, page: int = 1, query: str = "",
@@ -40,8 +40,8 @@ def list_pharmacies(ctx: Context, page: int = 1, query: str = "",
     if like is not None:
         stmt = stmt.where(or_(func.lower(Pharmacy.name).like(like, escape="\\"),
                               Pharmacy.ncpdp_id.like(like, escape="\\")))
-    found = paginate(ctx.session, stmt.order_by(func.lower(Pharmacy.name), Pharmacy.id),
-                     page, per_page, scalars=True)
+    ordered = stmt.order_by(func.lower(Pharmacy.name), Pharmacy.id)
+    found: Page[Pharmacy] = paginate(ctx.session, ordered, page, per_page, scalars=True)
     counts = _staff_counts(ctx, [p.id for p in found.items])
     items = [standing(ctx, p, counts.get(p.id, 0)) for p in found.items]
     return Page(items, found.number, found.per_page, found.total)

@@ -3,8 +3,10 @@ how many API tokens they hold."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -50,8 +52,8 @@ def _user_rows(ctx: Context):  # type: ignore[no-untyped-def]
     )
 
 
-def _row(found: object) -> UserRow:
-    user, pharmacy, seen, tokens = found  # type: ignore[misc]
+def _row(found: Sequence[Any]) -> UserRow:
+    user, pharmacy, seen, tokens = found
     return UserRow(user, pharmacy, seen, tokens or 0)
 
 

@@ -137,7 +137,7 @@ def _unreported_positives(ctx: Context, patient_ids: list[int]) -> dict[int, lis
         select(PregnancyTestRow.id, PregnancyTestRow.patient_id, PregnancyTestRow.collected_on,
                PregnancyTestRow.setting)
         .where(PregnancyTestRow.patient_id.in_(patient_ids),
-               PregnancyTestRow.result == TestResult.POSITIVE.value,
+               PregnancyTestRow.result == TestResult.POSITIVE,
                PregnancyTestRow.superseded.is_(False),
                PregnancyTestRow.registry_reported_at.is_(None))
     )
