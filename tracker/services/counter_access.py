@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from math import ceil
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import and_, or_, select
 
 from tracker.models import AuditEvent, Authorization
 from tracker.services.audit import record_event
@@ -42,20 +42,12 @@ def _typed(number: str) -> str:
     return (number or "").strip().upper()[:NUMBER_MAX]
 
 
-def _locked_until(ctx: Context, *where: ColumnElement[bool], most: int,
-                  window: timedelta) -> datetime | None:
-    """When the newest `most` failures matching `where` inside `window` stop being `most`: a
-    failure counts for exactly `window` after it happened."""
-    since = ctx.now() - window
-    recent = ctx.session.scalars(
-        select(AuditEvent.occurred_at)
-        .where(AuditEvent.action.in_(FAILURES), AuditEvent.occurred_at > since, *where)
-        .order_by(AuditEvent.occurred_at.desc())
-        .limit(most)
-    ).all()
-    if len(recent) < most:
+def _lock_end(moments: list[datetime], most: int, window: timedelta) -> datetime | None:
+    """When `most` failures inside `window` stop being `most`: a failure counts for exactly
+    `window` after it happened."""
+    if len(moments) < most:
         return None
-    return recent[-1] + window
+    return sorted(moments, reverse=True)[most - 1] + window
 
 
 def _seconds_until(ctx: Context, moment: datetime) -> int:
@@ -63,13 +55,27 @@ def _seconds_until(ctx: Context, moment: datetime) -> int:
 
 
 def check_not_throttled(ctx: Context, number: str) -> None:
-    """Raise Throttled (and log the attempt) when the number or the acting user is locked."""
+    """Raise Throttled (and log the attempt) when the number or the acting user is locked.
+
+    One query reads both counts: the number's failures of the last 24 hours and the user's of
+    the last hour. Neither can grow past its lock (a locked attempt is logged as throttled, not
+    as a failure), so the answer stays a few dozen rows."""
     typed = _typed(number)
-    by_number = _locked_until(
-        ctx, AuditEvent.object_type == "authorization", AuditEvent.object_id == typed,
-        most=NUMBER_FAILURES_MAX, window=NUMBER_WINDOW)
-    by_user = _locked_until(ctx, AuditEvent.actor_id == ctx.actor.user_id,
-                            most=USER_FAILURES_MAX, window=USER_WINDOW)
+    now = ctx.now()
+    number_since, user_since = now - NUMBER_WINDOW, now - USER_WINDOW
+    for_number = and_(AuditEvent.object_type == "authorization", AuditEvent.object_id == typed)
+    for_user = and_(AuditEvent.actor_id == ctx.actor.user_id,
+                    AuditEvent.occurred_at > user_since)
+    failures = ctx.session.execute(
+        select(AuditEvent.occurred_at, for_number.label("on_number"),
+               for_user.label("by_user"))
+        .where(AuditEvent.action.in_(FAILURES), AuditEvent.occurred_at > number_since,
+               or_(for_number, for_user))
+    ).all()
+    by_number = _lock_end([at for at, on_number, _ in failures if on_number],
+                          NUMBER_FAILURES_MAX, NUMBER_WINDOW)
+    by_user = _lock_end([at for at, _, by_user in failures if by_user],
+                        USER_FAILURES_MAX, USER_WINDOW)
     if by_number is None and by_user is None:
         return
     if by_user is not None and (by_number is None or by_user >= by_number):
