@@ -114,7 +114,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("id", "email", "name", "role", "active", "must_change_password", "npi",
               "home_testing_permitted", "pharmacy_id", "created_at"),
     "patients": ("id", "prescriber_id", "first_name", "last_name", "date_of_birth", "category",
-                 "created_at", "created_by"),
+                 "created_at", "created_by", "program_number"),
     "category_changes": ("id", "patient_id", "category", "changed_on", "changed_by",
                          "changed_at"),
     "acknowledgments": ("id", "patient_id", "category", "form_code", "form_version", "signed_on",
@@ -331,6 +331,7 @@ class _Generator:
         key = ctx.signature_keys.current
         self.auth_numbers = _Scramble(key + b"/authorization-number", 60)
         self.rx_numbers = _Scramble(key + b"/prescription-number", 40)
+        self.program_numbers = _Scramble(key + b"/program-number", 60)
         self._dates: dict[int, date] = {}
         self._db_dates: dict[int, Any] = {}
         self._moments: dict[tuple[int, int], datetime] = {}
@@ -556,7 +557,7 @@ class _Generator:
         category = _CGP if rand() < 0.55 else _CNGP
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         self.add("patients", (pid, doc, first, last, self.d(born), category, self.ts(registered),
-                              doc))
+                              doc, "P-" + _code(self.program_numbers(pid), 3)))
         self.add("category_changes", (self.ids.take("category_changes"), pid, category,
                                       self.d(registered), doc, self.ts(registered)))
         # Some patients are registered and wait for their enrollment visit.

@@ -42,6 +42,7 @@ def patient_json(v: PatientView) -> dict[str, Any]:
     p = v.patient
     return {
         "id": p.id,
+        "program_number": p.program_number,
         "first_name": p.first_name,
         "last_name": p.last_name,
         "date_of_birth": _d(p.date_of_birth),
@@ -129,10 +130,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Patient": {
         "type": "object",
-        "required": ["id", "first_name", "last_name", "date_of_birth", "category", "enrolled",
-                     "course_ended_on"],
+        "required": ["id", "program_number", "first_name", "last_name", "date_of_birth",
+                     "category", "enrolled", "course_ended_on"],
         "properties": {
             "id": {"type": "integer"},
+            "program_number": {"type": "string",
+                               "description": "The patient's program number: random, unique, "
+                                              "never reused; the FHIR case number."},
             "first_name": {"type": "string"},
             "last_name": {"type": "string"},
             "date_of_birth": DATE,

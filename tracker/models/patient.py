@@ -19,6 +19,7 @@ class Patient(Base):
         one_of("category", Category, "category_known"),
         Index("ix_patients_prescriber_name", "prescriber_id", "last_name", "first_name"),
         Index("ix_patients_prescriber_birth", "prescriber_id", "date_of_birth"),
+        Index("ix_patients_program_number", "program_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +30,10 @@ class Patient(Base):
     category: Mapped[Category] = mapped_column(StrEnumType(Category, 30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # API.md `program_number`: random, unique, never reused; set at registration. The column
+    # admits NULL only because SQLite cannot make a column of a table with rows NOT NULL
+    # without rebuilding the table (and every table that refers to it).
+    program_number: Mapped[str] = mapped_column(String(20), nullable=True)
 
     prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
 

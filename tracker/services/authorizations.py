@@ -28,6 +28,7 @@ from tracker.models import (
 )
 from tracker.services import counter_access
 from tracker.services.audit import record_event
+from tracker.services.codes import random_code
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
 from tracker.services.errors import (
@@ -38,7 +39,7 @@ from tracker.services.errors import (
     ValidationFailed,
 )
 from tracker.services.facts import load_case, pharmacy_facts
-from tracker.services.prescriptions import own_prescription, random_code
+from tracker.services.prescriptions import own_prescription
 from tracker.services.refusals import LostRace, refuse, single_reason
 from tracker.services.signatures import sign
 from tracker.services.signing import SignerProof, proves_signer

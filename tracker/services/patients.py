@@ -11,6 +11,7 @@ from tracker.domain.validation import clinical_date_error, needs_guardian, signa
 from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient, Role, User
 from tracker.services import text
 from tracker.services.audit import record_event
+from tracker.services.codes import new_program_number
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.errors import (
@@ -104,7 +105,8 @@ def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birt
     require(errors)
     assert cat is not None and date_of_birth is not None
     patient = Patient(prescriber_id=prescriber.id, first_name=first, last_name=last,
-                      date_of_birth=date_of_birth, category=cat, created_by=prescriber.id)
+                      date_of_birth=date_of_birth, category=cat, created_by=prescriber.id,
+                      program_number=new_program_number())
     ctx.session.add(patient)
     ctx.session.flush()
     ctx.session.add(CategoryChange(patient_id=patient.id, category=cat, changed_on=today,

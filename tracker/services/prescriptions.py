@@ -3,7 +3,6 @@ could be marked dispensable (a read: the same engine call as authorize())."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 
 from sqlalchemy import select
@@ -14,20 +13,13 @@ from tracker.domain.rules import evaluate
 from tracker.domain.validation import days_supply_error, refills_error
 from tracker.models import Authorization, AuthorizationState, Prescription, Role
 from tracker.services.audit import record_event
+from tracker.services.codes import random_code
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
 from tracker.services.facts import load_case
 from tracker.services.patients import check_clinical_date, own_patient
 
 QUANTITY_MAX = 1000
-# Crockford's base32 without I, L, O, U: nothing to misread when read out over the phone.
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def random_code(groups: int) -> str:
-    return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(groups))
-
-
 def new_prescription_number() -> str:
     """60 random bits, like an authorization number: at national scale a collision (a unique-key
     error) stays out of reach."""

@@ -3,6 +3,7 @@ them), changing the category, ending a course and reporting a positive test to t
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask.testing import FlaskClient
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests import builders
 from tests.builders import SIGNED
+from tests.conftest import login
 from tests.web.prescriber.conftest import errors_of, events, page, statements, submit, text_of
-from tracker.models import Patient, PregnancyTest
+from tracker.models import Acknowledgment, Patient, PregnancyTest
 from tracker.services import authorizations, dispenses, patients, records
 from tracker.services.context import Context
 
@@ -214,3 +216,19 @@ def test_patient_page_costs_the_same_statements_however_long_the_history(
             page(browser, f"/patients/{p.id}")
         counts.append(len(seen))
     assert counts[0] == counts[1], counts
+
+
+def test_the_patient_page_and_the_printed_acknowledgment_show_the_program_number(
+    ctx: Context, client: FlaskClient
+) -> None:
+    doc_user = builders.prescriber(ctx)
+    doc = builders.as_user(ctx, doc_user)
+    patient = builders.enrolled_patient(doc)
+    assert re.fullmatch(r"P-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}",
+                        patient.program_number)
+    login(client, doc_user.email, builders.PASSWORD)
+    assert patient.program_number in client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    ack = ctx.session.scalars(select(Acknowledgment).where(
+        Acknowledgment.patient_id == patient.id)).one()
+    printed = client.get(f"/patients/{patient.id}/acknowledgments/{ack.id}")
+    assert patient.program_number in printed.get_data(as_text=True)
