@@ -188,7 +188,7 @@ PAIRS = 10
 class Pairs:
     app: Flask
     url: str
-    authorizations: list[tuple[int, str]]  # (prescription id, number)
+    authorizations: list[tuple[int, str, str]]  # (prescription id, number, birth date)
     dispenser: str
     reverser: str
 
@@ -208,7 +208,7 @@ def pairs(fresh_database: str, tmp_path: Path) -> Iterator[Pairs]:
             patient = builders.ready_for_first_fill(doc, last=f"Patient{n}")
             rx = builders.prescription(doc, patient.id)
             auth = authorization_service.authorize(doc, rx.id, signature=SIGNED)
-            authorizations.append((rx.id, auth.number))
+            authorizations.append((rx.id, auth.number, patient.date_of_birth.isoformat()))
         dispenser = token_service.create_token(ctx, builders.pharmacist(ctx))
         reverser = token_service.create_token(ctx, builders.pharmacist(ctx))
     setup.engine.dispose()
@@ -233,18 +233,18 @@ def test_dispense_and_reverse_at_the_same_instant_one_wins_and_the_other_is_refu
             return number, response.status_code, response.get_json()
         return send
 
-    def reverse(number: str) -> Callable[[], tuple[str, int, Any]]:
+    def reverse(number: str, born: str) -> Callable[[], tuple[str, int, Any]]:
         def send() -> tuple[str, int, Any]:
             response = pairs.app.test_client().post(
                 f"/api/v1/authorizations/{number}/reverse",
-                json={"reason": "not picked up", "date_of_birth": BORN},
+                json={"reason": "not picked up", "date_of_birth": born},
                 headers={"Authorization": f"Bearer {pairs.reverser}"})
             return number, response.status_code, response.get_json()
         return send
 
     attempts: list[Callable[[], tuple[str, int, Any]]] = []
-    for rx_id, number in pairs.authorizations:
-        attempts += [dispense(rx_id, number), reverse(number)]
+    for rx_id, number, born in pairs.authorizations:
+        attempts += [dispense(rx_id, number), reverse(number, born)]
     results = run_together(attempts)
 
     by_number: dict[str, list[int]] = {}

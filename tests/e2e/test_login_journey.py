@@ -1,8 +1,9 @@
-"""Journey 4: signing in — a wrong password, throttling after repeated failures, and the
+"""Journey 4: signing in — a wrong password, a growing wait after repeated failures, and the
 session ending after inactivity."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,13 +32,24 @@ def lockable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     yield from _server(Path(tmp_path_factory.mktemp("lock")))
 
 
-def test_repeated_failures_pause_sign_in_even_with_the_right_password(
+def test_repeated_failures_make_sign_in_wait_even_with_the_right_password(
     page: Page, lockable_server: Server
 ) -> None:
-    for _ in range(5):
+    # Guess until the wait has grown to several seconds: each failure heard doubles it, and
+    # an attempt during the wait is refused without being counted.
+    for _ in range(30):
         sign_in(page, lockable_server, "admin@e2e.test", "guessing the password")
+        said = page.get_by_role("alert").inner_text()
+        wait = re.search(r"Try again in (\d+) seconds", said)
+        if wait and int(wait[1]) >= 8:
+            break
+        if wait:
+            page.wait_for_timeout(int(wait[1]) * 1000)
+    else:
+        pytest.fail("sign-in never waited")
     sign_in(page, lockable_server, "admin@e2e.test", PASSWORD)
-    expect(page.get_by_role("alert")).to_contain_text("sign-in is paused for a while")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Sign-in is paused for a while after too many failed attempts. Try again in")
 
 
 @pytest.fixture(scope="module")

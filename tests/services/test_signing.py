@@ -4,15 +4,18 @@ anything else is audited and rejected, and nothing is signed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from tests import builders
 from tests.builders import SIGNED
-from tracker.models import Acknowledgment, AuditEvent, Authorization
-from tracker.services import authorizations, patients, tokens
+from tests.conftest import Clock
+from tracker.models import Acknowledgment, AuditEvent, Authorization, LoginAttempt
+from tracker.services import auth, authorizations, patients, tokens
 from tracker.services.context import Context
-from tracker.services.errors import SignatureRejected
+from tracker.services.errors import PasswordGuessingStopped, SignatureRejected
 from tracker.services.signing import BearerToken, ReenteredPassword
 
 
@@ -70,3 +73,50 @@ def test_a_wrong_witness_password_records_no_acknowledgment(ctx: Context) -> Non
     assert _count(ctx, Acknowledgment, Acknowledgment.patient_id == p.id) == 0
     assert patients.record_acknowledgment(doc, p.id, doc.today(), "Alex Rivera",
                                           witness=SIGNED).id
+
+
+def test_wrong_passwords_count_against_the_account_and_the_last_one_stops_the_guessing(
+    ctx: Context,
+) -> None:
+    doc = builders.as_user(ctx, builders.prescriber(ctx))
+    rx = builders.prescription(doc, builders.ready_for_first_fill(doc).id)
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(SignatureRejected):
+            authorizations.authorize(doc, rx.id, signature=ReenteredPassword("a wrong guess"))
+    with pytest.raises(PasswordGuessingStopped):
+        authorizations.authorize(doc, rx.id, signature=ReenteredPassword("a wrong guess"))
+    assert _events(ctx, "authorization.signature_failed") == auth.MAX_FAILURES
+    assert _events(ctx, "user.signed_out_after_password_failures") == 1
+
+
+@pytest.mark.parametrize("signature", [ReenteredPassword(""), BearerToken("trk_forged")])
+def test_an_empty_password_or_a_forged_token_is_no_password_guess(
+    ctx: Context, signature: ReenteredPassword | BearerToken
+) -> None:
+    doc = builders.as_user(ctx, builders.prescriber(ctx))
+    rx = builders.prescription(doc, builders.ready_for_first_fill(doc).id)
+    for _ in range(auth.MAX_FAILURES + 1):
+        with pytest.raises(SignatureRejected):
+            authorizations.authorize(doc, rx.id, signature=signature)
+    assert _count(ctx, LoginAttempt) == 0
+
+
+def test_the_wait_doubles_from_the_limit_and_is_capped() -> None:
+    limit = auth.MAX_FAILURES
+    assert auth.wait_after(limit - 1, limit) == timedelta(0)
+    assert [auth.wait_after(limit + n, limit).total_seconds() for n in range(4)] == [2, 4, 8, 16]
+    assert auth.wait_after(10_000, limit) == auth.MAX_WAIT
+
+
+def test_failures_are_forgotten_only_after_a_quiet_hour_past_the_wait(ctx: Context,
+                                                                     clock: Clock) -> None:
+    user = builders.prescriber(ctx)
+    for _ in range(auth.MAX_FAILURES + 2):
+        auth.authenticate(ctx, user.email, "a wrong guess")
+        clock.now += timedelta(seconds=10)
+    clock.now += timedelta(minutes=50)  # an hour after the first failure, not after the last
+    assert auth.authenticate(ctx, user.email, "a wrong guess").user is None
+    assert auth.authenticate(ctx, user.email, builders.PASSWORD).retry_after == 16
+    clock.now += auth.FORGET_AFTER + timedelta(seconds=17)
+    assert auth.authenticate(ctx, user.email, "a wrong guess").retry_after is None
+    assert auth.authenticate(ctx, user.email, builders.PASSWORD).user is not None

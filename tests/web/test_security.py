@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from tests import builders
 from tests.conftest import Clock, csrf_token, login
@@ -18,12 +19,17 @@ from tracker.services.auth import MAX_ADDRESS_FAILURES, MAX_FAILURES
 from tracker.services.context import Context
 
 
+def attempt(client: FlaskClient, email: str, password: str,
+            addr: str = "192.0.2.10") -> TestResponse:
+    page = client.get("/login", environ_base={"REMOTE_ADDR": addr}).get_data(as_text=True)
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_token(page)},
+                       environ_base={"REMOTE_ADDR": addr})
+
+
 def try_login(client: FlaskClient, email: str, password: str,
               addr: str = "192.0.2.10") -> str:
-    page = client.get("/login", environ_base={"REMOTE_ADDR": addr}).get_data(as_text=True)
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_token(page)},
-                           environ_base={"REMOTE_ADDR": addr})
+    response = attempt(client, email, password, addr)
     return "signed-in" if response.status_code == 302 else response.get_data(as_text=True)
 
 
@@ -63,25 +69,55 @@ def test_session_cookie_is_http_only_and_same_site_lax(client: FlaskClient) -> N
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_account_is_soft_locked_after_repeated_failures(client: FlaskClient,
-                                                        ctx: Context) -> None:
+def test_after_repeated_failures_the_account_waits_and_even_the_right_password_is_refused(
+        client: FlaskClient, ctx: Context) -> None:
     user = builders.prescriber(ctx)
     for _ in range(MAX_FAILURES):
         assert "not right" in try_login(client, user.email, "wrong password here")
-    # Even the right password is refused for a while, with the same message.
-    assert "not right" in try_login(client, user.email, builders.PASSWORD, addr="198.51.100.7")
+    # From another address too: the wait belongs to the account, and is said in seconds.
+    refused = attempt(client, user.email, builders.PASSWORD, addr="198.51.100.7")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
+    assert "Try again in 2 seconds." in refused.get_data(as_text=True)
     failures = ctx.session.scalars(select(AuditEvent).where(
         AuditEvent.action.in_(["login.failed", "login.throttled"]))).all()
     assert len(failures) == MAX_FAILURES + 1
 
 
-def test_soft_lock_lifts_after_fifteen_minutes(client: FlaskClient, ctx: Context,
-                                               clock: Clock) -> None:
+def test_a_person_who_mistyped_is_delayed_not_locked_out(client: FlaskClient, ctx: Context,
+                                                        clock: Clock) -> None:
     user = builders.prescriber(ctx)
     for _ in range(MAX_FAILURES):
         try_login(client, user.email, "wrong password here")
-    clock.now += timedelta(minutes=16)
+    clock.now += timedelta(seconds=2)
     assert try_login(client, user.email, builders.PASSWORD) == "signed-in"
+
+
+def test_each_further_failure_doubles_the_wait_up_to_fifteen_minutes(
+        client: FlaskClient, ctx: Context, clock: Clock) -> None:
+    user = builders.prescriber(ctx)
+    for _ in range(MAX_FAILURES - 1):
+        try_login(client, user.email, "wrong password here")
+    waits = []
+    for _ in range(13):
+        try_login(client, user.email, "wrong password here")  # heard: counted
+        refused = attempt(client, user.email, "wrong password here")  # during the wait: not
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+        clock.now += timedelta(seconds=waits[-1])
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900, 900]
+    assert try_login(client, user.email, builders.PASSWORD) == "signed-in"
+
+
+def test_the_wait_does_not_say_whether_the_account_exists(client: FlaskClient,
+                                                           ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    for email in (user.email, "nobody-here@example.test"):
+        for _ in range(MAX_FAILURES):
+            try_login(client, email, "wrong password here", addr="192.0.2.20")
+        refused = attempt(client, email, "wrong password here", addr="192.0.2.20")
+        assert (refused.status_code, refused.headers["Retry-After"]) == (429, "2")
+        assert "Sign-in is paused for a while after too many failed attempts. Try again in 2 " \
+               "seconds." in refused.get_data(as_text=True)
 
 
 def test_one_address_guessing_many_accounts_is_throttled(client: FlaskClient,
@@ -92,8 +128,8 @@ def test_one_address_guessing_many_accounts_is_throttled(client: FlaskClient,
     # A colleague behind the same address still signs in after a few typos elsewhere...
     assert try_login(client, user.email, builders.PASSWORD, addr="203.0.113.9") == "signed-in"
     try_login(client, "guess-last@example.test", "whatever password", addr="203.0.113.9")
-    # ...until the address reaches its own limit.
-    assert "not right" in try_login(client, user.email, builders.PASSWORD, addr="203.0.113.9")
+    # ...until the address reaches its own limit: then it waits too.
+    assert attempt(client, user.email, builders.PASSWORD, addr="203.0.113.9").status_code == 429
     assert try_login(client, user.email, builders.PASSWORD, addr="203.0.113.10") == "signed-in"
 
 

@@ -1,8 +1,15 @@
-"""Logging in: password check, throttling per account and per client address, soft lock,
-password changes. Every failure is audited; the answer never says which part was wrong."""
+"""Logging in: password check, back-off per account and per client address, password
+changes. Every failure is audited; the answer never says which part was wrong.
+
+Back-off, not a lock: after a few failures each further attempt waits 2^n seconds (capped), so
+guessing slows to a crawl while a person who mistyped is delayed for seconds, not locked out
+by whoever typed their email. A wrong password typed inside a signed-in session (a signature,
+the current password at a change) counts for the account like a failed sign-in, and the
+failure that reaches the limit ends the user's sessions."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -11,63 +18,98 @@ from sqlalchemy import delete, func, select
 from tracker.models import LoginAttempt, User
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import ValidationFailed
+from tracker.services.errors import PasswordGuessingStopped, PasswordRejected, ValidationFailed
 from tracker.services.passwords import hash_password, password_problems, verify_password
 
-MAX_FAILURES = 5  # failures on one account within the window before a soft lock
+MAX_FAILURES = 5  # failures on one account before each further attempt waits
 # A clinic's staff often share one address (NAT): the address allows more failures than an
-# account before it pauses, but still stops one machine from guessing across many accounts.
+# account before it waits, but still stops one machine from guessing across many accounts.
 MAX_ADDRESS_FAILURES = 20
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_FOR = timedelta(minutes=15)
+MAX_WAIT = timedelta(minutes=15)
+# Failures are forgotten after this long without one (counted from the end of the last wait),
+# so a guesser at the longest wait stays there instead of starting over.
+FORGET_AFTER = timedelta(hours=1)
 GENERIC_FAILURE = "The email or password is not right, or sign-in is paused for a while."
+SIGNED_OUT = ("You were signed out: the password was entered wrongly too many times. Sign in "
+              "again; sign-in may be paused for a short while first.")
 
 
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
     message: str | None = None
+    retry_after: int | None = None  # seconds to wait before the next attempt is heard
+
+
+def wait_after(failures: int, limit: int) -> timedelta:
+    """The wait before the next attempt, after `failures` in a row on a key that allows
+    `limit` before it waits: 2 s at the limit, doubling with each further failure, capped."""
+    if failures < limit:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(failures - limit + 1, 20)), MAX_WAIT)
+
+
+def _account_key(email: str) -> str:
+    return "account:" + email.strip().lower()
 
 
 def _keys(email: str, addr: str | None) -> list[str]:
-    keys = ["account:" + email.strip().lower()]
+    keys = [_account_key(email)]
     if addr:
         keys.append("addr:" + addr)
     return keys
 
 
-def _locked(ctx: Context, keys: list[str], now: datetime) -> bool:
+def _limit(key: str) -> int:
+    return MAX_ADDRESS_FAILURES if key.startswith("addr:") else MAX_FAILURES
+
+
+def _forgotten(row: LoginAttempt, now: datetime) -> bool:
+    return now - (row.locked_until or row.first_failure_at) > FORGET_AFTER
+
+
+def _waiting(ctx: Context, keys: list[str], now: datetime) -> timedelta:
+    """How long the longest wait on any of the keys still runs (zero when none does)."""
     rows = ctx.session.scalars(select(LoginAttempt).where(LoginAttempt.key.in_(keys))).all()
-    return any(r.locked_until is not None and r.locked_until > now for r in rows)
+    return max((r.locked_until - now for r in rows
+                if r.locked_until is not None and r.locked_until > now), default=timedelta(0))
 
 
-def _count_failure(ctx: Context, keys: list[str], now: datetime) -> None:
+def _count_failure(ctx: Context, keys: list[str], now: datetime) -> int:
+    """Count one failure on each key (the wait after it is stored as `locked_until`); the
+    number of failures in a row on the first key."""
+    counts = []
     for key in keys:
         row = ctx.session.scalar(select(LoginAttempt).where(LoginAttempt.key == key))
         if row is None:
             row = LoginAttempt(key=key, failures=0, first_failure_at=now)
             ctx.session.add(row)
-        if now - row.first_failure_at > FAILURE_WINDOW:
-            row.failures, row.first_failure_at = 0, now
+        elif _forgotten(row, now):
+            row.failures, row.first_failure_at, row.locked_until = 0, now, None
         row.failures += 1
-        limit = MAX_ADDRESS_FAILURES if key.startswith("addr:") else MAX_FAILURES
-        if row.failures >= limit:
-            row.locked_until = now + LOCK_FOR
+        wait = wait_after(row.failures, _limit(key))
+        row.locked_until = now + wait if wait else None
+        counts.append(row.failures)
     ctx.session.flush()
+    return counts[0]
 
 
 def authenticate(ctx: Context, email: str, password: str) -> LoginResult:
-    """Check a login. A soft lock (per account or per address) refuses even a right password, so
-    guessing cannot go on; the message is the same as for a wrong password."""
+    """Check a login. While a wait runs (per account or per address) even a right password is
+    refused, so guessing cannot go faster; the answer says when to try again and is the same
+    whether or not the account exists."""
     now = ctx.now()
     email = (email or "").strip().lower()
     keys = _keys(email, ctx.actor.client_addr)
     user = ctx.session.scalar(select(User).where(func.lower(User.email) == email))
-    if _locked(ctx, keys, now):
+    wait = _waiting(ctx, keys, now)
+    if wait:
         verify_password(None, password)
+        seconds = math.ceil(wait.total_seconds())
         record_event(ctx, "login.throttled", "user", user.id if user else None,
-                     new={"reason": "locked"})
-        return LoginResult(None, GENERIC_FAILURE)
+                     new={"reason": "waiting", "retry_after": seconds})
+        return LoginResult(None, f"Sign-in is paused for a while after too many failed "
+                                 f"attempts. Try again in {_spoken(seconds)}.", seconds)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         _count_failure(ctx, keys, now)
@@ -82,9 +124,32 @@ def authenticate(ctx: Context, email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
+def _spoken(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def count_password_failure(ctx: Context, user: User) -> None:
+    """A wrong password typed by a signed-in user (a signature, the current password at a
+    change) counts for their account like a failed sign-in. The failure that brings the
+    account to its limit is audited and raises PasswordGuessingStopped: the caller ends every
+    session of the user, and signing in again waits as after failed sign-ins."""
+    failures = _count_failure(ctx, [_account_key(user.email)], ctx.now())
+    if failures >= MAX_FAILURES:
+        record_event(ctx, "user.signed_out_after_password_failures", "user", user.id,
+                     new={"failures": failures})
+        raise PasswordGuessingStopped(SIGNED_OUT)
+
+
 def change_password(ctx: Context, user: User, current: str, new: str, fast: bool = False) -> None:
+    """Change the user's own password. A wrong current password is audited and counted like a
+    failed sign-in (PasswordRejected: the caller commits that record), and nothing changes."""
     if not verify_password(user.password_hash, current):
-        raise ValidationFailed({"current_password": ["The current password is not right."]})
+        record_event(ctx, "user.password_change_failed", "user", user.id,
+                     new={"reason": "current-password-wrong"})
+        count_password_failure(ctx, user)
+        raise PasswordRejected({"current_password": ["The current password is not right."]})
     problems = password_problems(new, user.email, user.name)
     if verify_password(user.password_hash, new):
         problems.append("Choose a password different from the current one.")

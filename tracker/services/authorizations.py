@@ -31,18 +31,12 @@ from tracker.services.audit import record_event
 from tracker.services.codes import random_code
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
-from tracker.services.errors import (
-    Forbidden,
-    NoMatch,
-    NotFound,
-    SignatureRejected,
-    ValidationFailed,
-)
+from tracker.services.errors import Forbidden, NoMatch, NotFound, ValidationFailed
 from tracker.services.facts import load_case, pharmacy_facts
 from tracker.services.prescriptions import own_prescription
 from tracker.services.refusals import LostRace, refuse, single_reason
 from tracker.services.signatures import sign
-from tracker.services.signing import SignerProof, proves_signer
+from tracker.services.signing import SignerProof, proves_signer, rejected_signature
 from tracker.services.text import MESSAGE as TEXT_MESSAGE
 from tracker.services.text import has_control_characters
 
@@ -119,8 +113,8 @@ def authorize(ctx: Context, prescription_id: int, *, signature: SignerProof) -> 
     if not proves_signer(ctx, signature):
         record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
                      patient_id=rx.patient_id)
-        raise SignatureRejected("Enter your password to sign the authorization; the "
-                                "prescription was not marked dispensable.")
+        raise rejected_signature(ctx, signature, "Enter your password to sign the "
+                                 "authorization; the prescription was not marked dispensable.")
     today = ctx.today()
     policy = ctx.policy(today)
     loaded = load_case(ctx.session, rx.id)

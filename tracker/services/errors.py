@@ -18,6 +18,17 @@ class ValidationFailed(ServiceError):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
 
 
+class PasswordRejected(ValidationFailed):
+    """The signed-in user's own password was not right (HTTP 422). Nothing changed, but the
+    failure has been audited and counted against the account: the caller commits that."""
+
+
+class PasswordGuessingStopped(ServiceError):
+    """Too many wrong passwords for the signed-in user's account: every session of the user
+    must end, and signing in again waits as after failed sign-ins. The failures have been
+    audited and counted: the caller commits that record and nothing else was written."""
+
+
 class NotFound(ServiceError):
     """No such object, or one the actor may not know exists (HTTP 404)."""
 

@@ -17,13 +17,12 @@ from tracker.services.context import Context
 from tracker.services.errors import (
     Forbidden,
     NotFound,
-    SignatureRejected,
     ValidationFailed,
     require,
 )
 from tracker.services.facts import load_patient_facts
 from tracker.services.signatures import sign
-from tracker.services.signing import SignerProof, proves_signer
+from tracker.services.signing import SignerProof, proves_signer, rejected_signature
 from tracker.services.text import has_control_characters
 
 NAME_MAX = 100
@@ -169,7 +168,8 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
     if not proves_signer(ctx, witness):
         record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
                      patient_id=patient.id, new={"form": current_form(patient.category).code})
-        raise SignatureRejected("That is not your password; the signature was not recorded.")
+        raise rejected_signature(ctx, witness, "That is not your password; the signature "
+                                               "was not recorded.")
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
     typed = " ".join((patient_signature or "").split())

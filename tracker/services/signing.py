@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from tracker.models import ApiToken, User
+from tracker.services.auth import count_password_failure
 from tracker.services.context import Context
+from tracker.services.errors import SignatureRejected
 from tracker.services.passwords import verify_password
 from tracker.services.tokens import token_hash
 
@@ -46,3 +48,15 @@ def proves_signer(ctx: Context, proof: SignerProof) -> bool:
             ApiToken.token_hash == token_hash(proof.token), ApiToken.user_id == user.id,
             ApiToken.revoked_at.is_(None))) is not None
     raise TypeError(f"not a signer's proof: {type(proof).__name__}")
+
+
+def rejected_signature(ctx: Context, proof: SignerProof, message: str) -> SignatureRejected:
+    """What a use case raises, once it has audited the attempt, for a proof that is not the
+    acting user's. A wrong re-entered password counts against the account like a failed
+    sign-in, so a signature form cannot be used to guess the password: the failure that reaches
+    the limit raises PasswordGuessingStopped here instead. (A token cannot be guessed, and an
+    empty password, never a valid one, is no guess.)"""
+    user = ctx.session.get(User, ctx.actor.user_id) if ctx.actor.user_id is not None else None
+    if isinstance(proof, ReenteredPassword) and proof.password and user is not None:
+        count_password_failure(ctx, user)
+    return SignatureRejected(message)

@@ -66,6 +66,8 @@ _ACTIONS = {
     "login.succeeded": "Signed in",
     "login.failed": "Sign-in failed",
     "login.throttled": "Sign-in paused after repeated failures",
+    "user.password_change_failed": "Password change refused: the current password was wrong",
+    "user.signed_out_after_password_failures": "Signed out after repeated wrong passwords",
     "logout": "Signed out",
     "prescriber.home_testing_changed": "Home pregnancy testing setting changed",
     "pharmacy.created": "Created",

@@ -9,6 +9,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,11 +21,11 @@ from flask_login import login_user, logout_user
 
 from tracker.http import sessions
 from tracker.http.access import public, requires
-from tracker.http.requests import context, mark_rollback
+from tracker.http.requests import context, db_session, mark_rollback
 from tracker.models import Role
 from tracker.services import auth as auth_service
 from tracker.services.audit import record_event
-from tracker.services.errors import ValidationFailed
+from tracker.services.errors import PasswordGuessingStopped, PasswordRejected, ValidationFailed
 from tracker.web.forms import ChangePasswordForm, LoginForm, show_service_errors
 
 bp = Blueprint("auth", __name__)
@@ -64,6 +65,7 @@ def index() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     form = LoginForm()
     expired = session.pop("_expired", False)
+    signed_out = session.pop("_signed_out", None)
     if form.validate_on_submit():
         result = auth_service.authenticate(
             context(), form.email.data or "", form.password.data or ""
@@ -76,9 +78,14 @@ def login() -> ResponseReturnValue:
                 return redirect(url_for("auth.change_password"))
             return redirect(target or url_for(home_for(result.user.role)))
         show_service_errors(form, {"form": [result.message or auth_service.GENERIC_FAILURE]})
-        return render_template("auth/login.html", form=form), 200
+        if result.retry_after is None:
+            return render_template("auth/login.html", form=form), 200
+        response = make_response(render_template("auth/login.html", form=form), 429)
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, expired=expired), status
+    return render_template("auth/login.html", form=form, expired=expired,
+                           signed_out=signed_out), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -101,6 +108,10 @@ def change_password() -> ResponseReturnValue:
                 context(), g.user, form.current_password.data or "", form.new_password.data or "",
                 fast=current_app.config["ARGON2_FAST"],
             )
+        except PasswordRejected as exc:
+            # The failure is audited and counted: committed with this answer.
+            show_service_errors(form, exc.errors)
+            return render_template("auth/change_password.html", form=form), 422
         except ValidationFailed as exc:
             mark_rollback()
             show_service_errors(form, exc.errors)
@@ -113,6 +124,19 @@ def change_password() -> ResponseReturnValue:
         return redirect(url_for(home_for(g.user.role)))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form), status
+
+
+@bp.app_errorhandler(PasswordGuessingStopped)
+def password_guessing_stopped(exc: PasswordGuessingStopped) -> ResponseReturnValue:
+    """Too many wrong passwords inside a session (signatures, the current password): every
+    session of the user ends, committed with the failures that led here, and the browser is
+    sent to the sign-in page, which says why."""
+    sessions.end_all_for_user(db_session(), g.user.id, context().now())
+    logout_user()
+    session.clear()
+    session["_signed_out"] = str(exc)
+    sessions.rotate(session)
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/account", methods=["GET"])
