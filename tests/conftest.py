@@ -191,6 +191,14 @@ def login(client: FlaskClient, email: str, password: str) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
+def take_screen_back(client: FlaskClient, password: str) -> None:
+    """End the comprehension hand-over: the clinic re-enters the signed-in user's password."""
+    page = client.get("/handover/end").get_data(as_text=True)
+    response = client.post("/handover/end", data={"password": password,
+                                                  "csrf_token": csrf_token(page)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
 def post_form(client: FlaskClient, url: str, data: dict[str, object], page_url: str | None = None,
               **kw: object):  # type: ignore[no-untyped-def]
     """Open the page with the form (page_url, default url), then submit it with its token."""

@@ -17,7 +17,7 @@ pytest.importorskip("playwright.sync_api",
 from playwright.sync_api import Page, expect
 
 from tests.e2e import steps
-from tests.e2e.conftest import days_ago, fits_window, program_today, shot, written
+from tests.e2e.conftest import PASSWORD, days_ago, fits_window, program_today, shot, written
 from tests.e2e.steps import CAN, CANNOT, LAB, OFFICE, RIGHT_ANSWERS, OpenAs, Patient
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,10 @@ def test_patient_who_can_get_pregnant_is_authorized_and_dispensed_exactly_once(
     doc.get_by_role("button", name="Send my answers").click()
     expect(doc.get_by_role("heading", name="Thank you, Maya")).to_be_visible()
     expect(doc.get_by_text("All your answers are right.")).to_be_visible()
-    doc.get_by_role("link", name="Back to the patient's page").click()
+    # The screen goes back to the clinic only with the prescriber's password.
+    doc.get_by_role("link", name="Take the screen back").click()
+    doc.get_by_label("Your password (the clinic's, not the patient's)").fill(PASSWORD)
+    doc.get_by_role("button", name="Take the screen back").click()
     expect(doc.get_by_text("Every requirement is met today.")).to_be_visible()
     expect(doc.get_by_role("region", name="Timeline").locator("svg")).to_be_visible()
     assert fits_window(doc)

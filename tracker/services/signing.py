@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from tracker.models import ApiToken, User
+from tracker.services.audit import record_event
 from tracker.services.auth import count_password_failure
 from tracker.services.context import Context
 from tracker.services.errors import SignatureRejected
@@ -60,3 +61,16 @@ def rejected_signature(ctx: Context, proof: SignerProof, message: str) -> Signat
     if isinstance(proof, ReenteredPassword) and proof.password and user is not None:
         count_password_failure(ctx, user)
     return SignatureRejected(message)
+
+
+def take_back_screen(ctx: Context, proof: ReenteredPassword) -> None:
+    """The clinic takes the screen back from the patient after the comprehension hand-over:
+    only by re-entering the signed-in user's password, so the patient holding the screen
+    cannot walk into the clinic's pages. A wrong password is audited and counts like a failed
+    sign-in (see rejected_signature)."""
+    if proves_signer(ctx, proof):
+        record_event(ctx, "handover.ended", "user", ctx.actor.user_id)
+        return
+    record_event(ctx, "handover.end_refused", "user", ctx.actor.user_id)
+    raise rejected_signature(ctx, proof,
+                             "That is not your password; the screen stays with the patient.")

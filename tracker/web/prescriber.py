@@ -87,9 +87,11 @@ def settings() -> ResponseReturnValue:
 def register(app: Flask) -> None:
     # The other modules of the area add their routes to `bp` when imported.
     from tracker.web import (  # noqa: F401
+        handover,
         prescriber_patients,
         prescriber_prescriptions,
         prescriber_records,
     )
 
     app.register_blueprint(bp)
+    handover.install(app)

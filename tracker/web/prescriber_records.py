@@ -22,6 +22,7 @@ from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 from tracker.services.facts import split_methods
 from tracker.services.queries import patient_history
+from tracker.web import handover
 from tracker.web.forms import show_service_errors
 from tracker.web.prescriber import bp, prescriber_only
 from tracker.web.prescriber_forms import (
@@ -162,6 +163,7 @@ def comprehension(patient_id: int) -> ResponseReturnValue:
     can try again; every attempt is kept (a failed one changes nothing)."""
     ctx = context()
     patient = patients.own_patient(ctx, patient_id)
+    handover.start(patient.id)
     form = ComprehensionForm()
     wrong: set[str] = set()
     status = 200

@@ -11,6 +11,7 @@ from datetime import date
 from flask.testing import FlaskClient
 
 from tests import builders
+from tests.conftest import take_screen_back
 from tests.web.prescriber.conftest import page, submit, text_of
 
 RIGHT = {"q_birth_defects": "true", "q_two_methods": "true", "q_month_before_after": "true",
@@ -65,6 +66,7 @@ def test_patient_who_can_get_pregnant_goes_from_registration_to_authorization(
     assert "1 answer is not right." in text_of(once)
     again = submit(browser, f"/patients/{pid}/comprehension", {**RIGHT, **METHODS}, status=200)
     assert "All your answers are right." in text_of(again)
+    take_screen_back(browser, builders.PASSWORD)
 
     assert "Every requirement of the next fill is met: write the prescription" in text_of(
         page(browser, "/worklist"))
