@@ -236,7 +236,9 @@ def test_dispense_and_reverse_at_the_same_instant_one_wins_and_the_other_is_refu
     def reverse(number: str) -> Callable[[], tuple[str, int, Any]]:
         def send() -> tuple[str, int, Any]:
             response = pairs.app.test_client().post(
-                f"/api/v1/authorizations/{number}/reverse", json={"reason": "not picked up"},
+                # Pharmacy staff send the patient's birth date (the builders' patients').
+                f"/api/v1/authorizations/{number}/reverse",
+                json={"reason": "not picked up", "date_of_birth": "1995-04-02"},
                 headers={"Authorization": f"Bearer {pairs.reverser}"})
             return number, response.status_code, response.get_json()
         return send
