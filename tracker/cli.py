@@ -176,7 +176,11 @@ def tokens() -> None:
     pass
 
 
-@tokens.command("create", help="Create an API token for the user with this email; prints it.")
+@tokens.command("create", help=(
+    "Create an API token for the user with this email; prints it. For the server operator "
+    "bootstrapping the first integrations: a token signs as its owner, so hand it only to that "
+    "user's own system. Users create their own tokens on their account page, after "
+    "re-entering their password; the audit trail records this command as the creator."))
 @click.argument("email")
 def tokens_create(email: str) -> None:
     from tracker.services.tokens import create_token

@@ -4,7 +4,15 @@
 from tracker.db import Base
 from tracker.models.audit import AuditEvent
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
-from tracker.models.people import ApiToken, LoginAttempt, LoginSession, Pharmacy, Role, User
+from tracker.models.people import (
+    ApiToken,
+    LoginAttempt,
+    LoginSession,
+    PasswordReset,
+    Pharmacy,
+    Role,
+    User,
+)
 from tracker.models.prescription import (
     Authorization,
     AuthorizationState,
@@ -35,6 +43,7 @@ __all__ = [
     "IdempotencyRecord",
     "LoginAttempt",
     "LoginSession",
+    "PasswordReset",
     "Patient",
     "Pharmacy",
     "PregnancyTest",

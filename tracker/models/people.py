@@ -1,4 +1,5 @@
-"""Users of every role, pharmacies, API tokens, server-side login sessions, login throttling."""
+"""Users of every role, pharmacies, API tokens, password reset links, server-side login sessions,
+login throttling."""
 
 from __future__ import annotations
 
@@ -76,6 +77,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class PasswordReset(Base):
+    """A single-use link with which a user sets a new password, made by an administrator who
+    hands it over out of band. Only a SHA-256 of the link's token is stored; the link expires,
+    and a newer link for the same user voids it."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
 
 
 class LoginSession(Base):

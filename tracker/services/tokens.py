@@ -1,5 +1,10 @@
 """Personal API tokens: issuing one (shown once, stored only as a hash), revoking it, and
-finding the user behind a bearer token."""
+finding the user behind a bearer token.
+
+A token signs as its owner (an authorization made through the API is the owner's electronic
+signature, 21 CFR 11.200), so nobody creates a token for someone else: users create their own
+after re-entering their password (tracker.services.own_tokens), and the server operator's
+command line bootstraps the first integrations. Administrators only list and revoke tokens."""
 
 from __future__ import annotations
 
@@ -15,8 +20,7 @@ from tracker.models import ApiToken, User
 from tracker.services.administration import require_admin
 from tracker.services.audit import record_event
 from tracker.services.context import Context
-from tracker.services.errors import NotFound, ValidationFailed
-from tracker.services.users import user_by_id
+from tracker.services.errors import Forbidden, NotFound, ValidationFailed
 
 TOKEN_PREFIX = "trk_"  # noqa: S105 - a marker, not a secret
 LABEL_MAX = 100
@@ -27,7 +31,11 @@ def token_hash(token: str) -> str:
 
 
 def create_token(ctx: Context, user: User, label: str | None = None) -> str:
-    """Issue a new API token for a user; returns the token, which is never stored."""
+    """Issue a new API token for a user; returns the token, which is never stored. Only the
+    user themselves or the system (the operator's command line) may: a token made by someone
+    else would let them sign as its owner."""
+    if ctx.actor.user_id is not None and ctx.actor.user_id != user.id:
+        raise Forbidden("Users create their own API tokens; nobody creates one for someone else.")
     if not user.active:
         raise ValidationFailed({"user": ["The user is deactivated."]})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -36,9 +44,18 @@ def create_token(ctx: Context, user: User, label: str | None = None) -> str:
     )
     ctx.session.add(row)
     ctx.session.flush()
-    record_event(ctx, "token.created", "api_token", row.id, new={"user_id": user.id,
-                                                                   "prefix": row.prefix})
+    created_by = "owner" if ctx.actor.user_id == user.id else f"system: {ctx.actor.name}"
+    record_event(ctx, "token.created", "api_token", row.id,
+                 new={"user_id": user.id, "prefix": row.prefix, "created_by": created_by})
     return token
+
+
+def clean_label(label: str | None) -> str | None:
+    """A token's label in one line, or None; an error when it is too long."""
+    text = " ".join((label or "").split()) or None
+    if text is not None and len(text) > LABEL_MAX:
+        raise ValidationFailed({"label": [f"The label has at most {LABEL_MAX} characters."]})
+    return text
 
 
 def revoke_token(ctx: Context, token_id: int) -> ApiToken:
@@ -49,16 +66,6 @@ def revoke_token(ctx: Context, token_id: int) -> ApiToken:
         row.revoked_at = ctx.now()
         record_event(ctx, "token.revoked", "api_token", row.id, new={"user_id": row.user_id})
     return row
-
-
-def issue_token(ctx: Context, user_id: int, label: str | None) -> str:
-    """A new API token for the user, returned once and stored only as a hash."""
-    require_admin(ctx)
-    user = user_by_id(ctx, user_id)
-    text = " ".join((label or "").split()) or None
-    if text is not None and len(text) > LABEL_MAX:
-        raise ValidationFailed({"label": [f"The label has at most {LABEL_MAX} characters."]})
-    return create_token(ctx, user, text)
 
 
 def admin_revoke_token(ctx: Context, token_id: int) -> ApiToken:

@@ -1,5 +1,6 @@
 """Users of every role: creating them, finding them, deactivating and reactivating them,
-resetting a forgotten password, and a prescriber's own settings. Every change is audited.
+and a prescriber's own settings. Every change is audited. (Forgotten passwords:
+tracker.services.password_resets.)
 
 A user is never deleted (audit rows and records point at the id, which is never reused):
 deactivation ends every browser session of the user and revokes their API tokens."""
@@ -226,24 +227,6 @@ def reactivate_user(ctx: Context, user_id: int, reason: str | None) -> User:
     record_event(ctx, "user.reactivated", "user", user.id, old={"active": False},
                  new={"active": True}, reason=text)
     return user
-
-
-def reset_password(ctx: Context, user_id: int, fast_hash: bool = False) -> str:
-    """Replace a forgotten password by a one-time one, to be changed at the next sign-in; the
-    user's open sessions end. Returns the one-time password, which is stored only hashed."""
-    require_admin(ctx)
-    user = user_by_id(ctx, user_id)
-    if not user.active:
-        raise ValidationFailed({"user": ["Reactivate the user before resetting the password."]})
-    initial = secrets.token_urlsafe(12)
-    user.password_hash = hash_password(initial, fast=fast_hash)
-    user.must_change_password = True
-    user.password_changed_at = ctx.now()
-    sessions = end_sessions(ctx, user.id)
-    ctx.session.flush()
-    record_event(ctx, "user.password_reset", "user", user.id,
-                 new={"must_change_password": True, "sessions_ended": sessions})
-    return initial
 
 
 def set_home_testing(ctx: Context, permitted: bool) -> User:

@@ -2,8 +2,12 @@
 without touching the database; every change is made and audited by the services
 (pharmacies, users, tokens); the pages read through tracker.services.queries.
 
-One-time secrets (an initial password, a new API token) are shown in the answer to the POST
-that made them and never again: they are not put in a redirect, a flash message or a log."""
+Administrators list and revoke API tokens but never create one: a token signs as its owner, so
+users create their own (account page). A forgotten password is replaced through a single-use
+link the administrator hands over; they never see a usable password.
+
+One-time secrets (an initial password, a reset link) are shown in the answer to the POST that
+made them and never again: they are not put in a redirect, a flash message or a log."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuditEvent, Role
+from tracker.services import password_resets
 from tracker.services import pharmacies as pharmacy_service
 from tracker.services import tokens as token_service
 from tracker.services import users as user_service
@@ -47,7 +52,6 @@ from tracker.web.admin_forms import (
     ReactivateForm,
     ReactivationForm,
     TokenFilterForm,
-    TokenForm,
     TrainingForm,
     UserFilterForm,
     UserForm,
@@ -62,6 +66,8 @@ _ACTIONS = {
     "user.deactivated": "Deactivated",
     "user.reactivated": "Reactivated",
     "user.password_reset": "Password reset by an administrator",
+    "user.password_reset_link_created": "Password reset link made",
+    "user.password_reset_completed": "New password set with a reset link",
     "user.password_changed": "Password changed",
     "login.succeeded": "Signed in",
     "login.failed": "Sign-in failed",
@@ -284,7 +290,6 @@ def _user_page(user_id: int, status: int = 200, **forms: Any) -> ResponseReturnV
     found = user_list.get_user(ctx, user_id)
     forms.setdefault("deactivate", DeactivateForm(formdata=None))
     forms.setdefault("reactivate", ReactivateForm(formdata=None))
-    forms.setdefault("token", TokenForm(formdata=None))
     tokens = token_list.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
     events = audit_events.history(ctx, "user", user_id, page_number(request.args.get("history")))
     return render_template("admin/user.html", found=found, tokens=tokens, events=events,
@@ -333,36 +338,18 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
 def reset_password(user_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if form.validate_on_submit():
-        ctx = context()
         try:
-            initial = user_service.reset_password(ctx, user_id, fast_hash=_fast())
+            made = password_resets.issue_reset_link(context(), user_id)
         except ValidationFailed as exc:
             mark_rollback()
             for messages in exc.errors.values():
                 for message in messages:
                     flash(message)
             return redirect(url_for("admin.user", user_id=user_id))
-        found = user_list.get_user(ctx, user_id)
-        return render_template("admin/password_reset.html", user=found.user,
-                               initial_password=initial)
+        link = url_for("auth.reset_password", token=made.token, _external=True)
+        return render_template("admin/password_reset.html", user=made.user, link=link,
+                               expires_at=made.expires_at)
     return _user_page(user_id, 422)
-
-
-@bp.route("/users/<int:user_id>/tokens", methods=["POST"])
-@requires(ADMIN)
-def issue_token(user_id: int) -> ResponseReturnValue:
-    form = TokenForm()
-    if form.validate_on_submit():
-        ctx = context()
-        try:
-            token = token_service.issue_token(ctx, user_id, form.label.data)
-        except ValidationFailed as exc:
-            _invalid(form, exc)
-        else:
-            found = user_list.get_user(ctx, user_id)
-            return render_template("admin/token_issued.html", user=found.user, token=token,
-                                   label=form.label.data)
-    return _user_page(user_id, 422, token=form)
 
 
 # --- tokens -------------------------------------------------------------------------------------

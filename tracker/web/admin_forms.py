@@ -12,7 +12,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from tracker.services.administration import REASON_MAX
 from tracker.services.pharmacies import NAME_MAX
 from tracker.services.queries.token_list import TOKEN_STATUSES
-from tracker.services.tokens import LABEL_MAX
 from tracker.web.forms import explain_unreadable_date
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("pharmacist", "Pharmacy staff"),
@@ -121,12 +120,6 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
     submit = SubmitField("Confirm")
-
-
-class TokenForm(FlaskForm):
-    label = StringField("Label", validators=[Optional(), Length(max=LABEL_MAX)],
-                        description="What the token is for, for example: pharmacy system.")
-    submit = SubmitField("Issue a token")
 
 
 class UserFilterForm(FlaskForm):

@@ -1,4 +1,5 @@
-"""Sign in, sign out, change password."""
+"""Sign in, sign out, change password, a user's own API tokens, and setting a new password
+with a reset link."""
 
 from __future__ import annotations
 
@@ -24,9 +25,23 @@ from tracker.http.access import public, requires
 from tracker.http.requests import context, db_session, mark_rollback
 from tracker.models import Role
 from tracker.services import auth as auth_service
+from tracker.services import own_tokens, password_resets
 from tracker.services.audit import record_event
-from tracker.services.errors import PasswordGuessingStopped, PasswordRejected, ValidationFailed
-from tracker.web.forms import ChangePasswordForm, LoginForm, show_service_errors
+from tracker.services.errors import (
+    NotFound,
+    PasswordGuessingStopped,
+    PasswordRejected,
+    ValidationFailed,
+)
+from tracker.services.signing import ReenteredPassword
+from tracker.web.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    OwnTokenForm,
+    ResetPasswordForm,
+    RevokeOwnTokenForm,
+    show_service_errors,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -139,10 +154,79 @@ def password_guessing_stopped(exc: PasswordGuessingStopped) -> ResponseReturnVal
     return redirect(url_for("auth.login"))
 
 
+def _account_page(status: int = 200, form: OwnTokenForm | None = None) -> ResponseReturnValue:
+    return render_template("auth/account.html", user=g.user,
+                           tokens=own_tokens.own_tokens(context()),
+                           token_form=form or OwnTokenForm(formdata=None),
+                           revoke_form=RevokeOwnTokenForm(formdata=None)), status
+
+
 @bp.route("/account", methods=["GET"])
 @requires()
 def account() -> ResponseReturnValue:
-    return render_template("auth/account.html", user=g.user)
+    return _account_page()
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@requires()
+def create_token() -> ResponseReturnValue:
+    """A new API token of the signed-in user, after they re-enter their password; the token is
+    shown in this answer only (never in a redirect, a flash message or a log)."""
+    form = OwnTokenForm()
+    if form.validate_on_submit():
+        try:
+            token = own_tokens.create_own_token(
+                context(), form.label.data, proof=ReenteredPassword(form.password.data or ""))
+        except PasswordRejected as exc:
+            show_service_errors(form, exc.errors)  # the failure is audited and committed
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
+        else:
+            return render_template("auth/token_created.html", token=token,
+                                   label=form.label.data)
+    return _account_page(422, form)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires()
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    form = RevokeOwnTokenForm()
+    if form.validate_on_submit():
+        row = own_tokens.revoke_own_token(context(), token_id)
+        flash(f"The token {row.prefix}… is revoked.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@public
+def reset_password() -> ResponseReturnValue:
+    """Choose a new password with a single-use link from an administrator. The link's token is
+    in the query string, which the access log never holds."""
+    token = request.args.get("token", "")
+    ctx = context()
+    try:
+        password_resets.usable_reset(ctx, token)
+    except NotFound:
+        return render_template("auth/reset_password.html", form=None,
+                               unusable=password_resets.UNUSABLE), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_resets.reset_password_with_link(
+                ctx, token, form.new_password.data or "",
+                fast_hash=current_app.config["ARGON2_FAST"])
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
+        else:
+            if g.get("user") is not None:
+                logout_user()
+            sessions.end(session)
+            flash("Your new password is set. Sign in with it.")
+            return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form), status
 
 
 class _LoginUser:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from tracker.services.tokens import LABEL_MAX
 
 
 class LoginForm(FlaskForm):
@@ -24,6 +26,34 @@ class ChangePasswordForm(FlaskForm):
         description="At least 12 characters; a long phrase is easiest to remember.",
     )
     submit = SubmitField("Change password")
+
+
+class OwnTokenForm(FlaskForm):
+    label = StringField("Label", validators=[Optional(), Length(max=LABEL_MAX)],
+                        description="What the token is for, for example: practice system.")
+    password = PasswordField(
+        "Your password", validators=[DataRequired(), Length(max=128)],
+        description="Re-enter it: an authorization sent with this token is your signature.")
+    submit = SubmitField("Create a token")
+
+
+class RevokeOwnTokenForm(FlaskForm):
+    """The revoke button: only the CSRF token."""
+
+    submit = SubmitField("Revoke")
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired()],
+        description="At least 12 characters; a long phrase is easiest to remember.",
+    )
+    repeat_password = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
+    )
+    submit = SubmitField("Set the new password")
 
 
 def show_service_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]],

@@ -1,6 +1,6 @@
 """Administration of users: create users of every role with a one-time password, deactivate
-(sessions end, tokens revoked) and reactivate without ever deleting, reset a password, see who
-is active. Every change is audited."""
+(sessions end, tokens revoked) and reactivate without ever deleting, make a password reset
+link, see who is active. Every change is audited."""
 
 from __future__ import annotations
 
@@ -195,24 +195,30 @@ def test_users_are_never_deleted_and_ids_are_not_reused(
     assert builders.pharmacist(ctx).id > staff.id
 
 
-def test_password_reset_shows_a_one_time_password_and_ends_the_users_sessions(
-    ctx: Context, app: Flask, browser: FlaskClient
+def test_password_reset_makes_a_single_use_link_and_shows_no_password(
+    ctx: Context, app: Flask, browser: FlaskClient, administrator: User
 ) -> None:
     doc = builders.prescriber(ctx)
-    theirs = signed_in(app, doc)
+    before = doc.password_hash
     url = f"/admin/users/{doc.id}"
     response = post_form(browser, f"{url}/password", {}, page_url=url)
     page = text_of(response)
-    assert response.status_code == 200 and "password is reset" in page
-    initial = one_time_password(page)
-    assert theirs.get("/account").status_code == 302
+    assert response.status_code == 200 and "Password reset link" in page
+    link = one_time_password(page)
+    assert "/password-reset?token=rst_" in link
+    # Nothing the administrator saw signs in as the prescriber: the password is unchanged,
+    # and the link itself is no password.
+    ctx.session.refresh(doc)
+    assert doc.password_hash == before and not doc.must_change_password
     fresh = app.test_client()
     login_page = text_of(fresh.get("/login"))
-    first = fresh.post("/login", data={"email": doc.email, "password": initial,
-                                       "csrf_token": csrf_token(login_page)})
-    assert first.headers["Location"].endswith("/account/password")
-    [event] = events(ctx, "user.password_reset", doc.id)
-    assert initial not in (event.new_values or "")
+    token = link.split("token=", 1)[1]
+    refused = fresh.post("/login", data={"email": doc.email, "password": token,
+                                         "csrf_token": csrf_token(login_page)})
+    assert refused.status_code != 302
+    [event] = events(ctx, "user.password_reset_link_created", doc.id)
+    assert event.actor_id == administrator.id and token not in (event.new_values or "")
+    assert "Password reset link made" in text_of(browser.get(url))
 
 
 def test_user_list_shows_who_is_active_with_filters_and_pages(
