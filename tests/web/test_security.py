@@ -52,8 +52,10 @@ def test_production_adds_hsts_and_secure_host_only_cookies(
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    # __Host-: the browser accepts it only when Secure, with Path=/ and without a Domain.
-    assert cookie.startswith("__Host-tracker_session=")
+    # __Host-: the browser accepts it only when Secure, with Path=/ and without a Domain. Before
+    # sign-in only the anonymous cookie is set; the session cookie after sign-in is checked in
+    # test_anonymous_sessions.
+    assert cookie.startswith("__Host-tracker_anon=")
     assert "Path=/;" in cookie + ";" and "Domain" not in cookie
     app.extensions["tracker.db"].engine.dispose()
 
