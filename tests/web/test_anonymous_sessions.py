@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 
 from tests import builders
 from tests.conftest import Clock, csrf_token, login
-from tests.test_app import PRODUCTION_KEYS
-from tracker import create_app
+from tests.web.test_security import production_app
 from tracker.http import anonymous
 from tracker.models import LoginSession
 from tracker.services.context import Actor, Context
@@ -148,19 +147,11 @@ def test_cookie_signed_with_another_key_is_ignored(app: Flask, tmp_path: Path) -
     assert anonymous.load(other, value) == {}
 
 
-def test_production_anonymous_cookie_is_secure_and_host_only(
+def test_production_session_cookie_after_sign_in_is_secure_and_host_only(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACKER_ENV", "production")
-    app = create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION_KEYS,
-                      "DATABASE_URL": "sqlite:///" + str(tmp_path / "p.db")})
-    from tracker.migrate import upgrade
-
-    upgrade(app.config["DATABASE_URL"])
+    # The anonymous cookie's production form is checked with the other production headers.
+    app = production_app(tmp_path, monkeypatch)
     client = app.test_client()
-    cookie = client.get("/login").headers["Set-Cookie"]
-    assert cookie.startswith(anonymous.PRODUCTION_COOKIE_NAME + "=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert "Path=/;" in cookie + ";" and "Domain" not in cookie
     database = app.extensions["tracker.db"]
     with database.transaction() as session:
         ctx = Context(session=session, actor=Actor.system("test"),

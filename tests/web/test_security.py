@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -40,14 +41,20 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert "Strict-Transport-Security" not in headers  # development and tests: no HSTS
 
 
-def test_production_adds_hsts_and_secure_host_only_cookies(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def production_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """An app in production mode on a migrated SQLite file of its own."""
     monkeypatch.setenv("TRACKER_ENV", "production")
     app = create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION_KEYS,
                       "DATABASE_URL": "sqlite:///" + str(tmp_path / "p.db")})
     from tracker.migrate import upgrade
 
     upgrade(app.config["DATABASE_URL"])
+    return app
+
+
+def test_production_adds_hsts_and_secure_host_only_cookies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = production_app(tmp_path, monkeypatch)
     response = app.test_client().get("/login")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
