@@ -3,6 +3,7 @@ and a backup-and-restore drill."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,15 @@ from sqlalchemy import func, select, text
 
 from tests.conftest import PG_URL
 from tracker.cli import main
-from tracker.db import Database
-from tracker.models import Base, Patient, User
+from tracker.db import Database, utcnow
+from tracker.models import (
+    Base,
+    IdempotencyRecord,
+    LoginAttempt,
+    LoginSession,
+    Patient,
+    User,
+)
 
 
 @pytest.fixture
@@ -210,3 +218,38 @@ def test_rotated_keys_keep_the_trail_and_signatures_verifiable(
     monkeypatch.delenv("TRACKER_SIGNATURE_KEYS")
     code, _, err = run(capsys, "audit", "verify")
     assert code == 1 and "signature(s) do not verify" in err
+
+
+def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
+        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "24")
+    assert run(capsys, "users", "create", "--role", "prescriber", "--email", "doc@example.test",
+               "--name", "Doc Purge", "--npi", "1234567893")[0] == 0
+    now = utcnow()
+    day = timedelta(days=1)
+    db = Database(env)
+    with db.transaction() as s:
+        user_id = s.scalar(select(User.id))
+        s.add_all([
+            LoginSession(id_hash="e" * 64, created_at=now - day, last_seen_at=now - day,
+                         ended_at=now - day),
+            LoginSession(id_hash="l" * 64, user_id=user_id, created_at=now, last_seen_at=now),
+            LoginAttempt(key="account:old@example.test", failures=1,
+                         first_failure_at=now - day),
+            LoginAttempt(key="account:new@example.test", failures=1, first_failure_at=now),
+            IdempotencyRecord(user_id=user_id, scope="POST /x", key="old", request_hash="0",
+                              created_at=now - day - timedelta(minutes=1)),
+            IdempotencyRecord(user_id=user_id, scope="POST /x", key="new", request_hash="0",
+                              created_at=now - timedelta(hours=23)),
+        ])
+    code, out, _ = run(capsys, "maintenance", "purge")
+    assert code == 0
+    assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
+                           "1 idempotency records")
+    with db.transaction(writes=False) as s:
+        assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
+        assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]
+        assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
+    db.engine.dispose()
+    assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
+    assert run(capsys, "audit", "verify")[0] == 0

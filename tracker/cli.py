@@ -263,6 +263,31 @@ def audit_anchor(anchor_file: str | None, to_syslog: bool) -> None:
     click.echo(anchor.line())
 
 
+@cli.group(help="Housekeeping, to run from cron or a systemd timer.")
+def maintenance() -> None:
+    pass
+
+
+@maintenance.command("purge", help="Remove ended or expired sign-in sessions, login counters "
+                     "the throttle no longer needs and Idempotency-Key answers older than "
+                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS; print how many of each.")
+def maintenance_purge() -> None:
+    from datetime import timedelta
+
+    from tracker.services.maintenance import PurgeLimits, purge
+
+    config = _app().config
+    limits = PurgeLimits(
+        session_idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        session_absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
+        idempotency_retention=timedelta(hours=config["IDEMPOTENCY_RETENTION_HOURS"]),
+    )
+    with _context() as ctx:
+        report = purge(ctx, limits)
+    click.echo(f"removed {report.sessions} sign-in sessions, {report.login_attempts} login "
+               f"counters, {report.idempotency_records} idempotency records")
+
+
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")
 @click.argument("path")
 def backup(path: str) -> None:

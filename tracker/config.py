@@ -133,6 +133,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
                                           env.get("TRACKER_SESSION_IDLE_MINUTES", "15")),
         "SESSION_ABSOLUTE_HOURS": _positive("TRACKER_SESSION_ABSOLUTE_HOURS",
                                             env.get("TRACKER_SESSION_ABSOLUTE_HOURS", "12")),
+        # An API client retries a write with the same Idempotency-Key within this many hours;
+        # `tracker maintenance purge` removes older answers.
+        "IDEMPOTENCY_RETENTION_HOURS": _positive(
+            "TRACKER_IDEMPOTENCY_RETENTION_HOURS",
+            env.get("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "72")),
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
         "SIGNATURE_KEY_ID": env.get("TRACKER_SIGNATURE_KEY_ID"),
         "SIGNATURE_KEYS": env.get("TRACKER_SIGNATURE_KEYS"),

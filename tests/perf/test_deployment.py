@@ -59,8 +59,12 @@ class Instance:
                 data = body
             conn.request(method, path, body=data, headers=headers)
             answer = conn.getresponse()
-            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, \
-                answer.read().decode()
+            found: dict[str, str] = {}
+            for name, value in answer.getheaders():
+                # Several Set-Cookie headers (session and anonymous cookie): one per line.
+                name = name.lower()
+                found[name] = f"{found[name]}\n{value}" if name in found else value
+            return answer.status, found, answer.read().decode()
         finally:
             conn.close()
 
@@ -141,9 +145,9 @@ def _logged(log: Path, expected: str) -> str:
         time.sleep(0.05)
 
 
-def _cookie(headers: dict[str, str]) -> str:
-    match = re.match(r"([^=]+=[^;]*)", headers.get("set-cookie", ""))
-    assert match, "no session cookie"
+def _cookie(headers: dict[str, str], name: str) -> str:
+    match = re.search(rf"^({re.escape(name)}=[^;]*)", headers.get("set-cookie", ""), re.M)
+    assert match, f"no {name} cookie"
     return match.group(1)
 
 
@@ -195,7 +199,8 @@ def test_a_browser_session_started_on_one_machine_continues_on_the_other(two_mac
     a, b, seeded = two_machines
     status, headers, page = a.request("GET", "/login")
     assert status == 200
-    cookie = _cookie(headers)
+    # Before sign-in the form's CSRF token travels in the anonymous cookie signed on A.
+    cookie = _cookie(headers, "tracker_anon")
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
     assert token
     form = (f"email={seeded.doc_email}&password={PASSWORD.replace(' ', '+')}"
@@ -204,7 +209,7 @@ def test_a_browser_session_started_on_one_machine_continues_on_the_other(two_mac
     status, headers, _ = b.request("POST", "/login", form, {
         "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 302
-    signed_in = _cookie(headers)
+    signed_in = _cookie(headers, "tracker_session")
     status, _, page = a.request("GET", "/worklist", headers={"Cookie": signed_in})
     assert status == 200 and "Sign in" not in page.split("<main", 1)[-1][:200]
 

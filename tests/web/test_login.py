@@ -57,8 +57,12 @@ def test_session_ends_after_fifteen_idle_minutes(client: FlaskClient, ctx: Conte
 
 def test_session_id_changes_at_login(client: FlaskClient, ctx: Context) -> None:
     user = builders.prescriber(ctx)
-    client.get("/login")
+    # Before sign-in there is no session id (the anonymous values travel in a signed cookie);
+    # one planted by someone else is replaced, and so is the id of an earlier sign-in.
+    client.set_cookie("tracker_session", "planted-by-someone-else")
+    login(client, user.email, builders.PASSWORD)
     before = client.get_cookie("tracker_session")
     login(client, user.email, builders.PASSWORD)
     after = client.get_cookie("tracker_session")
-    assert before is not None and after is not None and before.value != after.value
+    assert before is not None and after is not None
+    assert before.value != "planted-by-someone-else" and before.value != after.value

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -46,20 +47,28 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert "Strict-Transport-Security" not in headers  # development and tests: no HSTS
 
 
-def test_production_adds_hsts_and_secure_host_only_cookies(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def production_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """An app in production mode on a migrated SQLite file of its own."""
     monkeypatch.setenv("TRACKER_ENV", "production")
     app = create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION_KEYS,
                       "DATABASE_URL": "sqlite:///" + str(tmp_path / "p.db")})
     from tracker.migrate import upgrade
 
     upgrade(app.config["DATABASE_URL"])
+    return app
+
+
+def test_production_adds_hsts_and_secure_host_only_cookies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = production_app(tmp_path, monkeypatch)
     response = app.test_client().get("/login")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    # __Host-: the browser accepts it only when Secure, with Path=/ and without a Domain.
-    assert cookie.startswith("__Host-tracker_session=")
+    # __Host-: the browser accepts it only when Secure, with Path=/ and without a Domain. Before
+    # sign-in only the anonymous cookie is set; the session cookie after sign-in is checked in
+    # test_anonymous_sessions.
+    assert cookie.startswith("__Host-tracker_anon=")
     assert "Path=/;" in cookie + ";" and "Domain" not in cookie
     app.extensions["tracker.db"].engine.dispose()
 

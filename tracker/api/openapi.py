@@ -106,7 +106,9 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     if op.idempotent:
         params.append({"name": HEADER, "in": "header", "required": False,
                        "description": "The same key with the same body replays the first "
-                                      "answer; with another body: 422.",
+                                      "answer; with another body: 422. Answers are kept for "
+                                      "TRACKER_IDEMPOTENCY_RETENTION_HOURS (default 72 h): "
+                                      "retry within it, later the key is new again.",
                        "schema": {"type": "string", "pattern": f"^[!-~]{{1,{KEY_MAX}}}$"}})
     return params
 

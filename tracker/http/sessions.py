@@ -1,6 +1,9 @@
 """Server-side browser sessions: the cookie holds only a random id; the data, the idle and
 absolute limits and the end of the session live in the database (so any app process can serve
-any request, and logout or deactivation really ends the session)."""
+any request, and logout or deactivation really ends the session).
+
+A row exists only from sign-in to sign-out: before that, the visitor's few values live in a
+signed cookie (tracker.http.anonymous), so anonymous requests never write to the database."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from tracker.db import reset_write_intent, set_write_intent, utcnow
+from tracker.http import anonymous
 from tracker.http.requests import db_session
 from tracker.models import LoginSession
 
@@ -51,6 +55,9 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.rotate = False
         self.end = False
         self.api = False
+        # What the request brought, so that a cookie no longer needed is removed.
+        self.had_anonymous_cookie = False
+        self.had_session_cookie = False
 
 
 def rotate(session: SessionMixin) -> None:
@@ -87,23 +94,36 @@ class DatabaseSessionInterface(SessionInterface):
             session = ServerSession()
             session.api = True
             return session
+        session = self._open_signed_in(app, request)
+        if session is None:
+            values = anonymous.load(app, request.cookies.get(anonymous.cookie_name(app)))
+            # Only a live row signs a person in, never the anonymous cookie (its values are
+            # never written while signed in; this holds even if one were).
+            values.pop("_user_id", None)
+            session = ServerSession(values)
+        session.had_anonymous_cookie = anonymous.cookie_name(app) in request.cookies
+        session.had_session_cookie = cookie_name(app) in request.cookies
+        return session
+
+    def _open_signed_in(self, app: Flask, request: Request) -> ServerSession | None:
+        """The session of a signed-in person, or None when the cookie names no live row."""
         sid = request.cookies.get(cookie_name(app))
         if not sid or len(sid) > 100:
-            return ServerSession()
+            return None
         row = db_session().scalar(
             select(LoginSession).where(
                 LoginSession.id_hash == _hash(sid), LoginSession.ended_at.is_(None)
             )
         )
         if row is None:
-            return ServerSession()
+            return None
         now = self._now(app)
         idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
         absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
         if now - row.last_seen_at > idle or now - row.created_at > absolute:
             g.expired_session_id = row.id
-            data = {"_expired": True}
-            session = ServerSession(data)
+            # From here on the visitor is anonymous; the login page says why.
+            session = ServerSession({"_expired": True})
             session.modified = True
             return session
         return ServerSession(json.loads(row.data), row.id, row.last_seen_at)
@@ -114,12 +134,30 @@ class DatabaseSessionInterface(SessionInterface):
             return
         now = self._now(app)
         expired_id = g.pop("expired_session_id", None)
-        needs_row = bool(dict(session)) and not session.end
+        # Only a signed-in person has a row; everybody else's values travel in the signed cookie.
+        signed_in = _user_id(session) is not None and not session.end
         touch = session.row_id is not None and (
             session.last_seen is None or now - session.last_seen > _TOUCH_EVERY
         )
-        if not (session.modified or session.end or touch or expired_id):
-            return
+        signed_out = session.row_id is not None and not signed_in
+        cookie_value = None
+        if (signed_in and (session.modified or touch)) or signed_out or expired_id:
+            cookie_value = self._write_row(session, signed_in, expired_id, now)
+        secure = app.config["ENV"] == "production"
+        if cookie_value:
+            response.set_cookie(cookie_name(app), cookie_value, httponly=True, secure=secure,
+                                samesite="Lax", path="/")
+        elif not signed_in and session.had_session_cookie:
+            response.delete_cookie(cookie_name(app), path="/", httponly=True, secure=secure,
+                                   samesite="Lax")
+        # Values that were in a row now ending (sign-out, or a row from before sign-in existed
+        # without one) move to the anonymous cookie even when unchanged.
+        self._save_anonymous(app, session, signed_in, signed_out or session.end, response,
+                             secure)
+
+    def _write_row(self, session: ServerSession, signed_in: bool, expired_id: int | None,
+                   now: datetime) -> str | None:
+        """End, rotate, create or update the row; the new session id when there is one."""
         token = set_write_intent(True)
         try:
             db = db_session()
@@ -127,31 +165,37 @@ class DatabaseSessionInterface(SessionInterface):
             for row_id in filter(None, (expired_id,)):
                 db.execute(update(LoginSession).where(LoginSession.id == row_id)
                            .values(ended_at=now))
-            if session.row_id is not None and (session.end or session.rotate or not needs_row):
+            if session.row_id is not None and (session.rotate or not signed_in):
                 db.execute(update(LoginSession).where(LoginSession.id == session.row_id)
                            .values(ended_at=now))
                 session.row_id = None
             cookie_value = None
-            if needs_row and session.row_id is None:
+            if signed_in and session.row_id is None:
                 sid = secrets.token_urlsafe(32)
                 db.add(LoginSession(
                     id_hash=_hash(sid), user_id=_user_id(session), data=json.dumps(dict(session)),
                     created_at=now, last_seen_at=now,
                 ))
                 cookie_value = sid
-            elif needs_row:
+            elif signed_in:
                 db.execute(update(LoginSession).where(LoginSession.id == session.row_id).values(
                     data=json.dumps(dict(session)), last_seen_at=now, user_id=_user_id(session)))
             db.commit()
         finally:
             reset_write_intent(token)
-        secure = app.config["ENV"] == "production"
-        if cookie_value:
-            response.set_cookie(cookie_name(app), cookie_value, httponly=True, secure=secure,
+        return cookie_value
+
+    def _save_anonymous(self, app: Flask, session: ServerSession, signed_in: bool,
+                        left_row: bool, response: Response, secure: bool) -> None:
+        """Signed in: the anonymous cookie goes. Otherwise it carries the values when they
+        changed or just left a row."""
+        name = anonymous.cookie_name(app)
+        data = {} if signed_in else dict(session)
+        if data and (session.modified or left_row):
+            response.set_cookie(name, anonymous.dump(app, data), httponly=True, secure=secure,
                                 samesite="Lax", path="/")
-        elif not needs_row:
-            response.delete_cookie(cookie_name(app), path="/", httponly=True, secure=secure,
-                                   samesite="Lax")
+        elif not data and session.had_anonymous_cookie:
+            response.delete_cookie(name, path="/", httponly=True, secure=secure, samesite="Lax")
 
 
 def _user_id(session: SessionMixin) -> int | None:

@@ -1,0 +1,86 @@
+"""`tracker maintenance purge`: what has stopped mattering goes, what is still in use stays."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests import builders
+from tests.conftest import Clock
+from tracker.models import AuditEvent, IdempotencyRecord, LoginAttempt, LoginSession
+from tracker.services.auth import FAILURE_WINDOW, LOCK_FOR
+from tracker.services.context import Context
+from tracker.services.maintenance import PurgeLimits, purge
+
+LIMITS = PurgeLimits(session_idle=timedelta(minutes=15), session_absolute=timedelta(hours=12),
+                     idempotency_retention=timedelta(hours=72))
+
+
+def _session(ctx: Context, name: str, created_ago: timedelta, seen_ago: timedelta,
+             ended: bool = False) -> None:
+    now = ctx.now()
+    ctx.session.add(LoginSession(id_hash=name.ljust(64, "0"), data="{}",
+                                 created_at=now - created_ago, last_seen_at=now - seen_ago,
+                                 ended_at=now - seen_ago if ended else None))
+
+
+def _ids(ctx: Context, column) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(ctx.session.scalars(select(column)).all())
+
+
+def test_ended_and_expired_sessions_go_live_ones_stay(ctx: Context) -> None:
+    minute, hour = timedelta(minutes=1), timedelta(hours=1)
+    _session(ctx, "ended", created_ago=hour, seen_ago=minute, ended=True)
+    _session(ctx, "idle", created_ago=hour, seen_ago=16 * minute)
+    _session(ctx, "tooold", created_ago=12 * hour + minute, seen_ago=minute)
+    _session(ctx, "live", created_ago=11 * hour, seen_ago=14 * minute)
+    report = purge(ctx, LIMITS)
+    assert report.sessions == 3
+    assert _ids(ctx, LoginSession.id_hash) == {"live".ljust(64, "0")}
+
+
+def test_login_counters_go_once_the_throttle_no_longer_reads_them(ctx: Context) -> None:
+    now = ctx.now()
+    old = now - FAILURE_WINDOW - LOCK_FOR - timedelta(minutes=1)
+    ctx.session.add_all([
+        LoginAttempt(key="account:old@example.test", failures=2, first_failure_at=old),
+        LoginAttempt(key="addr:192.0.2.1", failures=20, first_failure_at=old,
+                     locked_until=now - timedelta(seconds=1)),
+        # Still counting within the window, or still locked: the throttle needs them.
+        LoginAttempt(key="account:recent@example.test", failures=3,
+                     first_failure_at=now - FAILURE_WINDOW),
+        LoginAttempt(key="account:locked@example.test", failures=5, first_failure_at=old,
+                     locked_until=now + timedelta(minutes=1)),
+    ])
+    ctx.session.flush()
+    report = purge(ctx, LIMITS)
+    assert report.login_attempts == 2
+    assert _ids(ctx, LoginAttempt.key) == {"account:recent@example.test",
+                                           "account:locked@example.test"}
+
+
+def test_idempotency_answers_go_after_the_retention(ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    now = ctx.now()
+    for key, age in (("expired", timedelta(hours=72, seconds=1)),
+                     ("kept", timedelta(hours=71, minutes=59))):
+        ctx.session.add(IdempotencyRecord(user_id=user.id, scope="POST /api/v1/x", key=key,
+                                          request_hash="0" * 64, status_code=201,
+                                          response_body="{}", created_at=now - age))
+    ctx.session.flush()
+    report = purge(ctx, LIMITS)
+    assert report.idempotency_records == 1
+    assert _ids(ctx, IdempotencyRecord.key) == {"kept"}
+
+
+def test_a_purge_is_audited_with_its_counts(ctx: Context, clock: Clock) -> None:
+    _session(ctx, "ended", created_ago=timedelta(hours=1), seen_ago=timedelta(minutes=1),
+             ended=True)
+    purge(ctx, LIMITS)
+    event = ctx.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "maintenance.purged")).one()
+    assert json.loads(event.new_values or "{}") == {
+        "sessions": 1, "login_attempts": 0, "idempotency_records": 0}
+    assert event.occurred_at == clock.now

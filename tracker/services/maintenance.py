@@ -1,0 +1,60 @@
+"""Housekeeping: remove the rows that only served for a while (ended or expired sign-in sessions,
+login counters the throttle no longer reads, old Idempotency-Key answers), so the tables stay the
+size of what is in use. Nothing regulated is touched; the audit trail records each purge."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from sqlalchemy import CursorResult, and_, delete, or_
+
+from tracker.models import IdempotencyRecord, LoginAttempt, LoginSession
+from tracker.services.audit import record_event
+from tracker.services.auth import FAILURE_WINDOW, LOCK_FOR
+from tracker.services.context import Context
+
+
+@dataclass(frozen=True)
+class PurgeLimits:
+    """How long each kind of row is worth keeping (from the app's configuration)."""
+
+    session_idle: timedelta
+    session_absolute: timedelta
+    idempotency_retention: timedelta
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    sessions: int
+    login_attempts: int
+    idempotency_records: int
+
+
+def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
+    """Delete what has stopped mattering, in the caller's transaction, and audit the counts."""
+    now = ctx.now()
+    # A session the app would refuse anyway: ended, idle too long, or past its absolute limit.
+    sessions = ctx.session.execute(delete(LoginSession).where(or_(
+        LoginSession.ended_at.is_not(None),
+        LoginSession.last_seen_at < now - limits.session_idle,
+        LoginSession.created_at < now - limits.session_absolute,
+    )).execution_options(synchronize_session=False))
+    # The throttle counts failures within FAILURE_WINDOW of the first one and a lock lasts
+    # LOCK_FOR from the last: a counter older than both, with no lock still running, is unread.
+    attempts = ctx.session.execute(delete(LoginAttempt).where(and_(
+        LoginAttempt.first_failure_at < now - (FAILURE_WINDOW + LOCK_FOR),
+        or_(LoginAttempt.locked_until.is_(None), LoginAttempt.locked_until <= now),
+    )).execution_options(synchronize_session=False))
+    # API.md: a client retries a write with the same key within the retention, not later.
+    answers = ctx.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < now - limits.idempotency_retention,
+    ).execution_options(synchronize_session=False))
+    report = PurgeReport(_count(sessions), _count(attempts), _count(answers))
+    record_event(ctx, "maintenance.purged", "system", None, new=asdict(report))
+    return report
+
+
+def _count(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
