@@ -94,13 +94,15 @@ class DatabaseSessionInterface(SessionInterface):
             session = ServerSession()
             session.api = True
             return session
-        session = self._open_signed_in(app, request)
-        if session is None:
+        signed_in = self._open_signed_in(app, request)
+        if signed_in is None:
             values = anonymous.load(app, request.cookies.get(anonymous.cookie_name(app)))
             # Only a live row signs a person in, never the anonymous cookie (its values are
             # never written while signed in; this holds even if one were).
             values.pop("_user_id", None)
             session = ServerSession(values)
+        else:
+            session = signed_in
         session.had_anonymous_cookie = anonymous.cookie_name(app) in request.cookies
         session.had_session_cookie = cookie_name(app) in request.cookies
         return session

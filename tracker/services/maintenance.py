@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, and_, delete, or_
 
 from tracker.models import IdempotencyRecord, LoginAttempt, LoginSession
 from tracker.services.audit import record_event
-from tracker.services.auth import FAILURE_WINDOW, LOCK_FOR
+from tracker.services.auth import FORGET_AFTER
 from tracker.services.context import Context
 
 
@@ -40,11 +40,12 @@ def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
         LoginSession.last_seen_at < now - limits.session_idle,
         LoginSession.created_at < now - limits.session_absolute,
     )).execution_options(synchronize_session=False))
-    # The throttle counts failures within FAILURE_WINDOW of the first one and a lock lasts
-    # LOCK_FOR from the last: a counter older than both, with no lock still running, is unread.
-    attempts = ctx.session.execute(delete(LoginAttempt).where(and_(
-        LoginAttempt.first_failure_at < now - (FAILURE_WINDOW + LOCK_FOR),
-        or_(LoginAttempt.locked_until.is_(None), LoginAttempt.locked_until <= now),
+    # The throttle forgets a counter an hour (FORGET_AFTER) after its last wait ended, or after
+    # its first failure when it never waited (auth._forgotten): such a counter is never read.
+    forgotten = now - FORGET_AFTER
+    attempts = ctx.session.execute(delete(LoginAttempt).where(or_(
+        and_(LoginAttempt.locked_until.is_(None), LoginAttempt.first_failure_at < forgotten),
+        LoginAttempt.locked_until < forgotten,
     )).execution_options(synchronize_session=False))
     # API.md: a client retries a write with the same key within the retention, not later.
     answers = ctx.session.execute(delete(IdempotencyRecord).where(

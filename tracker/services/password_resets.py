@@ -19,6 +19,7 @@ from tracker.models import PasswordReset, User
 from tracker.services.administration import require_admin
 from tracker.services.audit import record_event
 from tracker.services.context import Context
+from tracker.services.dml import rows_changed
 from tracker.services.errors import NotFound, ValidationFailed
 from tracker.services.passwords import hash_password, password_problems
 from tracker.services.users import end_sessions, user_by_id
@@ -49,12 +50,12 @@ def issue_reset_link(ctx: Context, user_id: int) -> ResetLink:
     if not user.active:
         raise ValidationFailed({"user": ["Reactivate the user before resetting the password."]})
     now = ctx.now()
-    voided = ctx.session.execute(
+    voided = rows_changed(ctx.session,
         update(PasswordReset)
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None),
                PasswordReset.voided_at.is_(None))
         .values(voided_at=now)
-    ).rowcount
+    )
     token = RESET_PREFIX + secrets.token_urlsafe(32)
     row = PasswordReset(user_id=user.id, token_hash=_hash(token),
                         created_by_id=ctx.actor.user_id, created_at=now,
@@ -95,12 +96,12 @@ def reset_password_with_link(ctx: Context, token: str, new_password: str,
         pharmacy_id=user.pharmacy_id))
     now = ctx.now()
     # Conditional, so that a link opened twice at the same moment is used once.
-    used = ctx.session.execute(
+    used = rows_changed(ctx.session,
         update(PasswordReset)
         .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None),
                PasswordReset.voided_at.is_(None), PasswordReset.expires_at > now)
         .values(used_at=now)
-    ).rowcount
+    )
     if used != 1:
         raise NotFound(UNUSABLE)
     user.password_hash = hash_password(new_password, fast=fast_hash)
