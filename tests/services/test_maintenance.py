@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests import builders
 from tests.conftest import Clock
 from tracker.models import AuditEvent, IdempotencyRecord, LoginAttempt, LoginSession
-from tracker.services.auth import FAILURE_WINDOW, LOCK_FOR
+from tracker.services.auth import FORGET_AFTER, is_forgotten
 from tracker.services.context import Context
 from tracker.services.maintenance import PurgeLimits, purge
 
@@ -41,24 +41,30 @@ def test_ended_and_expired_sessions_go_live_ones_stay(ctx: Context) -> None:
     assert _ids(ctx, LoginSession.id_hash) == {"live".ljust(64, "0")}
 
 
-def test_login_counters_go_once_the_throttle_no_longer_reads_them(ctx: Context) -> None:
+def test_login_counters_go_once_the_throttle_has_forgotten_them(ctx: Context) -> None:
     now = ctx.now()
-    old = now - FAILURE_WINDOW - LOCK_FOR - timedelta(minutes=1)
-    ctx.session.add_all([
-        LoginAttempt(key="account:old@example.test", failures=2, first_failure_at=old),
-        LoginAttempt(key="addr:192.0.2.1", failures=20, first_failure_at=old,
-                     locked_until=now - timedelta(seconds=1)),
-        # Still counting within the window, or still locked: the throttle needs them.
+    long_ago = now - FORGET_AFTER - timedelta(minutes=1)
+    rows = [
+        # Forgotten: no failure (or wait) for more than FORGET_AFTER.
+        LoginAttempt(key="account:old@example.test", failures=2, first_failure_at=long_ago),
+        LoginAttempt(key="addr:192.0.2.1", failures=20, first_failure_at=long_ago,
+                     locked_until=long_ago),
+        # Still read by the back-off: a recent failure, a wait that ended lately, a wait running.
         LoginAttempt(key="account:recent@example.test", failures=3,
-                     first_failure_at=now - FAILURE_WINDOW),
-        LoginAttempt(key="account:locked@example.test", failures=5, first_failure_at=old,
+                     first_failure_at=now - FORGET_AFTER + timedelta(minutes=1)),
+        LoginAttempt(key="account:waited@example.test", failures=6, first_failure_at=long_ago,
+                     locked_until=now - timedelta(minutes=1)),
+        LoginAttempt(key="account:waiting@example.test", failures=9, first_failure_at=long_ago,
                      locked_until=now + timedelta(minutes=1)),
-    ])
+    ]
+    ctx.session.add_all(rows)
     ctx.session.flush()
+    # The purge removes exactly what the throttle itself no longer reads.
+    forgotten = {row.key for row in rows if is_forgotten(row, now)}
+    assert forgotten == {"account:old@example.test", "addr:192.0.2.1"}
     report = purge(ctx, LIMITS)
     assert report.login_attempts == 2
-    assert _ids(ctx, LoginAttempt.key) == {"account:recent@example.test",
-                                           "account:locked@example.test"}
+    assert _ids(ctx, LoginAttempt.key) == {row.key for row in rows} - forgotten
 
 
 def test_idempotency_answers_go_after_the_retention(ctx: Context) -> None:

@@ -64,7 +64,8 @@ def _limit(key: str) -> int:
     return MAX_ADDRESS_FAILURES if key.startswith("addr:") else MAX_FAILURES
 
 
-def _forgotten(row: LoginAttempt, now: datetime) -> bool:
+def is_forgotten(row: LoginAttempt, now: datetime) -> bool:
+    """Whether the back-off has forgotten a counter (the purge removes exactly these)."""
     return now - (row.locked_until or row.first_failure_at) > FORGET_AFTER
 
 
@@ -84,7 +85,7 @@ def _count_failure(ctx: Context, keys: list[str], now: datetime) -> int:
         if row is None:
             row = LoginAttempt(key=key, failures=0, first_failure_at=now)
             ctx.session.add(row)
-        elif _forgotten(row, now):
+        elif is_forgotten(row, now):
             row.failures, row.first_failure_at, row.locked_until = 0, now, None
         row.failures += 1
         wait = wait_after(row.failures, _limit(key))
