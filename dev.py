@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Development entry point that needs nothing but Python 3.11+.
 
-    python3 dev.py start    install into .venv, create the SQLite database with demo data,
-                            serve the app on http://127.0.0.1:5000/
+    python3 dev.py start [--port N] [--host H]
+                            install into .venv, create the SQLite database with demo data,
+                            serve the app on http://127.0.0.1:5000/ (or the port given)
     python3 dev.py test     install into .venv (with the test tools) and run the whole suite
 
 Extra arguments after `test` go to pytest (e.g. `python3 dev.py test tests/domain -x`).
@@ -47,13 +48,33 @@ def install(extras: str = "") -> None:
     STAMP.write_text(wanted)
 
 
-def start() -> None:
+def serve_options(args: list[str]) -> list[str]:
+    """The options of `start` that go to `tracker serve` (--port N, --host H, or --port=N)."""
+    options: list[str] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        name, has_value, value = arg.partition("=")
+        if name not in ("--port", "--host"):
+            sys.exit(f"dev.py start: unknown option {arg} (use --port N or --host H)")
+        if not has_value:
+            if not rest:
+                sys.exit(f"dev.py start: {name} needs a value")
+            value = rest.pop(0)
+        if name == "--port" and not value.isdigit():
+            sys.exit(f"dev.py start: --port needs a number, not {value}")
+        options += [name, value]
+    return options
+
+
+def start(args: list[str]) -> None:
+    options = serve_options(args)
     install()
     env = dict(os.environ)
     tracker = BIN / "tracker"
     run(tracker, "db", "upgrade", env=env)
     run(tracker, "demo", "--if-empty", env=env)
-    run(tracker, "serve", env=env)
+    run(tracker, "serve", *options, env=env)
 
 
 def test(args: list[str]) -> None:
@@ -64,7 +85,7 @@ def test(args: list[str]) -> None:
 def main() -> None:
     command, *rest = sys.argv[1:] or ["help"]
     if command == "start":
-        start()
+        start(rest)
     elif command == "test":
         test(rest)
     else:

@@ -14,6 +14,7 @@ from tracker.cli import main
 from tracker.db import Database, utcnow
 from tracker.models import (
     Base,
+    FormDraft,
     IdempotencyRecord,
     LoginAttempt,
     LoginSession,
@@ -241,15 +242,20 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
                               created_at=now - day - timedelta(minutes=1)),
             IdempotencyRecord(user_id=user_id, scope="POST /x", key="new", request_hash="0",
                               created_at=now - timedelta(hours=23)),
+            FormDraft(id_hash="o" * 64, user_id=user_id, path="/x", fields="[]",
+                      created_at=now - timedelta(hours=1, minutes=1)),
+            FormDraft(id_hash="n" * 64, user_id=user_id, path="/x", fields="[]",
+                      created_at=now - timedelta(minutes=59)),
         ])
     code, out, _ = run(capsys, "maintenance", "purge")
     assert code == 0
     assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
-                           "1 idempotency records")
+                           "1 idempotency records, 1 form drafts")
     with db.transaction(writes=False) as s:
         assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
         assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]
         assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
+        assert s.scalars(select(FormDraft.id_hash)).all() == ["n" * 64]
     db.engine.dispose()
     assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
     assert run(capsys, "audit", "verify")[0] == 0

@@ -270,7 +270,8 @@ def maintenance() -> None:
 
 @maintenance.command("purge", help="Remove ended or expired sign-in sessions, login counters "
                      "the throttle no longer needs and Idempotency-Key answers older than "
-                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS; print how many of each.")
+                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS and form drafts kept after an expired "
+                     "session for more than an hour; print how many of each.")
 def maintenance_purge() -> None:
     from datetime import timedelta
 
@@ -285,7 +286,8 @@ def maintenance_purge() -> None:
     with _context() as ctx:
         report = purge(ctx, limits)
     click.echo(f"removed {report.sessions} sign-in sessions, {report.login_attempts} login "
-               f"counters, {report.idempotency_records} idempotency records")
+               f"counters, {report.idempotency_records} idempotency records, "
+               f"{report.form_drafts} form drafts")
 
 
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")

@@ -60,7 +60,7 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
         "patient_id": patient.id, "prescription_id": rx.id, "test_id": positive.id,
         "acknowledgment_id": ack_id, "dispense_id": dispense.id, "pharmacy_id": home.id,
         "user_id": owner.id, "token_id": token_id, "kind": "patients",
-        "object_id": patient.id, "fmt": "csv",
+        "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup",
     }
     return {"owner": owner, "other_doc": other_doc, "counter": counter,
             "other_counter": other_counter, "admin": admin, "values": values}

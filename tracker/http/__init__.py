@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from tracker import logs
-from tracker.http import errors, headers, health, requests
+from tracker.http import errors, expired_forms, headers, health, requests
 from tracker.http.sessions import DatabaseSessionInterface
 
 csrf = CSRFProtect()
@@ -20,6 +20,7 @@ def install(app: Flask) -> None:
     logs.configure(app)
     app.session_interface = DatabaseSessionInterface()
     requests.install(app)
+    expired_forms.install(app)
     csrf.init_app(app)
     headers.install(app)
     errors.install(app)

@@ -124,6 +124,10 @@ class DatabaseSessionInterface(SessionInterface):
         absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
         if now - row.last_seen_at > idle or now - row.created_at > absolute:
             g.expired_session_id = row.id
+            # Who it was and their form token, so that a form sent now can be kept for them
+            # (tracker.http.expired_forms); the session itself is over.
+            g.expired_user_id = row.user_id
+            g.expired_csrf_token = json.loads(row.data).get("csrf_token")
             # From here on the visitor is anonymous; the login page says why.
             session = ServerSession({"_expired": True})
             session.modified = True

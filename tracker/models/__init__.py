@@ -6,6 +6,7 @@ from tracker.models.audit import AuditEvent
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
     ApiToken,
+    FormDraft,
     LoginAttempt,
     LoginSession,
     PasswordReset,
@@ -40,6 +41,7 @@ __all__ = [
     "Counseling",
     "CourseEnd",
     "Dispense",
+    "FormDraft",
     "IdempotencyRecord",
     "LoginAttempt",
     "LoginSession",

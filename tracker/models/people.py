@@ -123,3 +123,19 @@ class LoginAttempt(Base):
     failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class FormDraft(Base):
+    """What a signed-in person typed into a form that reached the server after their session had
+    expired: kept here (never in the browser) until they sign in again as the same user and the
+    form is shown filled in, or until it is purged. Only a hash of the draft's id is stored; the
+    id travels in the sign-in link."""
+
+    __tablename__ = "form_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,6 @@
 """Housekeeping: remove the rows that only served for a while (ended or expired sign-in sessions,
-login counters the throttle no longer reads, old Idempotency-Key answers), so the tables stay the
+login counters the throttle no longer reads, old Idempotency-Key answers, form drafts nobody came
+back for), so the tables stay the
 size of what is in use. Nothing regulated is touched; the audit trail records each purge."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from tracker.models import IdempotencyRecord, LoginAttempt, LoginSession
 from tracker.services.audit import record_event
 from tracker.services.auth import FORGET_AFTER
 from tracker.services.context import Context
+from tracker.services.drafts import purge_drafts
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class PurgeReport:
     sessions: int
     login_attempts: int
     idempotency_records: int
+    form_drafts: int
 
 
 def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
@@ -51,7 +54,8 @@ def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
     answers = ctx.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.created_at < now - limits.idempotency_retention,
     ).execution_options(synchronize_session=False))
-    report = PurgeReport(_count(sessions), _count(attempts), _count(answers))
+    report = PurgeReport(_count(sessions), _count(attempts), _count(answers),
+                         purge_drafts(ctx.session, now))
     record_event(ctx, "maintenance.purged", "system", None, new=asdict(report))
     return report
 

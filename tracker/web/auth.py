@@ -19,13 +19,14 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
+from werkzeug.datastructures import MultiDict
 
 from tracker.http import sessions
 from tracker.http.access import public, requires
 from tracker.http.requests import context, db_session, mark_rollback
 from tracker.models import Role
 from tracker.services import auth as auth_service
-from tracker.services import own_tokens, password_resets
+from tracker.services import drafts, own_tokens, password_resets
 from tracker.services.audit import record_event
 from tracker.services.errors import (
     NotFound,
@@ -44,6 +45,8 @@ from tracker.web.forms import (
 )
 
 bp = Blueprint("auth", __name__)
+# The session key of a form to fill in again after an expired session (server-side data only).
+RESTORED_FORM_KEY = "_restored_form"
 
 
 def home_for(role: Role) -> str:
@@ -89,6 +92,7 @@ def login() -> ResponseReturnValue:
             sessions.rotate(session)
             login_user(_LoginUser(result.user))
             target = _safe_next(request.args.get("next"))
+            restore_draft(result.user.id, request.args.get("draft"))
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(target or url_for(home_for(result.user.role)))
@@ -103,6 +107,31 @@ def login() -> ResponseReturnValue:
                            signed_out=signed_out), status
 
 
+def restore_draft(user_id: int, token: str | None) -> None:
+    """After sign-in: a form kept when the session expired (tracker.http.expired_forms) is
+    moved into the new server-side session, to fill the form in when its page is opened. Only
+    the user who typed it gets it back."""
+    if not token:
+        return
+    draft = drafts.take_draft(db_session(), token, user_id, context().now())
+    if draft is not None:
+        session[RESTORED_FORM_KEY] = {"path": draft.path, "fields": draft.fields}
+
+
+@bp.before_app_request
+def _fill_restored_form() -> None:
+    """The page of a restored form shows what was typed, once; nothing is sent for the user."""
+    kept = session.get(RESTORED_FORM_KEY)
+    if kept is None or request.method != "GET" or g.get("user") is None:
+        return
+    if kept.get("path") != request.path:
+        return
+    session.pop(RESTORED_FORM_KEY)
+    g.restored_form = MultiDict([tuple(pair) for pair in kept["fields"]])
+    flash("Your session had expired, so nothing was saved. What you typed is filled in below: "
+          "check it and send it again.")
+
+
 @bp.route("/logout", methods=["POST"])
 @requires()
 def logout() -> ResponseReturnValue:
@@ -111,6 +140,18 @@ def logout() -> ResponseReturnValue:
     sessions.end(session)
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/session/keep-alive", methods=["POST"])
+@requires()
+def keep_alive() -> ResponseReturnValue:
+    """"Stay signed in" from the idle warning: the session counts as used now. The script of
+    the warning asks for JSON; without the script the button is a form that comes back."""
+    session.modified = True  # the session row's last use is written with this answer
+    idle_seconds = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    if request.accept_mimetypes.best == "application/json":
+        return {"idle_seconds": idle_seconds}
+    return redirect(_safe_next(request.form.get("next")) or url_for(home_for(g.user.role)))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -4,12 +4,26 @@ cross-field checks live in the services, whose errors are shown on the same fiel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from flask import g, request
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tracker.services.tokens import LABEL_MAX
+
+
+class RestorableForm(FlaskForm):
+    """A data-entry form that, opened right after signing in again, shows what was typed before
+    the session expired (tracker.http.expired_forms). It is only filled in, never sent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        restored = g.get("restored_form")
+        if (restored is not None and request.method == "GET" and not args
+                and "formdata" not in kwargs):
+            kwargs["formdata"] = restored
+        super().__init__(*args, **kwargs)
 
 
 class LoginForm(FlaskForm):

@@ -8,6 +8,7 @@ these pages."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
@@ -21,13 +22,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.reasons import ReasonCode
 from tracker.http.access import requires
-from tracker.http.requests import context, mark_rollback
+from tracker.http.requests import context, mark_rollback, writes_on_read
 from tracker.models import AuthorizationState, Role
 from tracker.services import authorizations, dispenses
 from tracker.services.dispenses import Lookup
@@ -151,19 +153,48 @@ def _lookup_page(form: LookupForm, status: int = 200,
     return page, status, headers or {}
 
 
+# Lookups shown by a GET of /pharmacy/result/<handle>: the number and the birth date stay in the
+# server-side session, so no birth date lands in a URL, and Back or Reload never re-posts a form.
+_LOOKUPS_KEY = "_pharmacy_lookups"
+_LOOKUPS_KEPT = 5  # a few tabs of the counter at once
+
+
+def _remember_lookup(number: str, born: date) -> str:
+    """A short handle for a lookup, kept in the (server-side) session."""
+    kept = dict(session.get(_LOOKUPS_KEY) or {})
+    handle = secrets.token_urlsafe(9)
+    kept[handle] = {"number": number, "born": born.isoformat()}
+    session[_LOOKUPS_KEY] = dict(list(kept.items())[-_LOOKUPS_KEPT:])
+    return handle
+
+
 @bp.route("", methods=["GET", "POST"])
 @requires(Role.PHARMACIST)
 def lookup() -> ResponseReturnValue:
     """The counter's home page: look an authorization up by its number and the birth date.
-    The answer is rendered, not redirected to, so that no birth date lands in a URL."""
+    A valid form leads to the result page by a handle (Post/Redirect/Get)."""
     form = LookupForm()
     if request.method == "GET":
         return _lookup_page(form)
     if not form.validate_on_submit():
         return _lookup_page(form, 422)
+    handle = _remember_lookup(form.authorization_number.data or "", form.date_of_birth.data)
+    return redirect(url_for("pharmacy.result", handle=handle), 303)
+
+
+@bp.route("/result/<handle>", methods=["GET"])
+@requires(Role.PHARMACIST)
+@writes_on_read
+def result(handle: str) -> ResponseReturnValue:
+    """The status page of a lookup. Each showing is a lookup: evaluated now, written to the
+    access log and counted by the guessing throttle like the first one."""
+    kept = (session.get(_LOOKUPS_KEY) or {}).get(handle)
+    if kept is None:
+        flash("Look the authorization up again.")
+        return redirect(url_for("pharmacy.lookup"))
+    form = LookupForm(formdata=None, data={"authorization_number": kept["number"]})
     try:
-        found = dispenses.lookup(context(), form.authorization_number.data or "",
-                                 form.date_of_birth.data)
+        found = dispenses.lookup(context(), kept["number"], date.fromisoformat(kept["born"]))
     except NoMatch:
         # The same answer whichever of the two did not match: nothing is revealed. The failed
         # attempt stays in the access log (the guessing throttle counts it).
@@ -173,7 +204,20 @@ def lookup() -> ResponseReturnValue:
     except Throttled as exc:
         show_service_errors(form, {"form": [str(exc) + " Try again later."]})
         return _lookup_page(form, 429, {"Retry-After": str(exc.retry_after)})
-    return _status(found)
+    return _status(found, notice=session.pop(_NOTICE_KEY, None))
+
+
+# A refusal is told on the result page it leads back to.
+_NOTICE_KEY = "_pharmacy_notice"
+
+
+def _refused(form: DispenseForm | ReverseForm, notice: str) -> ResponseReturnValue:
+    """After a refusal (committed with its audit event): back to the status page, by GET, with
+    the notice; the page says why."""
+    found = _carried(form)
+    session[_NOTICE_KEY] = notice
+    handle = _remember_lookup(found.authorization.number, found.patient.date_of_birth)
+    return redirect(url_for("pharmacy.result", handle=handle), 303)
 
 
 def _carried(form: DispenseForm | ReverseForm) -> Lookup:
@@ -207,7 +251,7 @@ def dispense() -> ResponseReturnValue:
         return _status(_carried(form), dispense_form=form, status=422)
     except Refused:
         # The refusal's audit event is committed with the request; look again to say why.
-        return _status(_carried(form), notice="The dispense was not recorded.", status=409)
+        return _refused(form, "The dispense was not recorded.")
     flash("The dispense is recorded.")
     return redirect(url_for("pharmacy.dispense_record", dispense_id=row.id))
 
@@ -229,8 +273,7 @@ def reverse() -> ResponseReturnValue:
         show_service_errors(form, exc.errors)
         return _status(_carried(form), reverse_form=form, status=422)
     except Refused:
-        return _status(_carried(form), notice="The authorization was not reversed.",
-                       status=409)
+        return _refused(form, "The authorization was not reversed.")
     flash(f"Authorization {number} is reversed; the prescription is back with the "
           f"prescriber, who can issue a new authorization.")
     return redirect(url_for("pharmacy.lookup"))

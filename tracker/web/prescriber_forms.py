@@ -29,6 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from tracker.db import INT_MAX
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
+from tracker.web.forms import RestorableForm
 
 CATEGORY_CHOICES = [
     SelectChoice("can_get_pregnant", "Can get pregnant"),
@@ -115,7 +116,7 @@ class SearchForm(FlaskForm):
                     description="Part of the name, or the birth date as YYYY-MM-DD or MM/DD/YYYY.")
 
 
-class PatientForm(FlaskForm):
+class PatientForm(RestorableForm):
     first_name = StringField("First name")
     last_name = StringField("Last name")
     date_of_birth = WrittenDateField("Birth date")
@@ -123,7 +124,7 @@ class PatientForm(FlaskForm):
     submit = SubmitField("Register the patient")
 
 
-class AcknowledgmentForm(FlaskForm):
+class AcknowledgmentForm(RestorableForm):
     signed_on = WrittenDateField("Date of signing")
     patient_signature = StringField(
         "Patient's signature: full name, typed by the patient",
@@ -144,7 +145,7 @@ class AcknowledgmentForm(FlaskForm):
     submit = SubmitField("Record the signature")
 
 
-class _Correction(FlaskForm):
+class _Correction(RestorableForm):
     corrects_id = HiddenField()
     correction_reason = TextAreaField(
         "Reason for the correction",
@@ -178,7 +179,7 @@ def question_field(question_id: str) -> str:
     return "q_" + question_id.replace("-", "_")
 
 
-class ComprehensionForm(FlaskForm):
+class ComprehensionForm(RestorableForm):
     """The patient's answers and their own statement of the contraception they use; one
     true/false field per question of tracker.domain.comprehension.QUESTIONS (added below)."""
 
@@ -205,7 +206,7 @@ for _q in QUESTIONS:
     setattr(ComprehensionForm, question_field(_q.id), _radio(_q.statement, ANSWER_CHOICES))
 
 
-class PrescriptionForm(FlaskForm):
+class PrescriptionForm(RestorableForm):
     written_on = WrittenDateField("Date written")
     days_supply = WholeNumberField("Days' supply")
     quantity = WholeNumberField("Quantity (capsules)")
@@ -235,12 +236,12 @@ class AuthorizeForm(FlaskForm):
                     "the date and the time.")
 
 
-class EndCourseForm(FlaskForm):
+class EndCourseForm(RestorableForm):
     last_dose_on = WrittenDateField("Date of the last dose")
     submit = SubmitField("End the course")
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(RestorableForm):
     category = _radio("New category", CATEGORY_CHOICES, description=CATEGORY_HELP)
     reason = TextAreaField("Reason for the change",
                            validators=[Length(max=500, message="At most 500 characters.")])

@@ -111,7 +111,8 @@ def test_annual_reactivation_lets_an_inactive_pharmacy_dispense_again(
     counter = app.test_client()
     login(counter, staff.email, builders.PASSWORD)
     lookup = {"authorization_number": auth.number, "date_of_birth": "1995-04-02"}
-    assert "Do not dispense" in text_of(post_form(counter, "/pharmacy", lookup))
+    assert "Do not dispense" in text_of(
+        post_form(counter, "/pharmacy", lookup, follow_redirects=True))
 
     page = text_of(browser.get(f"/admin/pharmacies/{lapsed.id}"))
     assert "Inactive" in page and "Renew the pharmacy activation" in page
@@ -121,7 +122,8 @@ def test_annual_reactivation_lets_an_inactive_pharmacy_dispense_again(
     [event] = events(ctx, "pharmacy.reactivated", lapsed.id)
     assert json.loads(event.old_values or "{}") == {"activated_on": "2025-12-01"}
     assert json.loads(event.new_values or "{}") == {"activated_on": "2026-12-15"}
-    assert "May be dispensed now" in text_of(post_form(counter, "/pharmacy", lookup))
+    assert "May be dispensed now" in text_of(
+        post_form(counter, "/pharmacy", lookup, follow_redirects=True))
 
 
 def test_reactivation_is_not_dated_in_the_future_nor_before_the_current_one(

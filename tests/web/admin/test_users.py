@@ -179,7 +179,8 @@ def test_a_deactivated_prescribers_authorization_cannot_be_dispensed(
     post_form(browser, f"{url}/deactivate", {"reason": "retired"}, page_url=url)
     counter = signed_in(app, builders.pharmacist(ctx))
     page = text_of(post_form(counter, "/pharmacy", {"authorization_number": auth.number,
-                                                     "date_of_birth": "1995-04-02"}))
+                                                     "date_of_birth": "1995-04-02"},
+                             follow_redirects=True))
     assert "Do not dispense" in page
     assert "The prescriber is not active in the program" in page
 

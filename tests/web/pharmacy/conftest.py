@@ -51,9 +51,19 @@ def counter(client: FlaskClient, pharmacist: User) -> FlaskClient:
 
 
 def look_up(client: FlaskClient, number: str, born: str):  # type: ignore[no-untyped-def]
-    """Submit the lookup form; the answer is the status page (or the form again)."""
+    """Submit the lookup form and follow it to the result (Post/Redirect/Get): the answer is
+    the status page (or the form again)."""
     return post_form(client, "/pharmacy", {"authorization_number": number,
-                                           "date_of_birth": born})
+                                           "date_of_birth": born}, follow_redirects=True)
+
+
+def refusal_shown(client: FlaskClient, response):  # type: ignore[no-untyped-def]
+    """A refused dispense or reversal leads back, by GET, to the status page that says why."""
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    assert response.headers["Location"].startswith("/pharmacy/result/")
+    shown = client.get(response.headers["Location"])
+    assert shown.status_code == 200
+    return shown
 
 
 def dispense_from(client: FlaskClient, status_page: str, number: str, born: str,

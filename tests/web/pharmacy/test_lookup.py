@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tests import builders
 from tests.builders import SIGNED
-from tests.conftest import Clock, login
+from tests.conftest import Clock, csrf_token, login
 from tests.web.pharmacy.conftest import Authorized, look_up
 from tracker.models import User
 from tracker.services import authorizations, records
@@ -223,3 +223,23 @@ def test_five_wrong_birth_dates_lock_the_number_at_the_counter(
     page = text_of(locked)
     assert "it is locked at the counter" in page and "Try again later." in page
     assert "Rivera" not in page
+
+
+def test_the_result_is_a_get_by_handle_with_no_birth_date_in_the_address(
+    counter: FlaskClient, authorized: Authorized
+) -> None:
+    page = counter.get("/pharmacy").get_data(as_text=True)
+    sent = counter.post("/pharmacy", data={
+        "authorization_number": authorized.authorization.number, "date_of_birth": BORN,
+        "csrf_token": csrf_token(page)})
+    assert sent.status_code == 303
+    location = sent.headers["Location"]
+    assert location.startswith("/pharmacy/result/")
+    assert BORN not in location and authorized.authorization.number not in location
+    # Reload and Back show the page again by GET: no form is sent twice.
+    first, again = counter.get(location), counter.get(location)
+    assert first.status_code == again.status_code == 200
+    assert authorized.authorization.number in again.get_data(as_text=True)
+    # A handle from nowhere leads back to the lookup form.
+    stray = counter.get("/pharmacy/result/not-a-handle")
+    assert stray.status_code == 302 and stray.headers["Location"] == "/pharmacy"
