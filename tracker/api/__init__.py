@@ -22,7 +22,7 @@ from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import reason_json
 from tracker.http import csrf
 from tracker.http.access import PERMISSION_ATTR, public
-from tracker.http.bearer import bearer_user
+from tracker.http.bearer import admit_token_holder
 from tracker.http.errors import problem
 from tracker.services.errors import Refused
 
@@ -53,12 +53,7 @@ def _guard(op: Operation) -> Callable[..., ResponseReturnValue]:
 
     @wraps(view)
     def guarded(**kwargs: Any) -> ResponseReturnValue:
-        user = bearer_user()
-        if user is None:
-            abort(401)
-        g.user = user
-        if user.role not in op.roles:
-            abort(403)
+        admit_token_holder(op.roles)
         values = _path_values(kwargs)
         request.max_content_length = BODY_MAX
         if request.method in {"POST", "PATCH", "PUT"} and (op.body is not None or (

@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.fhir import cds, etasu
-from tracker.fhir.cors import allow_cors
 from tracker.fhir.outcome import error_answer
 from tracker.http import csrf
 from tracker.http.errors import answer_errors_under
@@ -20,6 +19,5 @@ def register(app: Flask) -> None:
     the configured origins, errors as OperationOutcome."""
     for bp in (etasu.bp, cds.bp):
         csrf.exempt(bp)
-        allow_cors(bp)
         app.register_blueprint(bp)
     answer_errors_under(app, FHIR_PREFIXES, error_answer)

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.fhir.cors import allow_cors
 from tracker.fhir.medications import program_coding
 from tracker.fhir.requirements import named_requirements
 from tracker.http.access import PERMISSION_ATTR, public
@@ -34,6 +35,9 @@ SERVICES = {
 }
 CASE_NUMBER_SYSTEM = "urn:tracker:program-number"
 CDS_CLIENT = "cds-client"  # the permission: a JWT of a registered client
+
+
+allow_cors(bp)
 
 
 @bp.before_request

@@ -15,12 +15,13 @@ from typing import Any
 from flask import Blueprint, abort, g, request
 from flask.typing import ResponseReturnValue
 
+from tracker.fhir.cors import allow_cors
 from tracker.fhir.guidance import GUIDE, etasu_answer, etasu_failure
 from tracker.fhir.medications import program_coding
 from tracker.fhir.outcome import FHIR_JSON, fhir_json, operation_outcome
 from tracker.fhir.parameters import Unreadable, read_etasu_request, read_json
 from tracker.http.access import PERMISSION_ATTR, public
-from tracker.http.bearer import bearer_user
+from tracker.http.bearer import admit_token_holder
 from tracker.http.requests import context
 from tracker.models import Role
 from tracker.services.queries.rems_status import rems_status
@@ -37,6 +38,9 @@ NO_PATIENT = ("No patient of this REMS that you may see matches the case number,
               "and birth date, sent.")
 
 
+allow_cors(bp)
+
+
 @bp.before_request
 def _no_cookie_identity() -> None:
     # Like the JSON API, FHIR never uses the browser session: identity is the bearer token.
@@ -50,12 +54,7 @@ def _token_holder(*roles: Role) -> Callable[[Callable[..., ResponseReturnValue]]
     def decorate(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
         @wraps(view)
         def guarded(**kwargs: Any) -> ResponseReturnValue:
-            user = bearer_user()
-            if user is None:
-                abort(401)
-            g.user = user
-            if user.role not in allowed:
-                abort(403)
+            admit_token_holder(allowed)
             request.max_content_length = BODY_MAX
             if request.mimetype not in BODY_TYPES:
                 abort(415)

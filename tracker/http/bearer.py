@@ -3,7 +3,9 @@ authenticate API tokens this way (API.md "Authentication")."""
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Collection
+
+from flask import abort, g, request
 
 from tracker.http.requests import context, db_session
 from tracker.models import User
@@ -22,3 +24,15 @@ def bearer_user() -> User | None:
     if not token:
         return None
     return authenticate_token(db_session(), token, context().now())
+
+
+def admit_token_holder(roles: Collection[str]) -> User:
+    """The request's token holder, who acts from now on, if their role is one of `roles`: no
+    valid token answers 401, another role 403."""
+    user = bearer_user()
+    if user is None:
+        abort(401)
+    g.user = user
+    if user.role not in roles:
+        abort(403)
+    return user
