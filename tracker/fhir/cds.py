@@ -24,7 +24,7 @@ from tracker.http.requests import client_addr, context, request_id
 from tracker.models import CdsClient, Role
 from tracker.services.cds_clients import verify_client_jwt
 from tracker.services.context import Actor
-from tracker.services.queries.rems_status import PatientQuery, RemsStatus, rems_status
+from tracker.services.rems_status import PatientQuery, RemsStatus, rems_status
 
 bp = Blueprint("cds", __name__, url_prefix="/cds-services")
 BODY_MAX = 512 * 1024  # draft orders and a prefetched Patient

@@ -24,13 +24,13 @@ from tracker.http.access import PERMISSION_ATTR, public
 from tracker.http.bearer import admit_token_holder
 from tracker.http.requests import context
 from tracker.models import Role
-from tracker.services.queries.rems_status import rems_status
+from tracker.services.rems_status import rems_status
 
 bp = Blueprint("fhir", __name__)
 BODY_MAX = 256 * 1024  # a Parameters with a Patient and a Medication(Request) is a few kB
 BODY_TYPES = (FHIR_JSON, "application/json")
 # Who may ask: prescribers about their own patients, pharmacy staff about any (folded). A new
-# role is admitted here and given its patients in tracker.services.queries.rems_status._scope.
+# role is admitted here and given its patients in tracker.services.rems_status._scope.
 ETASU_ROLES = (Role.PRESCRIBER, Role.PHARMACIST)
 NOT_A_PROGRAM_DRUG = ("The medication is not one this REMS administers (isotretinoin, coded in "
                       "RxNorm or NDC).")

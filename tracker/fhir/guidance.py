@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.fhir.requirements import PATIENT, NamedRequirement, named_requirements
-from tracker.services.queries.rems_status import RemsStatus
+from tracker.services.rems_status import RemsStatus
 
 GUIDE = "http://hl7.org/fhir/us/medication-rems"  # the guide's canonical URL
 OUTPUT_ID = "etasuOutputParameters"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from tracker.services.queries.rems_status import PatientQuery
+from tracker.services.rems_status import PatientQuery
 
 CASE_NUMBER_NAMES = ("caseNumber", "case_number")
 

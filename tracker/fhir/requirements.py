@@ -10,7 +10,7 @@ from datetime import date
 
 from tracker.domain.next_steps import Requirement
 from tracker.domain.reasons import Reason, ReasonCode
-from tracker.services.queries.rems_status import RemsStatus
+from tracker.services.rems_status import RemsStatus
 
 PATIENT = "patient"
 PRESCRIBER = "prescriber"
