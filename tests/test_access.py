@@ -15,8 +15,19 @@ from tracker.services.context import Context
 # Routes anyone may open without signing in (the home page only redirects; a password reset
 # link is opened by someone who cannot sign in and carries its own single-use secret). Making
 # another route public is a decision to take on purpose: it belongs in this list.
+# The FHIR CapabilityStatement and the CDS Hooks discovery document describe the services and
+# hold no patient data; EHRs read them before they have credentials.
 EXPECTED_PUBLIC = {"auth.index", "auth.login", "auth.reset_password", "health.healthz",
-                   "api.openapi"}
+                   "api.openapi", "fhir.metadata", "cds.discovery"}
+# The FHIR and CDS Hooks routes and who may call them: deny by default holds there too.
+EXPECTED_INTEROPERABILITY = {
+    "fhir.rems_etasu": "prescriber,pharmacist",
+    "fhir.rems_etasu_alias": "prescriber,pharmacist",
+    "fhir.metadata": PUBLIC,
+    "cds.discovery": PUBLIC,
+    "cds.rems_order_sign": "cds-client",
+    "cds.rems_order_select": "cds-client",
+}
 
 
 def test_every_route_declares_its_permission(app: Flask) -> None:
@@ -33,6 +44,12 @@ def test_only_the_expected_routes_are_public(app: Flask) -> None:
     unexpected = sorted(public - EXPECTED_PUBLIC)
     assert unexpected == [], f"routes open to anyone: {unexpected}"
     assert {"auth.login", "health.healthz", "api.openapi"} <= public
+
+
+def test_interoperability_routes_declare_who_may_call_them(app: Flask) -> None:
+    declared = {endpoint: permission_of(view) for endpoint, view in app.view_functions.items()
+                if endpoint.startswith(("fhir.", "cds."))}
+    assert declared == EXPECTED_INTEROPERABILITY
 
 
 def test_every_api_operation_declares_the_roles_of_api_md(app: Flask) -> None:

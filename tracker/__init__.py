@@ -24,7 +24,7 @@ def _resource_dir(name: str) -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. The only place an app is made; nothing happens at import time."""
-    from tracker import api, http, web
+    from tracker import api, fhir, http, web
     from tracker import config as config_module
     from tracker.db import Database
     from tracker.http.converters import BoundedIntConverter
@@ -47,4 +47,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     http.install(app)  # shared plumbing first: every blueprint relies on it
     web.install(app)
     api.register(app)
+    fhir.register(app)
     return app

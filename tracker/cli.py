@@ -195,6 +195,42 @@ def tokens_create(email: str) -> None:
     click.echo(token)
 
 
+@cli.group("cds-clients", help="EHRs allowed to call the CDS Hooks services.")
+def cds_clients() -> None:
+    pass
+
+
+@cds_clients.command("add", help=(
+    "Register an EHR: the issuer (iss) of its JWTs, the file with its RSA or EC public key "
+    "(PEM) and the prescriber whose patients it asks about."))
+@click.option("--iss", "issuer", required=True)
+@click.option("--public-key", "key_file", required=True, type=click.File("r"))
+@click.option("--prescriber", "prescriber_email", required=True)
+def cds_clients_add(issuer: str, key_file, prescriber_email: str) -> None:  # type: ignore[no-untyped-def]
+    from tracker.services.cds_clients import PUBLIC_KEY_MAX, register_cds_client
+
+    pem = key_file.read(PUBLIC_KEY_MAX + 1)
+    with _context() as ctx:
+        try:
+            client = register_cds_client(ctx, issuer, pem, prescriber_email)
+        except ValidationFailed as exc:
+            raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
+        client_id = client.id
+    click.echo(str(client_id))
+
+
+@cds_clients.command("revoke", help="Stop accepting the JWTs of the EHR with this issuer.")
+@click.option("--iss", "issuer", required=True)
+def cds_clients_revoke(issuer: str) -> None:
+    from tracker.services.cds_clients import revoke_cds_client
+
+    with _context() as ctx:
+        try:
+            revoke_cds_client(ctx, issuer)
+        except ValidationFailed as exc:
+            raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
+
+
 @cli.group(help="The audit trail.")
 def audit() -> None:
     pass

@@ -153,6 +153,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # No form or JSON body is larger; Flask reads none bigger (413) when this is set.
         "MAX_CONTENT_LENGTH": int(_positive("TRACKER_MAX_CONTENT_LENGTH",
                                             env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
+        # Browser-based EHR apps allowed to call the FHIR and CDS Hooks endpoints directly:
+        # exact origins, comma-separated (https://ehr.example.org); none by default.
+        "CORS_ORIGINS": tuple(o.strip().rstrip("/") for o in
+                              env.get("TRACKER_CORS_ORIGINS", "").split(",") if o.strip()),
     }
     secret = overrides.pop("SECRET_KEY", None) or env.get("TRACKER_SECRET_KEY")
     config.update(overrides)

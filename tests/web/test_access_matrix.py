@@ -23,10 +23,11 @@ from tracker.services.tokens import create_token, token_hash
 
 
 def page_routes(app: Flask) -> list[tuple[str, str, str]]:
-    """(rule, method, permission) of every page and form (the API has its own matrix)."""
+    """(rule, method, permission) of every page and form (the API has its own matrix, and so
+    have the FHIR and CDS Hooks endpoints: tests/test_access.py and tests/fhir)."""
     out = []
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(("/api/", "/static/")):
+        if rule.rule.startswith(("/api/", "/static/", "/fhir/", "/4_0_0/", "/cds-services")):
             continue
         permission = permission_of(app.view_functions[rule.endpoint]) or ""
         if permission == PUBLIC:

@@ -24,6 +24,7 @@ from tracker.api.shapes import (
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.domain.policy import rule_sets
+from tracker.http.bearer import bearer_token  # authenticates; signs where API.md asks
 from tracker.http.errors import problem
 from tracker.http.requests import context, db_session, writes_on_read
 from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
@@ -81,13 +82,6 @@ def created(payload: Any, location: str | None = None) -> ResponseReturnValue:
 
 HOME_TESTING = {"home_testing_permitted": Field("bool", description=(
     "The prescriber attests to a process against misread or falsified home test results."))}
-
-
-def bearer_token() -> str:
-    """The token of the request's `Authorization: Bearer` header ("" without one). It
-    authenticates the request and is the caller's signature where one is needed (API.md)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 @operation("PATCH", "/prescribers/me", "Change the prescriber's home-testing permission",

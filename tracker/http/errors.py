@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from math import ceil
 from typing import Any
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask.wrappers import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -45,6 +46,25 @@ TITLES = {
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+# HTTP entries with an error format of their own (FHIR answers OperationOutcome) register the
+# path prefixes it applies to and the function that writes the answer from the status and a
+# detail a person can act on; each app keeps its own list.
+ErrorFormat = Callable[[int, str], Response]
+_FORMATS = "tracker.error_formats"
+
+
+def answer_errors_under(app: Flask, prefixes: tuple[str, ...], answer: ErrorFormat) -> None:
+    """Let the paths under `prefixes` answer their errors with `answer`."""
+    app.extensions.setdefault(_FORMATS, []).append((prefixes, answer))
+
+
+def _own_format() -> ErrorFormat | None:
+    for prefixes, answer in current_app.extensions.get(_FORMATS, ()):
+        if request.path.startswith(prefixes):
+            return answer
+    return None
 
 
 def problem(status: int, detail: str, **extra: Any) -> Response:
@@ -89,6 +109,8 @@ def install(app: Flask) -> None:
             g.rollback = False
             _audit_denial(status)
         detail = _detail(status, exc)
+        if (own := _own_format()) is not None:
+            return own(status, detail)
         if wants_json():
             response = problem(status, detail)
             if status == 401:
@@ -154,6 +176,8 @@ def install(app: Flask) -> None:
         mark_rollback()
         log.exception("unhandled error incident=%s request_id=%s", incident, g.get("request_id"))
         detail = f"An unexpected error occurred. Incident {incident} has been logged."
+        if (own := _own_format()) is not None:
+            return own(500, detail)
         if wants_json():
             return problem(500, detail, incident=incident)
         return _page(500, detail, incident)

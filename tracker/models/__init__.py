@@ -3,6 +3,7 @@
 
 from tracker.db import Base
 from tracker.models.audit import AuditEvent
+from tracker.models.interop import CdsClient
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
     ApiToken,
@@ -36,6 +37,7 @@ __all__ = [
     "AuthorizationState",
     "Base",
     "CategoryChange",
+    "CdsClient",
     "ComprehensionAttempt",
     "ContraceptionEntry",
     "Counseling",

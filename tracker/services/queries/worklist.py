@@ -176,12 +176,14 @@ def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_P
 
 def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
                prescriptions: list[PrescriptionSummary],
-               unreported: list[PregnancyTest]) -> PatientOutlook:
-    """The acting prescriber's patient, from records already loaded: the decision on the next
-    fill, the checklist of its requirements, the next steps and the windows of the records."""
+               unreported: list[PregnancyTest], prescriber: User | None = None) -> PatientOutlook:
+    """The acting prescriber's patient (or `prescriber`'s, when someone else asks), from
+    records already loaded: the decision on the next fill, the checklist of its requirements,
+    the next steps and the windows of the records."""
     today = ctx.today()
     policy = ctx.policy(today)
-    situation = Situation(facts, prescriber_facts(_prescriber(ctx)), tuple(prescriptions),
+    doctor = prescriber if prescriber is not None else _prescriber(ctx)
+    situation = Situation(facts, prescriber_facts(doctor), tuple(prescriptions),
                           tuple(unreported))
     result = outlook(situation, today, policy)
     rx_id = result.prescription.id if result.prescription is not None else NEXT_FILL_ID
