@@ -4,7 +4,7 @@ The EHRs allowed to call the CDS Hooks services: the issuer of their JWTs, the p
 that verifies them and the prescriber whose patients they ask about.
 
 Revision ID: a7f3e9c1d2b8
-Revises: 6c7cb8f4cc49
+Revises: e7a2c9d41b63
 Create Date: 2026-12-01 17:00:00.000000+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import tracker.db
 
 revision: str = 'a7f3e9c1d2b8'
-down_revision: str | None = '6c7cb8f4cc49'
+down_revision: str | None = 'e7a2c9d41b63'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
