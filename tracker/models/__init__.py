@@ -11,6 +11,7 @@ from tracker.models.people import (
     PasswordReset,
     Pharmacy,
     Role,
+    StaffAssignment,
     User,
 )
 from tracker.models.prescription import (
@@ -49,5 +50,6 @@ __all__ = [
     "PregnancyTest",
     "Prescription",
     "Role",
+    "StaffAssignment",
     "User",
 ]
