@@ -33,8 +33,9 @@ _ROLES_AFTER = "role IN ('admin', 'prescriber', 'pharmacist', 'staff')"
 def _set_role_check(old: str, new: str) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
-        op.drop_constraint("ck_users_role_known", "users", type_="check")
-        op.create_check_constraint("ck_users_role_known", "users", new)
+        # op.f(): the name is final (the naming convention would prefix it again).
+        op.drop_constraint(op.f("ck_users_role_known"), "users", type_="check")
+        op.create_check_constraint(op.f("ck_users_role_known"), "users", new)
         return
     table_sql = bind.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'").scalar_one()
