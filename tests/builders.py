@@ -51,6 +51,16 @@ def admin(ctx: Context) -> User:
     return user
 
 
+def staff(ctx: Context, *works_for: User, name: str = "Sam Staff") -> User:
+    """Office staff working for the given prescribers."""
+    n = next(_seq)
+    user = users.create_user(ctx, role="staff", email=f"staff{n}@example.test", name=name,
+                             password=PASSWORD, fast_hash=True,
+                             works_for=[p.email for p in works_for]).user
+    user.must_change_password = False
+    return user
+
+
 def pharmacy(ctx: Context, activated_on: date | None = None,
              trained_on: date | None = None) -> Pharmacy:
     n = next(_seq)

@@ -88,3 +88,30 @@ def test_each_caller_gets_the_answer_api_md_gives_it(app: Flask, ctx: Context, o
     if expected == 403:
         # A denial changes nothing but is kept in the audit trail.
         assert world.audit_count() == events_before + 1
+
+
+# Operations on one patient or prescription that office staff may call.
+STAFF_ON_ONE_PATIENT = [op for op in OPERATIONS
+                        if "staff" in op.roles and "{id}" in op.path]
+
+
+@pytest.mark.parametrize("op", STAFF_ON_ONE_PATIENT,
+                         ids=[f"{op.method} {op.path}" for op in STAFF_ON_ONE_PATIENT])
+def test_staff_of_another_prescriber_get_not_found(app: Flask, ctx: Context,
+                                                   op: Operation) -> None:
+    """API.md: another prescriber's patient answers 404, to their staff too; the patient and
+    the prescription are untouched."""
+    world: World = build_world(app, ctx)
+    method, path, kw = request_for(op.endpoint, world)
+    world.token_for("other staff")
+    response = world.send("other staff", method, path, **kw)
+    assert response.status_code == 404, response.get_data(as_text=True)[:300]
+    assert is_problem(response, 404)
+
+
+def test_the_signing_operations_are_the_prescribers_alone() -> None:
+    """API.md: witnessing an acknowledgment, confirming counseling and marking a prescription
+    dispensable are the prescriber's own acts (403 for staff)."""
+    signed = {op.endpoint for op in OPERATIONS if "staff" not in op.roles
+              and "prescriber" in op.roles}
+    assert {"post_acknowledgment", "post_counseling", "post_authorize"} <= signed

@@ -50,6 +50,15 @@ def test_set_up_commands_of_api_md(env: str, capsys: pytest.CaptureFixture[str])
     code, _, _ = run(capsys, "users", "create", "--role", "pharmacist", "--email",
                      "rx@example.test", "--name", "Rx Smoke", "--pharmacy", pharmacy_id)
     assert code == 0
+    code, out, _ = run(capsys, "users", "create", "--role", "staff", "--email",
+                       "nurse@example.test", "--name", "Nora Nurse", "--works-for",
+                       "doc@example.test")
+    assert code == 0 and "created staff nurse@example.test" in out
+    code, _, err = run(capsys, "users", "create", "--role", "staff", "--email",
+                       "nick@example.test", "--name", "Nick Nurse", "--works-for",
+                       "doc@example.test", "--works-for", "ghost@example.test")
+    assert code != 0
+    assert err.strip() == "tracker: No prescriber has the email ghost@example.test."
     code, out, _ = run(capsys, "tokens", "create", "doc@example.test")
     assert code == 0 and out.startswith("trk_") and len(out.strip().splitlines()) == 1
     code, out, _ = run(capsys, "audit", "verify")
@@ -105,7 +114,7 @@ def test_demo_creates_every_role_and_patients_and_refuses_a_second_time(
 ) -> None:
     code, out, _ = run(capsys, "demo")
     assert code == 0
-    for role in ("admin", "prescriber", "pharmacist"):
+    for role in ("admin", "prescriber", "pharmacist", "staff"):
         assert role in out
     db = Database(env)
     with db.transaction(writes=False) as s:

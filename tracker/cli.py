@@ -122,14 +122,16 @@ def users() -> None:
 
 
 @users.command("create", help="Create a user; prints a one-time initial password if none given.")
-@click.option("--role", required=True, help="admin, prescriber or pharmacist")
+@click.option("--role", required=True, help="admin, prescriber, pharmacist or staff")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--npi", help="prescribers: 10-digit NPI")
 @click.option("--pharmacy", "pharmacy_id", help="pharmacy staff: the pharmacy's id")
+@click.option("--works-for", "works_for", multiple=True, metavar="PRESCRIBER_EMAIL",
+              help="office staff: a prescriber they work for (repeat for several)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def users_create(role: str, email: str, name: str, npi: str | None, pharmacy_id: str | None,
-                 password_stdin: bool) -> None:
+                 works_for: tuple[str, ...], password_stdin: bool) -> None:
     from tracker.services.users import create_user
 
     password = None
@@ -142,7 +144,7 @@ def users_create(role: str, email: str, name: str, npi: str | None, pharmacy_id:
         pid = int(pharmacy_id)
     with _context() as ctx:
         new = create_user(ctx, role=role, email=email, name=name, password=password, npi=npi,
-                          pharmacy_id=pid)
+                          pharmacy_id=pid, works_for=list(works_for))
         user_id = new.user.id
     click.echo(f"created {role} {email} (id {user_id})")
     if new.initial_password:

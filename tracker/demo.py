@@ -159,6 +159,9 @@ def build_demo(ctx: Context) -> list[Login]:
                 npi=_next_free_npi(ctx.session, 123456789))
     doc2 = user("prescriber", "lee.skin@demo.test", "Dr. Lee Skin",
                 npi=_next_free_npi(ctx.session, 223456789))
+    # Office staff of both prescribers: they prepare, the prescribers sign.
+    nurse = user("staff", "pat.nurse@demo.test", "Pat Nurse",
+                 works_for=[doc1.email, doc2.email])
     main_st = pharmacies.create_pharmacy(ctx, "Main Street Pharmacy", "3100001",
                                          today - timedelta(days=100), today - timedelta(days=100))
     harbor = pharmacies.create_pharmacy(ctx, "Harbor Drug", "3100002",
@@ -172,7 +175,9 @@ def build_demo(ctx: Context) -> list[Login]:
     b.enrolled(doc1, "Riley", "Chen", date(2009, 8, 2), "can_get_pregnant", 3,
                guardian_signature="Morgan Chen", guardian_relationship="mother")
     b.waiting_for_lead_time(doc1, "Casey", "Morgan", date(2001, 2, 20))
-    b.first_fill_ready(doc1, "Taylor", "Nguyen", date(1997, 11, 3))
+    drafted = b.first_fill_ready(doc1, "Taylor", "Nguyen", date(1997, 11, 3))
+    # Drafted by the office staff: ready for Dr. Derm to sign.
+    prescriptions.write_prescription(b.as_(nurse), drafted.id, today, 30, 30)
     ready = b.first_fill_ready(doc1, "Morgan", "Patel", date(1994, 6, 30))
     prescriptions.write_prescription(b.as_(doc1), ready.id, today, 30, 30)
     authorized = b.first_fill_ready(doc1, "Jamie", "Garcia", date(1998, 3, 9))

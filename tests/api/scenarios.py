@@ -1,5 +1,6 @@
-"""A small world for API tests: the three roles, patients in useful states, and for every
-operation of API.md a request that succeeds when the right person sends it."""
+"""A small world for API tests: the four roles (the staff member works for the prescriber),
+patients in useful states, and for every operation of API.md a request that succeeds when the
+right person sends it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tracker.services import authorizations, tokens
 from tracker.services.context import Context
 
 PREFIX = "/api/v1"
-ROLES = ("admin", "prescriber", "pharmacist")
+ROLES = ("admin", "prescriber", "pharmacist", "staff")
 UNAUTHENTICATED = ("no token", "bad token", "revoked token", "deactivated user")
 BAD_TOKEN = "trk_" + "x" * 43  # shaped like a token, issued to nobody
 
@@ -51,6 +52,14 @@ class World:
     @cached_property
     def pharmacist(self) -> User:
         return b.pharmacist(self.ctx)
+
+    @cached_property
+    def staff(self) -> User:
+        return b.staff(self.ctx, self.prescriber)
+
+    @cached_property
+    def other_staff(self) -> User:
+        return b.staff(self.ctx, self.other_prescriber, name="Odie Otherstaff")
 
     @cached_property
     def admin(self) -> User:
@@ -136,8 +145,9 @@ class World:
             self.ctx.session.flush()
             return token
         user = {"admin": self.admin, "prescriber": self.prescriber,
-                "pharmacist": self.pharmacist,
-                "other prescriber": self.other_prescriber}[who]
+                "pharmacist": self.pharmacist, "staff": self.staff,
+                "other prescriber": self.other_prescriber,
+                "other staff": self.other_staff}[who]
         return tokens.create_token(self.ctx, user)
 
     def _token_id(self, token: str) -> int:

@@ -144,6 +144,24 @@ def test_ready_prescription_is_marked_dispensable_today() -> None:
     assert result.decision.dispensable
 
 
+def test_ready_prescription_drafted_by_staff_is_ready_for_the_prescriber_to_sign() -> None:
+    drafted = PrescriptionSummary(7, "RX-7", PENDING, ON - days(1), 30, 30,
+                                  drafted_by_staff=True)
+    result = look(qualified_first_fill(ON), drafted)
+    assert kinds(result) == ["ready_to_sign"]
+    step = only(result, StepKind.READY_TO_SIGN)
+    assert (step.due_on, step.prescription_id) == (ON, 7)
+    assert step.message == ("Prescription RX-7, drafted by your staff, is ready for you to "
+                            "sign: mark it dispensable.")
+
+
+def test_drafted_prescription_with_requirements_unmet_is_not_ready_to_sign() -> None:
+    drafted = PrescriptionSummary(7, "RX-7", PENDING, ON, 30, 30, drafted_by_staff=True)
+    result = look(enrolled(CGP, ON - days(60)), drafted)
+    assert "ready_to_sign" not in kinds(result)
+    assert not result.decision.dispensable
+
+
 @pytest.mark.parametrize(
     ("prescriptions", "message"),
     [

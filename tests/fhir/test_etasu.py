@@ -235,3 +235,14 @@ def test_cors_refuses_another_origin(cors_app: Flask, client: FlaskClient) -> No
     answer = client.get("/fhir/r4/metadata", headers={"Origin": "https://evil.example.com"})
     assert answer.status_code == 200
     assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_office_staff_see_their_prescribers_patients_only(ctx: Context, client: FlaskClient,
+                                                          doctor: Any) -> None:
+    """API.md: staff act on the patients of the prescribers they work for."""
+    patient = b.ready_for_first_fill(b.as_user(ctx, doctor))
+    ours = _bearer(ctx, b.staff(ctx, doctor))
+    theirs = _bearer(ctx, b.staff(ctx, b.prescriber(ctx, name="Olive Other"), name="Ola Other"))
+    by_number = etasu_body(case_number=patient.program_number)
+    assert guidance(_post(client, ours, by_number))["status"] == "success"
+    assert guidance(_post(client, theirs, by_number))["status"] == "failure"

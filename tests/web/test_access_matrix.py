@@ -1,7 +1,9 @@
-"""Every page and form × every kind of caller: anonymous visitors are sent to sign in, a wrong
-role gets 403, another prescriber's patient, another pharmacy's dispense or another user's own
-API token answers 404 (its existence is not revealed), and the owner is let through. The route
-list comes from the app itself, so a new page is covered the day it is added."""
+"""Every page and form × every kind of caller: anonymous visitors are sent to sign in, a wrong role
+gets 403, the owner's office staff are let through except to the prescriber's signed acts and
+settings (403), another prescriber's patient (for that prescriber and their staff), another
+pharmacy's dispense or another user's own API token answers 404 (its existence is not revealed),
+and the owner is let through. The route list comes from the app itself, so a new page is covered
+the day it is added."""
 
 from __future__ import annotations
 
@@ -39,8 +41,11 @@ def page_routes(app: Flask) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def world(ctx: Context):  # type: ignore[no-untyped-def]
-    """Two prescribers, two pharmacies with staff, an admin; objects owned by the first ones."""
+    """Two prescribers with office staff, two pharmacies with staff, an admin; objects owned by
+    the first ones."""
     owner, other_doc = builders.prescriber(ctx), builders.prescriber(ctx, name="Other Doc")
+    staff = builders.staff(ctx, owner)
+    other_staff = builders.staff(ctx, other_doc, name="Other Staff")
     home, elsewhere = builders.pharmacy(ctx), builders.pharmacy(ctx)
     counter, other_counter = builders.pharmacist(ctx, home), builders.pharmacist(ctx, elsewhere)
     admin = builders.admin(ctx)
@@ -61,10 +66,11 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
         "patient_id": patient.id, "prescription_id": rx.id, "test_id": positive.id,
         "acknowledgment_id": ack_id, "dispense_id": dispense.id, "pharmacy_id": home.id,
         "user_id": owner.id, "token_id": token_id, "kind": "patients",
-        "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup",
+        "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup", "staff_id": staff.id,
     }
     return {"owner": owner, "other_doc": other_doc, "counter": counter,
-            "other_counter": other_counter, "admin": admin, "values": values}
+            "other_counter": other_counter, "admin": admin, "staff": staff,
+            "other_staff": other_staff, "values": values}
 
 
 def url_for_rule(rule: str, values: dict[str, object]) -> str:
@@ -89,7 +95,19 @@ def test_every_page_sends_anonymous_visitors_to_sign_in(app: Flask, client: Flas
         assert status == 302, (method, url, status)
 
 
-@pytest.mark.parametrize("caller", ["owner", "other_doc", "counter", "other_counter", "admin"])
+# The prescriber's acts that office staff never do: the signed ones and the settings.
+SIGNED_BY_THE_PRESCRIBER = {
+    "/patients/<int:patient_id>/acknowledgment",
+    "/patients/<int:patient_id>/counseling/new",
+    "/prescriptions/<int:prescription_id>/authorize",
+    "/prescriptions/<int:prescription_id>/reverse",
+    "/settings",
+    "/settings/staff/<int:staff_id>/end",
+}
+
+
+@pytest.mark.parametrize("caller", ["owner", "other_doc", "counter", "other_counter", "admin",
+                                    "staff", "other_staff"])
 def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, world,  # type: ignore[no-untyped-def]
                                               caller: str) -> None:
     user = world[caller]
@@ -103,10 +121,13 @@ def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, w
             take_screen_back(client, builders.PASSWORD)  # the hand-over locks the session
         allowed_roles = set(permission.split(",")) if permission != "any-user" else {
             user.role}
+        if caller in ("staff", "other_staff") and rule in SIGNED_BY_THE_PRESCRIBER:
+            assert "staff" not in allowed_roles, rule
         if user.role not in allowed_roles:
             expected = {403}
-        elif caller == "other_doc" and ("<int:patient_id>" in rule
-                                        or "<int:prescription_id>" in rule):
+        elif caller in ("other_doc", "other_staff") and (
+                "<int:patient_id>" in rule or "<int:prescription_id>" in rule
+                or "<int:staff_id>" in rule):
             expected = {404}
         elif caller == "other_counter" and "<int:dispense_id>" in rule:
             expected = {404}

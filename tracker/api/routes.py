@@ -32,6 +32,9 @@ from tracker.services.errors import Refused, ValidationFailed
 from tracker.services.signing import BearerToken
 
 PRESCRIBER = ("prescriber",)
+# The prescriber and their office staff (API.md: staff act on the patients of the prescribers
+# they work for, but never sign for them: those operations stay PRESCRIBER's).
+CLINIC = ("prescriber", "staff")
 PHARMACIST = ("pharmacist",)
 METHODS = PRIMARY_METHODS + SECONDARY_METHODS
 QUESTION_IDS = tuple(q.id for q in QUESTIONS)
@@ -103,20 +106,24 @@ NEW_PATIENT = {
     "last_name": Field("string", max_length=100),
     "date_of_birth": Field("date"),
     "category": CATEGORY,
+    "prescriber_npi": Field("string", required=False, nullable=True, max_length=10,
+                            description="The prescriber the patient is registered with: "
+                                        "needed when office staff work for several."),
 }
 
 
-@operation("POST", "/patients", "Register a patient", PRESCRIBER, body=NEW_PATIENT,
+@operation("POST", "/patients", "Register a patient", CLINIC, body=NEW_PATIENT,
            answer="Patient", status=201, errors=(422,))
 def create_patient() -> ResponseReturnValue:
     data = body(NEW_PATIENT)
     ctx = context()
     patient = patients.register_patient(ctx, data["first_name"], data["last_name"],
-                                        data["date_of_birth"], data["category"])
+                                        data["date_of_birth"], data["category"],
+                                        data.get("prescriber_npi"))
     return created(patient_json(patients.view(ctx, patient)), f"/api/v1/patients/{patient.id}")
 
 
-@operation("GET", "/patients/{id}", "A patient", PRESCRIBER, answer="Patient", errors=(404,))
+@operation("GET", "/patients/{id}", "A patient", CLINIC, answer="Patient", errors=(404,))
 def get_patient(id: int) -> ResponseReturnValue:
     ctx = context()
     return jsonify(patient_json(patients.view(ctx, patients.own_patient(ctx, id))))
@@ -130,7 +137,7 @@ CHANGE_CATEGORY = {
 
 
 @operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new acknowledgment)",
-           PRESCRIBER, body=CHANGE_CATEGORY, answer="Patient", errors=(404, 422))
+           CLINIC, body=CHANGE_CATEGORY, answer="Patient", errors=(404, 422))
 def patch_patient(id: int) -> ResponseReturnValue:
     data = body(CHANGE_CATEGORY)
     ctx = context()
@@ -180,7 +187,7 @@ PREGNANCY_TEST = {
 }
 
 
-@operation("POST", "/patients/{id}/pregnancy-tests", "Record a pregnancy test", PRESCRIBER,
+@operation("POST", "/patients/{id}/pregnancy-tests", "Record a pregnancy test", CLINIC,
            body=PREGNANCY_TEST, answer="PregnancyTest", status=201, errors=(404, 422))
 def post_pregnancy_test(id: int) -> ResponseReturnValue:
     data = body(PREGNANCY_TEST)
@@ -198,7 +205,7 @@ CONTRACEPTION = {
 }
 
 
-@operation("POST", "/patients/{id}/contraception", "Record contraception", PRESCRIBER,
+@operation("POST", "/patients/{id}/contraception", "Record contraception", CLINIC,
            body=CONTRACEPTION, answer="Contraception", status=201, errors=(404, 422))
 def post_contraception(id: int) -> ResponseReturnValue:
     data = body(CONTRACEPTION)
@@ -218,7 +225,7 @@ COMPREHENSION = {
 }
 
 
-@operation("POST", "/patients/{id}/comprehension", "Record the patient's answers", PRESCRIBER,
+@operation("POST", "/patients/{id}/comprehension", "Record the patient's answers", CLINIC,
            body=COMPREHENSION, answer="Comprehension", status=201, errors=(404, 422))
 def post_comprehension(id: int) -> ResponseReturnValue:
     data = body(COMPREHENSION)
@@ -228,7 +235,7 @@ def post_comprehension(id: int) -> ResponseReturnValue:
                     "wrong": [w for w in row.wrong.split(",") if w]})
 
 
-@operation("GET", "/comprehension/questions", "The comprehension questions", PRESCRIBER,
+@operation("GET", "/comprehension/questions", "The comprehension questions", CLINIC,
            answer="Question", answer_list=True)
 def get_questions() -> ResponseReturnValue:
     return jsonify([{"id": q.id, "statement": q.statement} for q in QUESTIONS])
@@ -237,7 +244,7 @@ def get_questions() -> ResponseReturnValue:
 COURSE_END = {"last_dose_on": Field("date")}
 
 
-@operation("POST", "/patients/{id}/course-end", "End the course (last dose)", PRESCRIBER,
+@operation("POST", "/patients/{id}/course-end", "End the course (last dose)", CLINIC,
            body=COURSE_END, answer="Patient", errors=(404, 422))
 def post_course_end(id: int) -> ResponseReturnValue:
     data = body(COURSE_END)
@@ -262,7 +269,7 @@ def _rx_json(rx: Any) -> dict[str, Any]:
     return prescription_json(rx, prescriptions.current_authorization(context(), rx.id))
 
 
-@operation("POST", "/prescriptions", "Write a prescription", PRESCRIBER, body=NEW_PRESCRIPTION,
+@operation("POST", "/prescriptions", "Write a prescription", CLINIC, body=NEW_PRESCRIPTION,
            answer="Prescription", status=201, errors=(404, 422))
 def create_prescription() -> ResponseReturnValue:
     data = body(NEW_PRESCRIPTION)
@@ -272,7 +279,7 @@ def create_prescription() -> ResponseReturnValue:
     return created(prescription_json(rx, None), f"/api/v1/prescriptions/{rx.id}")
 
 
-@operation("GET", "/prescriptions/{id}", "A prescription", PRESCRIBER, answer="Prescription",
+@operation("GET", "/prescriptions/{id}", "A prescription", CLINIC, answer="Prescription",
            errors=(404,))
 def get_prescription(id: int) -> ResponseReturnValue:
     return jsonify(_rx_json(prescriptions.own_prescription(context(), id)))
@@ -280,7 +287,7 @@ def get_prescription(id: int) -> ResponseReturnValue:
 
 @operation("GET", "/prescriptions/{id}/eligibility",
            "Whether the prescription can be marked dispensable (nothing is written)",
-           PRESCRIBER, answer="Decision", errors=(404, 422),
+           CLINIC, answer="Decision", errors=(404, 422),
            query={"as_of": {"required": False,
                             "description": "Evaluate as of this program date (default today): "
                                            "today or a past day since the first rule set; only "

@@ -7,7 +7,8 @@ work of a dermatologist's day:
 - a positive test not yet reported to the pregnancy registry (RULES.md §10);
 - an authorization whose do-not-dispense-after date is today or tomorrow (§8), or one that can
   no longer be dispensed and should be reversed;
-- a prescription that can be marked dispensable now, or a window that closes today or tomorrow;
+- a prescription that can be marked dispensable now (one drafted by the prescriber's staff is
+  ready for the prescriber to sign), or a window that closes today or tomorrow;
 - an acknowledgment to sign (§4);
 - the records the next fill still needs (§5-§7), and from when the confirmation test of a
   first fill can be collected (§6.6 screening gap, §6.7 the 30-day wait, §6.8 the lockout);
@@ -70,6 +71,9 @@ class StepKind(StrEnum):
 
     REPORT_POSITIVE_TEST = "report_positive_test"
     WINDOW_CLOSING = "window_closing"
+    # A prescription the prescriber's staff drafted meets every requirement: it waits for the
+    # prescriber's signature (marking it dispensable), which only the prescriber gives.
+    READY_TO_SIGN = "ready_to_sign"
     MARK_DISPENSABLE = "mark_dispensable"
     REVERSE_AUTHORIZATION = "reverse_authorization"
     SIGN_ACKNOWLEDGMENT = "sign_acknowledgment"
@@ -107,6 +111,7 @@ class PrescriptionSummary:
     written_on: date
     days_supply: int
     quantity: int
+    drafted_by_staff: bool = False  # entered by the prescriber's staff, for them to sign
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +329,11 @@ def _ready_steps(situation: Situation, course: CourseState, rx: PrescriptionSumm
     """Every requirement is met: mark the prescription, or write one, before the window ends."""
     on = course.on
     rx_id = rx.id if rx is not None else None
-    if rx is not None:
+    if rx is not None and rx.drafted_by_staff:
+        steps.append(Step(StepKind.READY_TO_SIGN,
+                          f"Prescription {rx.number}, drafted by your staff, is ready for you "
+                          f"to sign: mark it dispensable.", on, rx_id))
+    elif rx is not None:
         steps.append(Step(StepKind.MARK_DISPENSABLE,
                           f"Prescription {rx.number} can be marked dispensable now.", on, rx_id))
     else:

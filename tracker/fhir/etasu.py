@@ -31,7 +31,7 @@ BODY_MAX = 256 * 1024  # a Parameters with a Patient and a Medication(Request) i
 BODY_TYPES = (FHIR_JSON, "application/json")
 # Who may ask: prescribers about their own patients, pharmacy staff about any (folded). A new
 # role is admitted here and given its patients in tracker.services.rems_status._scope.
-ETASU_ROLES = (Role.PRESCRIBER, Role.PHARMACIST)
+ETASU_ROLES = (Role.PRESCRIBER, Role.STAFF, Role.PHARMACIST)
 NOT_A_PROGRAM_DRUG = ("The medication is not one this REMS administers (isotretinoin, coded in "
                       "RxNorm or NDC).")
 NO_PATIENT = ("No patient of this REMS that you may see matches the case number, or the name "

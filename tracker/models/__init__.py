@@ -13,6 +13,7 @@ from tracker.models.people import (
     PasswordReset,
     Pharmacy,
     Role,
+    StaffAssignment,
     User,
 )
 from tracker.models.prescription import (
@@ -53,5 +54,6 @@ __all__ = [
     "PregnancyTest",
     "Prescription",
     "Role",
+    "StaffAssignment",
     "User",
 ]

@@ -1,12 +1,12 @@
-"""Users of every role, pharmacies, API tokens, password reset links, server-side login sessions,
-login throttling."""
+"""Users of every role, whom office staff work for, pharmacies, API tokens, password reset
+links, server-side login sessions, login throttling."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, utcnow
@@ -17,6 +17,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     PRESCRIBER = "prescriber"
     PHARMACIST = "pharmacist"
+    STAFF = "staff"  # a prescriber's designee: prepares the prescriber's work, never signs
 
 
 class Pharmacy(Base):
@@ -60,6 +61,26 @@ class User(Base):
     deactivated_at: Mapped[datetime | None]
 
     pharmacy: Mapped[Pharmacy | None] = relationship(back_populates="staff")
+
+
+class StaffAssignment(Base):
+    """A staff member works for a prescriber (one of the prescriber's designees). Never deleted:
+    ending the work keeps the row with when and by whom it ended, and working for the same
+    prescriber again reopens it."""
+
+    __tablename__ = "staff_assignments"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "prescriber_id", name="uq_staff_assignments_pair"),
+        CheckConstraint("staff_id <> prescriber_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ApiToken(Base):

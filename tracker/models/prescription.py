@@ -35,6 +35,9 @@ class Prescription(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who entered it: the prescriber, or office staff who drafted it for the prescriber's
+    # signature (None on prescriptions entered before staff existed: the prescriber).
+    written_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     written_on: Mapped[date]
     days_supply: Mapped[int]
     quantity: Mapped[int]

@@ -28,6 +28,7 @@ from tracker.models import (
 )
 from tracker.services import counter_access
 from tracker.services.audit import record_event
+from tracker.services.care_team import require_signer
 from tracker.services.codes import random_code
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
@@ -108,8 +109,10 @@ def authorize(ctx: Context, prescription_id: int, *, signature: SignerProof) -> 
     """RULES.md §8 "Marking dispensable": every rule on today's program date; on success an
     authorization with a random number and its do-not-dispense-after date, signed by the
     prescriber. A `signature` that is not the prescriber's is audited and rejected
-    (SignatureRejected) before anything else."""
+    (SignatureRejected) before anything else. Office staff never sign it (Forbidden): a
+    prescription they drafted waits for the prescriber."""
     rx = own_prescription(ctx, prescription_id)
+    require_signer(ctx, rx.prescriber_id, "mark a prescription dispensable")
     if not proves_signer(ctx, signature):
         record_event(ctx, "authorization.signature_failed", "prescription", rx.id,
                      patient_id=rx.patient_id)

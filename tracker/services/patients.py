@@ -8,14 +8,18 @@ from datetime import date
 from tracker.domain.enrollment import enrollment_status
 from tracker.domain.facts import Category
 from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
-from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient, Role, User
+from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.services import text
 from tracker.services.audit import record_event
+from tracker.services.care_team import (
+    prescriber_for_new_patient,
+    prescribers_in_reach,
+    require_signer,
+)
 from tracker.services.codes import new_program_number
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.errors import (
-    Forbidden,
     NotFound,
     ValidationFailed,
     require,
@@ -37,20 +41,13 @@ class PatientView:
     course_ended_on: date | None
 
 
-def require_prescriber(ctx: Context) -> User:
-    if ctx.actor.role != Role.PRESCRIBER:
-        raise Forbidden("Only prescribers manage patients.")
-    user = ctx.session.get(User, ctx.actor.user_id)
-    assert user is not None
-    return user
-
-
 def own_patient(ctx: Context, patient_id: int) -> Patient:
-    """The patient, if it belongs to the acting prescriber; otherwise NotFound (another
+    """The patient, if the acting user works on it (the prescriber's own patient, or one of a
+    prescriber their staff member works for: care_team); otherwise NotFound (another
     prescriber's patient is not revealed to exist)."""
-    require_prescriber(ctx)
+    in_reach = prescribers_in_reach(ctx)
     patient = ctx.session.get(Patient, patient_id)
-    if patient is None or patient.prescriber_id != ctx.actor.user_id:
+    if patient is None or patient.prescriber_id not in in_reach:
         raise NotFound("no such patient")
     return patient
 
@@ -88,9 +85,14 @@ def check_category(errors: dict[str, list[str]], value: str | None) -> Category 
 
 
 def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birth: date | None,
-                     category: str) -> Patient:
-    prescriber = require_prescriber(ctx)
+                     category: str, prescriber_npi: str | None = None) -> Patient:
+    """A new patient of the acting prescriber, or, entered by their staff, of the prescriber
+    named by `prescriber_npi` (needed when the staff member works for several)."""
     errors: dict[str, list[str]] = {}
+    try:
+        prescriber = prescriber_for_new_patient(ctx, prescriber_npi)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     first = check_name(errors, "first_name", first_name, "first name")
     last = check_name(errors, "last_name", last_name, "last name")
     today = ctx.today()
@@ -104,12 +106,12 @@ def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birt
     require(errors)
     assert cat is not None and date_of_birth is not None
     patient = Patient(prescriber_id=prescriber.id, first_name=first, last_name=last,
-                      date_of_birth=date_of_birth, category=cat, created_by=prescriber.id,
+                      date_of_birth=date_of_birth, category=cat, created_by=ctx.actor.user_id,
                       program_number=new_program_number())
     ctx.session.add(patient)
     ctx.session.flush()
     ctx.session.add(CategoryChange(patient_id=patient.id, category=cat, changed_on=today,
-                                   changed_by=prescriber.id, changed_at=ctx.now()))
+                                   changed_by=ctx.actor.user_id, changed_at=ctx.now()))
     record_event(ctx, "patient.registered", "patient", patient.id, patient_id=patient.id,
                  new={"first_name": first, "last_name": last, "date_of_birth": date_of_birth,
                       "category": cat})
@@ -163,8 +165,9 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                           witness: SignerProof) -> Acknowledgment:
     """The patient signs the current form of their category, witnessed by the prescriber, whose
     `witness` proof is checked first: one that is not theirs is audited and rejected
-    (SignatureRejected), and nothing is stored."""
+    (SignatureRejected), and nothing is stored. Office staff never witness (Forbidden)."""
     patient = own_patient(ctx, patient_id)
+    require_signer(ctx, patient.prescriber_id, "witness the acknowledgment")
     if not proves_signer(ctx, witness):
         record_event(ctx, "acknowledgment.witness_password_failed", "patient", patient.id,
                      patient_id=patient.id, new={"form": current_form(patient.category).code})

@@ -1,4 +1,5 @@
-"""Prescriptions: writing them, finding the acting prescriber's own, and checking whether one
+"""Prescriptions: writing them (the prescriber, or their staff drafting one for the prescriber's
+signature), finding those the acting user works on, and checking whether one
 could be marked dispensable (a read: the same engine call as authorize())."""
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from tracker.domain.decision import Decision
 from tracker.domain.facts import PrescriptionStatus
 from tracker.domain.rules import evaluate
 from tracker.domain.validation import days_supply_error, refills_error
-from tracker.models import Authorization, AuthorizationState, Prescription, Role
+from tracker.models import Authorization, AuthorizationState, Prescription
 from tracker.services.audit import record_event
+from tracker.services.care_team import prescribers_in_reach
 from tracker.services.codes import random_code
 from tracker.services.context import Context
-from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
+from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.facts import load_case
 from tracker.services.patients import check_clinical_date, own_patient
 
@@ -50,8 +52,11 @@ def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
     if fills is not None and (problem := refills_error(fills, policy)):
         errors.setdefault("refills", []).append(problem)
     require(errors)
+    # The prescription is the patient's prescriber's, whoever drafts it (staff draft it for
+    # the prescriber's signature).
     rx = Prescription(number=new_prescription_number(), patient_id=patient.id,
-                      prescriber_id=ctx.actor.user_id, written_on=written_on,
+                      prescriber_id=patient.prescriber_id, written_by=ctx.actor.user_id,
+                      written_on=written_on,
                       days_supply=supply, quantity=qty, refills=0,
                       status=PrescriptionStatus.PENDING, created_at=ctx.now())
     ctx.session.add(rx)
@@ -63,10 +68,11 @@ def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
 
 
 def own_prescription(ctx: Context, prescription_id: int) -> Prescription:
-    if ctx.actor.role != Role.PRESCRIBER:
-        raise Forbidden("Only prescribers manage prescriptions.")
+    """The prescription, if the acting user works on its prescriber's patients (care_team);
+    otherwise NotFound."""
+    in_reach = prescribers_in_reach(ctx)
     rx = ctx.session.get(Prescription, prescription_id)
-    if rx is None or rx.prescriber_id != ctx.actor.user_id:
+    if rx is None or rx.prescriber_id not in in_reach:
         raise NotFound("no such prescription")
     return rx
 

@@ -14,6 +14,7 @@ from tracker.domain.contraception import contraception_errors
 from tracker.domain.facts import RecordKind, TestResult, TestSetting
 from tracker.models import ComprehensionAttempt, ContraceptionEntry, Counseling, PregnancyTest
 from tracker.services.audit import record_event
+from tracker.services.care_team import require_signer
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed, require
 from tracker.services.facts import join_methods
@@ -79,7 +80,10 @@ def _values(row: Any) -> dict[str, Any]:
 
 def record_counseling(ctx: Context, patient_id: int, counseled_on: date | None, *,
                       corrects_id: int | None = None, reason: str | None = None) -> Counseling:
+    """The prescriber confirms they counseled the patient (RULES.md §6.1, §7): their own act,
+    never their staff's."""
     patient = own_patient(ctx, patient_id)
+    require_signer(ctx, patient.prescriber_id, "confirm the counseling")
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "counseled_on", counseled_on, ctx.today(), patient.date_of_birth)
     old = _correction(ctx, Counseling, patient.id, corrects_id, reason, errors)

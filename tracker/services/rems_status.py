@@ -25,6 +25,7 @@ from tracker.domain.next_steps import Requirement
 from tracker.domain.rules import fold_for_pharmacy
 from tracker.models import Patient, Prescription, Role
 from tracker.services.audit import record_event
+from tracker.services.care_team import is_clinic_role, prescribers_in_reach
 from tracker.services.context import Context
 from tracker.services.facts import load_many_patient_facts
 from tracker.services.queries.worklist import _unreported_positives, outlook_of, summary_of
@@ -63,8 +64,8 @@ class RemsStatus:
 def _scope(ctx: Context) -> ColumnElement[bool] | None:
     """The patients the acting user may look up, as a condition; None: nobody."""
     role = ctx.actor.role
-    if role == Role.PRESCRIBER:
-        return Patient.prescriber_id == ctx.actor.user_id
+    if is_clinic_role(role):  # a prescriber, their own; staff, their prescribers' (API.md)
+        return Patient.prescriber_id.in_(prescribers_in_reach(ctx))
     if role == Role.PHARMACIST:
         return true()
     return None
@@ -125,8 +126,7 @@ def rems_status(ctx: Context, query: PatientQuery) -> RemsStatus | None:
     facts = load_many_patient_facts(ctx.session, [patient])[patient.id]
     rxs = ctx.session.scalars(select(Prescription).where(Prescription.patient_id == patient.id))
     unreported = _unreported_positives(ctx, [patient.id])[patient.id]
-    seen = outlook_of(ctx, patient, facts, [summary_of(rx) for rx in rxs], unreported,
-                      prescriber=patient.prescriber)
+    seen = outlook_of(ctx, patient, facts, [summary_of(rx) for rx in rxs], unreported)
     today = seen.today
     open_auth = next((a for a in facts.open_authorizations
                       if a.issued_on <= today and (a.do_not_dispense_after is None

@@ -1,6 +1,7 @@
-"""Users of every role: creating them, finding them, deactivating and reactivating them,
-and a prescriber's own settings. Every change is audited. (Forgotten passwords:
-tracker.services.password_resets.)
+"""Users of every role: creating them (office staff with the prescribers they work for),
+finding them, deactivating and reactivating them, and a prescriber's own settings. Every
+change is audited. (Forgotten passwords: tracker.services.password_resets; whom office staff
+work for: tracker.services.care_team.)
 
 A user is never deleted (audit rows and records point at the id, which is never reused):
 deactivation ends every browser session of the user and revokes their API tokens."""
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, update
 from tracker.models import ApiToken, LoginSession, Pharmacy, Role, User
 from tracker.services.administration import given_reason, require_admin
 from tracker.services.audit import record_event
+from tracker.services.care_team import check_works_for, start_work
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
 from tracker.services.errors import NotFound, ValidationFailed, require
@@ -60,17 +62,19 @@ def create_user(
     password: str | None = None,
     npi: str | None = None,
     pharmacy_id: int | None = None,
+    works_for: list[str] | None = None,
     fast_hash: bool = False,
 ) -> NewUser:
     """Create a user of any role. Without a password a one-time initial password is generated
-    and must be changed at the first login."""
+    and must be changed at the first login. Office staff work for the prescribers whose emails
+    are in `works_for` (at least one)."""
     email = normalize_email(email)
     name = (name or "").strip()
     errors: dict[str, list[str]] = {
         "role": [], "email": [], "name": [], "password": [], "npi": [], "pharmacy": []
     }
     if role not in {r.value for r in Role}:
-        errors["role"].append("The role is one of admin, prescriber, pharmacist.")
+        errors["role"].append("The role is one of admin, prescriber, pharmacist, staff.")
     if has_control_characters(email) or not _EMAIL.match(email) or len(email) > 254:
         errors["email"].append("Enter a valid email address.")
     elif ctx.session.scalar(select(User.id).where(func.lower(User.email) == email)):
@@ -93,6 +97,7 @@ def create_user(
             errors["pharmacy"].append("Choose an existing pharmacy for pharmacy staff.")
     elif pharmacy_id is not None:
         errors["pharmacy"].append("Only pharmacy staff belong to a pharmacy.")
+    prescribers = check_works_for(ctx, role, works_for or [], errors)
     require(errors)
 
     initial = None
@@ -120,13 +125,16 @@ def create_user(
         new={"role": role, "email": email, "name": name, "npi": user.npi,
              "pharmacy_id": user.pharmacy_id},
     )
+    start_work(ctx, user, prescribers)
     return NewUser(user, initial)
 
 
 def admin_create_user(ctx: Context, *, role: str, email: str, name: str, npi: str | None,
-                pharmacy_ncpdp: str | None, fast_hash: bool = False) -> NewUser:
+                pharmacy_ncpdp: str | None, works_for: list[str] | None = None,
+                fast_hash: bool = False) -> NewUser:
     """A user of any role with a one-time initial password, to be changed at the first login.
-    Pharmacy staff are attached to a pharmacy by its NCPDP id."""
+    Pharmacy staff are attached to a pharmacy by its NCPDP id; office staff work for the
+    prescribers whose emails are in `works_for`."""
     require_admin(ctx)
     ncpdp = (pharmacy_ncpdp or "").strip()
     pharmacy_id = None
@@ -138,7 +146,7 @@ def admin_create_user(ctx: Context, *, role: str, email: str, name: str, npi: st
     try:
         return create_user(ctx, role=role, email=email, name=name,
                            npi=(npi or "").strip() or None, pharmacy_id=pharmacy_id,
-                           fast_hash=fast_hash)
+                           works_for=works_for, fast_hash=fast_hash)
     except ValidationFailed as exc:
         errors = dict(exc.errors)
         if "pharmacy" in errors:

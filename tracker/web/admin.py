@@ -30,7 +30,7 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuditEvent, Role
-from tracker.services import password_resets
+from tracker.services import care_team, password_resets
 from tracker.services import pharmacies as pharmacy_service
 from tracker.services import tokens as token_service
 from tracker.services import users as user_service
@@ -55,6 +55,7 @@ from tracker.web.admin_forms import (
     TrainingForm,
     UserFilterForm,
     UserForm,
+    WorksForForm,
 )
 from tracker.web.forms import show_service_errors
 
@@ -275,6 +276,7 @@ def new_user() -> ResponseReturnValue:
             made = user_service.admin_create_user(context(), role=form.role.data or "",
                                        email=form.email.data or "", name=form.name.data or "",
                                        npi=form.npi.data, pharmacy_ncpdp=form.pharmacy.data,
+                                       works_for=care_team.split_emails(form.works_for.data),
                                        fast_hash=_fast())
         except ValidationFailed as exc:
             _invalid(form, exc)
@@ -290,10 +292,14 @@ def _user_page(user_id: int, status: int = 200, **forms: Any) -> ResponseReturnV
     found = user_list.get_user(ctx, user_id)
     forms.setdefault("deactivate", DeactivateForm(formdata=None))
     forms.setdefault("reactivate", ReactivateForm(formdata=None))
+    works_for = care_team.prescribers_of(ctx, user_id)
+    forms.setdefault("works_for_form", WorksForForm(
+        formdata=None, data={"works_for": "\n".join(p.email for p in works_for)}))
     tokens = token_list.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
     events = audit_events.history(ctx, "user", user_id, page_number(request.args.get("history")))
     return render_template("admin/user.html", found=found, tokens=tokens, events=events,
-                           is_self=found.user.id == g.user.id, **forms), status
+                           is_self=found.user.id == g.user.id, works_for=works_for,
+                           **forms), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET"])
@@ -316,6 +322,23 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
                   f"tokens are revoked.")
             return redirect(url_for("admin.user", user_id=user_id))
     return _user_page(user_id, 422, deactivate=form)
+
+
+@bp.route("/users/<int:user_id>/works-for", methods=["POST"])
+@requires(ADMIN)
+def set_works_for(user_id: int) -> ResponseReturnValue:
+    """Set the prescribers an office staff member works for."""
+    form = WorksForForm()
+    if form.validate_on_submit():
+        try:
+            care_team.set_prescribers(context(), user_id,
+                                      care_team.split_emails(form.works_for.data))
+        except ValidationFailed as exc:
+            _invalid(form, exc)
+        else:
+            flash("Whom they work for is saved.")
+            return redirect(url_for("admin.user", user_id=user_id))
+    return _user_page(user_id, 422, works_for_form=form)
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])

@@ -14,8 +14,10 @@ from tracker.services.pharmacies import NAME_MAX
 from tracker.services.queries.token_list import TOKEN_STATUSES
 from tracker.web.forms import explain_unreadable_date
 
-ROLE_CHOICES = [("prescriber", "Prescriber"), ("pharmacist", "Pharmacy staff"),
-                ("admin", "Administrator")]
+ROLE_CHOICES = [("prescriber", "Prescriber"), ("staff", "Office staff (a prescriber's)"),
+                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator")]
+WORKS_FOR_HELP = ("The emails of the prescribers they work for, one per line. Office staff "
+                  "prepare those prescribers' work and never sign for them.")
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[Any]:
@@ -101,7 +103,15 @@ class UserForm(FlaskForm):
                            validators=[Optional(), Length(max=7)],
                            description="The NCPDP id of the pharmacy they work at.",
                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    works_for = TextAreaField("Works for (office staff)", validators=[Length(max=5000)],
+                              description=WORKS_FOR_HELP)
     submit = SubmitField("Create the user")
+
+
+class WorksForForm(FlaskForm):
+    works_for = TextAreaField("Works for", validators=[Length(max=5000)],
+                              description=WORKS_FOR_HELP)
+    submit = SubmitField("Save whom they work for")
 
 
 class DeactivateForm(FlaskForm):

@@ -53,6 +53,7 @@ def home_for(role: Role) -> str:
     """The role's home page, or the account page while that part of the app is not installed."""
     endpoint = {
         Role.PRESCRIBER: "prescriber.worklist",
+        Role.STAFF: "prescriber.worklist",
         Role.PHARMACIST: "pharmacy.lookup",
         Role.ADMIN: "admin.home",
     }.get(role, "auth.account")

@@ -56,7 +56,7 @@ def _guard() -> ResponseReturnValue | None:
 
 
 @bp.route("/handover/end", methods=["GET", "POST"])
-@requires(Role.PRESCRIBER)
+@requires(Role.PRESCRIBER, Role.STAFF)
 def end_handover() -> ResponseReturnValue:
     """Hand the screen back to the clinic: the signed-in user re-enters their password."""
     patient_id = _held_by_patient()

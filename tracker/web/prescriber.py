@@ -1,4 +1,5 @@
-"""The prescriber's pages: worklist and settings here; patients (prescriber_patients),
+"""The prescriber's pages, which the prescriber's office staff use too, except for the acts the
+prescriber signs (`prescriber_only`): worklist and settings here; patients (prescriber_patients),
 records (prescriber_records) and prescriptions (prescriber_prescriptions) in their own modules,
 all on this blueprint. Views translate: read a form, call one service, show its answer."""
 
@@ -9,6 +10,7 @@ from datetime import date, timedelta
 from flask import (
     Blueprint,
     Flask,
+    abort,
     flash,
     g,
     redirect,
@@ -19,20 +21,26 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.contraception import METHOD_LABELS
-from tracker.domain.next_steps import Step
+from tracker.domain.next_steps import Step, StepKind
 from tracker.domain.validation import age_on
 from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Role
-from tracker.services import users
+from tracker.services import care_team, users
 from tracker.services.paging import page_number
 from tracker.services.queries import worklist as worklist_service
 from tracker.services.queries.patient_history import CATEGORY_LABELS
 from tracker.web.formatting import written_date
-from tracker.web.prescriber_forms import HomeTestingForm, SearchForm
+from tracker.web.prescriber_forms import ActionForm, HomeTestingForm, SearchForm
 
 bp = Blueprint("prescriber", __name__)
+# The prescriber's own acts (their signature, their settings); everything else the clinic does
+# (`clinic`) their office staff do too, on the patients of the prescribers they work for.
 prescriber_only = requires(Role.PRESCRIBER)
+clinic = requires(Role.PRESCRIBER, Role.STAFF)
+# Steps only the prescriber can take: staff see that they wait for the prescriber's signature.
+SIGNED_STEPS = frozenset({StepKind.MARK_DISPENSABLE, StepKind.READY_TO_SIGN,
+                          StepKind.SIGN_ACKNOWLEDGMENT})
 
 def when(step: Step, today: date) -> str:
     """When a step is due, in words relative to today."""
@@ -52,8 +60,19 @@ def when(step: Step, today: date) -> str:
 def _helpers() -> dict[str, object]:
     return {
         "when": when, "age_on": age_on, "category_label": CATEGORY_LABELS,
-        "method_label": METHOD_LABELS,
+        "method_label": METHOD_LABELS, "signs": signs, "signer_name": signer_name,
+        "signed_steps": SIGNED_STEPS,
     }
+
+
+def signs() -> bool:
+    """Whether the signed-in user signs (the prescriber) or prepares for a signature (staff)."""
+    return g.get("user") is not None and g.user.role == Role.PRESCRIBER
+
+
+def signer_name(prescriber_id: int) -> str:
+    """The prescriber whose signature a staff member's work waits for."""
+    return care_team.prescriber_name(context(), prescriber_id)
 
 
 def page_arg(name: str = "page") -> int:
@@ -61,12 +80,18 @@ def page_arg(name: str = "page") -> int:
 
 
 @bp.route("/worklist", methods=["GET"])
-@prescriber_only
+@clinic
 def worklist() -> ResponseReturnValue:
-    """The prescriber's home page: their patients, each with the next step and its date."""
+    """The clinic's home page: the patients, each with the next step and its date (staff who
+    work for several prescribers may show one prescriber's)."""
+    ctx = context()
     form = SearchForm(request.args)
-    result = worklist_service.worklist(context(), form.q.data or "", page_arg())
-    return render_template("prescriber/worklist.html", form=form, worklist=result)
+    prescribers = care_team.in_reach_prescribers(ctx) if not signs() else []
+    raw = request.args.get("prescriber", "")
+    chosen = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    result = worklist_service.worklist(ctx, form.q.data or "", page_arg(), prescriber_id=chosen)
+    return render_template("prescriber/worklist.html", form=form, worklist=result,
+                           prescribers=prescribers)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -81,7 +106,21 @@ def settings() -> ResponseReturnValue:
               else "Home pregnancy tests are no longer permitted for your patients.")
         return redirect(url_for("prescriber.settings"))
     status = 422 if request.method == "POST" else 200
-    return render_template("prescriber/settings.html", form=form, user=g.user), status
+    return render_template("prescriber/settings.html", form=form, user=g.user,
+                           staff=care_team.staff_of(context(), g.user.id),
+                           end_form=ActionForm()), status
+
+
+@bp.route("/settings/staff/<int:staff_id>/end", methods=["POST"])
+@prescriber_only
+def end_staff(staff_id: int) -> ResponseReturnValue:
+    """End a staff member's work for the signed-in prescriber (audited)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    staff = care_team.end_work_for_me(context(), staff_id)
+    flash(f"{staff.name} no longer works for you.")
+    return redirect(url_for("prescriber.settings"))
 
 
 def register(app: Flask) -> None:

@@ -18,6 +18,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -121,6 +122,10 @@ class PatientForm(RestorableForm):
     last_name = StringField("Last name")
     date_of_birth = WrittenDateField("Birth date")
     category = _radio("Category", CATEGORY_CHOICES, description=CATEGORY_HELP)
+    # Office staff who work for several prescribers choose whose patient it is (by NPI); the
+    # service checks the choice is one of theirs.
+    prescriber_npi = SelectField("Prescriber", choices=[], validate_choice=False,
+                                 description="The prescriber the patient is registered with.")
     submit = SubmitField("Register the patient")
 
 

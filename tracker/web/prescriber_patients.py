@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
 from tracker.http.requests import context, mark_rollback
-from tracker.services import patients, records
+from tracker.services import care_team, patients, records
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import SignatureRejected, ValidationFailed
 from tracker.services.queries import patient_history
@@ -17,7 +17,7 @@ from tracker.services.signing import ReenteredPassword
 from tracker.web import timeline
 from tracker.web.formatting import written_date
 from tracker.web.forms import show_service_errors
-from tracker.web.prescriber import bp, page_arg, prescriber_only
+from tracker.web.prescriber import bp, clinic, page_arg, prescriber_only, signer_name, signs
 from tracker.web.prescriber_forms import (
     AcknowledgmentForm,
     ActionForm,
@@ -33,28 +33,40 @@ def _status(form_posted: bool) -> int:
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def new_patient() -> ResponseReturnValue:
-    """Register a patient: name, birth date and category (RULES.md §3)."""
+    """Register a patient: name, birth date and category (RULES.md §3). Office staff who work
+    for several prescribers choose the prescriber."""
+    ctx = context()
     form = PatientForm()
+    prescribers = [] if signs() else care_team.in_reach_prescribers(ctx)
+    form.prescriber_npi.choices = [("", "Choose the prescriber")] + [
+        (p.npi or "", p.name) for p in prescribers]
     if form.validate_on_submit():
         try:
             patient = patients.register_patient(
-                context(), form.first_name.data or "", form.last_name.data or "",
-                form.date_of_birth.data, form.category.data or "")
+                ctx, form.first_name.data or "", form.last_name.data or "",
+                form.date_of_birth.data, form.category.data or "",
+                form.prescriber_npi.data if len(prescribers) > 1 else None)
         except ValidationFailed as exc:
             mark_rollback()
             show_service_errors(form, exc.errors)
         else:
+            if not signs():
+                flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
+                      f"acknowledgment of the warning, signed by the patient in front of Dr "
+                      f"{signer_name(patient.prescriber_id)}, who witnesses it.")
+                return redirect(url_for("prescriber.patient", patient_id=patient.id))
             flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
                   f"acknowledgment of the warning, signed by the patient.")
             return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
-    return (render_template("prescriber/new_patient.html", form=form),
+    return (render_template("prescriber/new_patient.html", form=form,
+                            choose_prescriber=len(prescribers) > 1),
             _status(request.method == "POST"))
 
 
 @bp.route("/patients/<int:patient_id>", methods=["GET"])
-@prescriber_only
+@clinic
 def patient(patient_id: int) -> ResponseReturnValue:
     """The patient's page: next steps, the checklist for the next fill, the timeline, the
     prescriptions and every record with who entered it."""
@@ -102,7 +114,7 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
 
 @bp.route("/patients/<int:patient_id>/acknowledgments/<int:acknowledgment_id>",
           methods=["GET"])
-@prescriber_only
+@clinic
 def acknowledgment_print(patient_id: int, acknowledgment_id: int) -> ResponseReturnValue:
     """The signed form, printable: the text, the printed names, date and time, meaning."""
     signed = patient_history.acknowledgment(context(), patient_id, acknowledgment_id)
@@ -110,7 +122,7 @@ def acknowledgment_print(patient_id: int, acknowledgment_id: int) -> ResponseRet
 
 
 @bp.route("/patients/<int:patient_id>/category", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def change_category(patient_id: int) -> ResponseReturnValue:
     """A new category, which needs a new acknowledgment (RULES.md §4)."""
     ctx = context()
@@ -132,7 +144,7 @@ def change_category(patient_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/patients/<int:patient_id>/course-end", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def end_course(patient_id: int) -> ResponseReturnValue:
     """The last dose ends the course (RULES.md §4)."""
     ctx = context()
@@ -152,7 +164,7 @@ def end_course(patient_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/patients/<int:patient_id>/pregnancy-tests/<int:test_id>/report", methods=["POST"])
-@prescriber_only
+@clinic
 def report_positive(patient_id: int, test_id: int) -> ResponseReturnValue:
     """Record that a positive test was reported to the pregnancy registry (RULES.md §10).
     A test that cannot be reported answers 422 through the error page."""

@@ -17,7 +17,7 @@ from tracker.services.queries import patient_history
 from tracker.services.queries import worklist as worklist_service
 from tracker.services.signing import ReenteredPassword
 from tracker.web.forms import show_service_errors
-from tracker.web.prescriber import bp, prescriber_only
+from tracker.web.prescriber import bp, clinic, prescriber_only
 from tracker.web.prescriber_forms import (
     ActionForm,
     AuthorizeForm,
@@ -27,7 +27,7 @@ from tracker.web.prescriber_forms import (
 
 
 @bp.route("/patients/<int:patient_id>/prescriptions/new", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def new_prescription(patient_id: int) -> ResponseReturnValue:
     """Write a prescription: days' supply, quantity, no refills (RULES.md §8)."""
     ctx = context()
@@ -63,7 +63,7 @@ def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
 
 
 @bp.route("/prescriptions/<int:prescription_id>", methods=["GET"])
-@prescriber_only
+@clinic
 def prescription(prescription_id: int) -> ResponseReturnValue:
     """The prescription, its authorization (number and last day, large), and for a pending one
     the checklist of what marking it dispensable needs today."""

@@ -24,7 +24,7 @@ from tracker.services.facts import split_methods
 from tracker.services.queries import patient_history
 from tracker.web import handover
 from tracker.web.forms import show_service_errors
-from tracker.web.prescriber import bp, prescriber_only
+from tracker.web.prescriber import bp, clinic, prescriber_only
 from tracker.web.prescriber_forms import (
     ComprehensionForm,
     ContraceptionForm,
@@ -141,14 +141,14 @@ def record_counseling(patient_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/patients/<int:patient_id>/pregnancy-tests/new", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def record_pregnancy_test(patient_id: int) -> ResponseReturnValue:
     """A pregnancy test: collection date, result, where it was done (RULES.md §6.4, §6.5)."""
     return _record(PREGNANCY_TEST, patient_id)
 
 
 @bp.route("/patients/<int:patient_id>/contraception/new", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def record_contraception(patient_id: int) -> ResponseReturnValue:
     """The contraception in use: methods grouped primary and secondary, or abstinence, and the
     date it started (RULES.md §6.2, §6.7)."""
@@ -156,7 +156,7 @@ def record_contraception(patient_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/patients/<int:patient_id>/comprehension", methods=["GET", "POST"])
-@prescriber_only
+@clinic
 def comprehension(patient_id: int) -> ResponseReturnValue:
     """Hand-over mode: the patient answers the questions of RULES.md §9 on this screen and
     chooses their contraception from the list. A wrong answer is shown as wrong and the patient

@@ -85,7 +85,7 @@ def test_patient_page_shows_checklist_timeline_and_who_entered_each_record(
     assert "<title>Test window: Dec 14, 2026 to Dec 20, 2026</title>" in html
     assert "style=" not in html  # the CSP forbids inline styles
     # Every record with who entered it and when (server time, program time zone).
-    assert "Pregnancy test: negative Done at: CLIA-certified laboratory Dana Derm " \
+    assert "Pregnancy test: negative Done at: CLIA-certified laboratory Dana Derm (prescriber) " \
            "Dec 15, 2026 at 12:00 PM ET" in shown
     assert "Registered: can get pregnant" in shown
 

@@ -38,6 +38,7 @@ from tracker.models import (
     Pharmacy,
     PregnancyTest,
     Prescription,
+    Role,
     User,
 )
 from tracker.services.consent_forms import ConsentForm, current_form
@@ -54,6 +55,13 @@ from tracker.services.signatures import verify
 CATEGORY_LABELS = {
     Category.CAN_GET_PREGNANT: "can get pregnant",
     Category.CANNOT_GET_PREGNANT: "cannot get pregnant",
+}
+# Who entered a record, as the chart names them next to their name.
+ROLE_LABELS = {
+    Role.PRESCRIBER: "prescriber",
+    Role.STAFF: "office staff",
+    Role.ADMIN: "administrator",
+    Role.PHARMACIST: "pharmacy staff",
 }
 SETTING_LABELS = {
     "lab": "CLIA-certified laboratory",
@@ -136,7 +144,8 @@ def methods_text(methods: str, abstinence: bool) -> str:
 _HISTORY_COLUMNS: dict[str, Any] = {
     "kind": String, "record_id": Integer,
     "record_date": Date,  # the clinical date of the record
-    "entered_by": String, "entered_at": PregnancyTest.recorded_at.type,
+    "entered_by": String, "entered_role": String,
+    "entered_at": PregnancyTest.recorded_at.type,
     "superseded": Boolean, "corrects_id": Integer, "correction_reason": Text,
     "result": String, "setting": String, "reported_by": String,
     "registry_reported_at": PregnancyTest.registry_reported_at.type,
@@ -156,7 +165,8 @@ def _history_query(patient_id: int) -> Any:
     def arm(kind: RecordKind, model: Any, on: Any, at: Any, who: Any, *joins: Any,
             versioned: bool = True, **columns: Any) -> Any:
         given = {"kind": literal(kind.value, String), "record_id": model.id, "record_date": on,
-                 "entered_by": User.name, "entered_at": at, "superseded": false(), **columns}
+                 "entered_by": User.name, "entered_role": User.role, "entered_at": at,
+                 "superseded": false(), **columns}
         if versioned:
             given.update(superseded=model.superseded, corrects_id=model.corrects_id,
                          correction_reason=model.correction_reason)
@@ -239,7 +249,8 @@ def _entry(row: Any, first_category_id: int | None) -> HistoryEntry:
     correction = row.correction_reason if kind in VERSIONED else None
     if row.corrects_id is not None:
         details += (f"Correction of version #{row.corrects_id}: {correction}",)
-    return HistoryEntry(kind, row.record_id, title, row.record_date, details, row.entered_by,
+    entered_by = f"{row.entered_by} ({ROLE_LABELS.get(row.entered_role, row.entered_role)})"
+    return HistoryEntry(kind, row.record_id, title, row.record_date, details, entered_by,
                         row.entered_at, bool(row.superseded), row.corrects_id, correction,
                         kind in CORRECTABLE and not row.superseded, reportable)
 

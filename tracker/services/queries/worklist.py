@@ -40,10 +40,10 @@ from tracker.domain.policy import Policy
 from tracker.domain.rules import evaluate
 from tracker.models import Patient, Prescription, User
 from tracker.models import PregnancyTest as PregnancyTestRow
+from tracker.services.care_team import prescribers_in_reach
 from tracker.services.context import Context
 from tracker.services.facts import load_case, load_many_patient_facts, prescriber_facts
 from tracker.services.paging import PER_PAGE, Page
-from tracker.services.patients import require_prescriber
 from tracker.services.prescriptions import own_prescription
 
 QUERY_MAX = 100
@@ -57,6 +57,7 @@ class WorklistRow:
     patient: Patient
     status: EnrollmentStatus
     steps: tuple[Step, ...]
+    prescriber_name: str = ""  # whose patient (staff work for one or more prescribers)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Worklist:
     query: str
     page: Page[WorklistRow]
     today: date
+    prescriber_id: int | None = None  # the prescriber filter, when one is chosen
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,15 @@ def normalize_query(query: str | None) -> str:
     return text
 
 
+def _drafted_by_staff(prescriber_id: int, written_by: int | None) -> bool:
+    return written_by is not None and written_by != prescriber_id
+
+
 def summary_of(rx: Prescription) -> PrescriptionSummary:
     """A prescription as the next-step rules read it."""
     return PrescriptionSummary(rx.id, rx.number, PrescriptionStatus(rx.status), rx.written_on,
-                               rx.days_supply, rx.quantity)
+                               rx.days_supply, rx.quantity,
+                               _drafted_by_staff(rx.prescriber_id, rx.written_by))
 
 
 def _summaries(ctx: Context, patient_ids: list[int]) -> dict[int, list[PrescriptionSummary]]:
@@ -119,12 +126,14 @@ def _summaries(ctx: Context, patient_ids: list[int]) -> dict[int, list[Prescript
     rows = ctx.session.execute(
         select(Prescription.id, Prescription.patient_id, Prescription.number,
                Prescription.status, Prescription.written_on, Prescription.days_supply,
-               Prescription.quantity)
+               Prescription.quantity, Prescription.prescriber_id, Prescription.written_by)
         .where(Prescription.patient_id.in_(patient_ids))
     )
-    for rx_id, patient_id, number, status, written_on, supply, quantity in rows:
+    for (rx_id, patient_id, number, status, written_on, supply, quantity, prescriber_id,
+         written_by) in rows:
         out[patient_id].append(PrescriptionSummary(
-            rx_id, number, PrescriptionStatus(status), written_on, supply, quantity))
+            rx_id, number, PrescriptionStatus(status), written_on, supply, quantity,
+            _drafted_by_staff(prescriber_id, written_by)))
     return out
 
 
@@ -147,43 +156,46 @@ def _unreported_positives(ctx: Context, patient_ids: list[int]) -> dict[int, lis
     return out
 
 
-def _prescriber(ctx: Context) -> User:
-    user = ctx.session.get(User, ctx.actor.user_id)
+def _prescriber(ctx: Context, prescriber_id: int) -> User:
+    user = ctx.session.get(User, prescriber_id)
     assert user is not None
     return user
 
 
-def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_PAGE) -> Worklist:
-    """One page of the acting prescriber's patients (found by name or birth date), each with
-    their next steps on today's program date."""
+def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_PAGE,
+             prescriber_id: int | None = None) -> Worklist:
+    """One page of the patients the acting user works on (found by name or birth date; for
+    staff, of one of their prescribers when `prescriber_id` is given), each with their next
+    steps on today's program date."""
     text = normalize_query(query)
-    patients, total = search_patients(ctx, text, page, per_page)
+    patients, total = search_patients(ctx, text, page, per_page, prescriber_id)
     today = ctx.today()
     policy = ctx.policy(today)
-    doctor = prescriber_facts(_prescriber(ctx))
+    doctors = {pid: _prescriber(ctx, pid) for pid in {p.prescriber_id for p in patients}}
     ids = [p.id for p in patients]
     facts = load_many_patient_facts(ctx.session, patients)
     prescriptions = _summaries(ctx, ids)
     positives = _unreported_positives(ctx, ids)
     rows = []
     for patient in patients:
-        situation = Situation(facts[patient.id], doctor, tuple(prescriptions[patient.id]),
-                              tuple(positives[patient.id]))
+        doctor = doctors[patient.prescriber_id]
+        situation = Situation(facts[patient.id], prescriber_facts(doctor),
+                              tuple(prescriptions[patient.id]), tuple(positives[patient.id]))
         rows.append(WorklistRow(patient, enrollment_status(facts[patient.id], today),
-                                outlook(situation, today, policy).steps))
-    return Worklist(text, Page(items=rows, number=page, per_page=per_page, total=total), today)
+                                outlook(situation, today, policy).steps, doctor.name))
+    return Worklist(text, Page(items=rows, number=page, per_page=per_page, total=total), today,
+                    prescriber_id)
 
 
 def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
                prescriptions: list[PrescriptionSummary],
-               unreported: list[PregnancyTest], prescriber: User | None = None) -> PatientOutlook:
-    """The acting prescriber's patient (or `prescriber`'s, when someone else asks), from
-    records already loaded: the decision on the next fill, the checklist of its requirements,
-    the next steps and the windows of the records."""
+               unreported: list[PregnancyTest]) -> PatientOutlook:
+    """A patient the acting user works on, from records already loaded: the decision on the next
+    fill, the checklist of its requirements, the next steps and the windows of the records."""
     today = ctx.today()
     policy = ctx.policy(today)
-    doctor = prescriber if prescriber is not None else _prescriber(ctx)
-    situation = Situation(facts, prescriber_facts(doctor), tuple(prescriptions),
+    situation = Situation(facts, prescriber_facts(_prescriber(ctx, patient.prescriber_id)),
+                          tuple(prescriptions),
                           tuple(unreported))
     result = outlook(situation, today, policy)
     rx_id = result.prescription.id if result.prescription is not None else NEXT_FILL_ID
@@ -193,7 +205,7 @@ def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
 
 
 def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutlook:
-    """Whether the acting prescriber's prescription could be marked dispensable today, with
+    """Whether a prescription the acting user works on could be marked dispensable today, with
     every requirement met or not. Reads only: the same engine call as marking it."""
     own_prescription(ctx, prescription_id)
     loaded = load_case(ctx.session, prescription_id)
@@ -206,11 +218,14 @@ def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutl
                                checklist(decision, case.patient, policy, rx.id), today)
 
 
-def search_patients(ctx: Context, query: str = "", page: int = 1,
-                    per_page: int = 25) -> tuple[list[Patient], int]:
-    """The acting prescriber's patients by name or birth date, one page at a time."""
-    require_prescriber(ctx)
-    stmt = select(Patient).where(Patient.prescriber_id == ctx.actor.user_id)
+def search_patients(ctx: Context, query: str = "", page: int = 1, per_page: int = 25,
+                    prescriber_id: int | None = None) -> tuple[list[Patient], int]:
+    """The patients the acting user works on (care_team), or those of one of the prescribers
+    they work for, by name or birth date, one page at a time."""
+    in_reach = prescribers_in_reach(ctx)
+    if prescriber_id is not None and prescriber_id in in_reach:
+        in_reach = [prescriber_id]
+    stmt = select(Patient).where(Patient.prescriber_id.in_(in_reach))
     query = (query or "").strip()
     if query:
         try:
