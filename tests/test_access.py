@@ -21,7 +21,7 @@ EXPECTED_PUBLIC = {"auth.index", "auth.login", "auth.reset_password", "health.he
                    "api.openapi", "fhir.metadata", "cds.discovery"}
 # The FHIR and CDS Hooks routes and who may call them: deny by default holds there too.
 EXPECTED_INTEROPERABILITY = {
-    "fhir.rems_etasu": "prescriber,pharmacist",
+    "fhir.rems_etasu": "prescriber,staff,pharmacist",
     "fhir.rems_etasu_alias": "prescriber,pharmacist",
     "fhir.metadata": PUBLIC,
     "cds.discovery": PUBLIC,
