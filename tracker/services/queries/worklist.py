@@ -170,7 +170,7 @@ def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_P
         situation = Situation(facts[patient.id], doctor, tuple(prescriptions[patient.id]),
                               tuple(positives[patient.id]))
         rows.append(WorklistRow(patient, enrollment_status(facts[patient.id], today),
-                                outlook(situation, today, policy).steps))
+                                outlook(situation, today, policy, ctx.rule_sets).steps))
     return Worklist(text, Page(items=rows, number=page, per_page=per_page, total=total), today)
 
 
@@ -183,7 +183,7 @@ def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
     policy = ctx.policy(today)
     situation = Situation(facts, prescriber_facts(_prescriber(ctx)), tuple(prescriptions),
                           tuple(unreported))
-    result = outlook(situation, today, policy)
+    result = outlook(situation, today, policy, ctx.rule_sets)
     rx_id = result.prescription.id if result.prescription is not None else NEXT_FILL_ID
     return PatientOutlook(patient, facts, enrollment_status(facts, today), result,
                           checklist(result.decision, facts, policy, rx_id),
