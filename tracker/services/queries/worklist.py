@@ -37,7 +37,8 @@ from tracker.domain.next_steps import (
     outlook,
 )
 from tracker.domain.policy import Policy
-from tracker.domain.rules import evaluate
+from tracker.domain.reasons import Reason
+from tracker.domain.rules import evaluate, evaluate_open_authorization
 from tracker.models import Patient, Prescription, User
 from tracker.models import PregnancyTest as PregnancyTestRow
 from tracker.services.context import Context
@@ -202,6 +203,21 @@ def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutl
     decision = evaluate(case, today, policy)
     return PrescriptionOutlook(rx, patient, decision,
                                checklist(decision, case.patient, policy, rx.id), today)
+
+
+def authorization_blockers(ctx: Context, prescription_id: int) -> tuple[Reason, ...]:
+    """Why a pharmacy would refuse the open authorization of the acting prescriber's
+    prescription today (RULES.md §8 "Dispensing", the pharmacy aside), every clinical reason
+    as it is; () when it can be dispensed or has no open authorization."""
+    own_prescription(ctx, prescription_id)
+    loaded = load_case(ctx.session, prescription_id)
+    assert loaded is not None
+    case = loaded[3]
+    today = ctx.today()
+    for auth in case.patient.open_authorizations:
+        if auth.prescription_id == prescription_id and auth.issued_on <= today:
+            return evaluate_open_authorization(case, today, ctx.rule_sets, auth).unmet
+    return ()
 
 
 def search_patients(ctx: Context, query: str = "", page: int = 1,
