@@ -30,9 +30,11 @@ from tracker.domain.next_steps import (
     Situation,
     Step,
     StepKind,
+    Urgency,
     checklist,
     fill_windows,
     outlook,
+    urgency,
 )
 from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2026, rule_sets
 from tracker.domain.reasons import Reason, ReasonCode
@@ -577,3 +579,42 @@ def test_outlook_is_about_the_newest_pending_prescription() -> None:
     result = look(qualified_first_fill(ON), older, newer)
     assert result.prescription == newer
     assert only(result, StepKind.MARK_DISPENSABLE).prescription_id == 8
+
+
+# --- triage --------------------------------------------------------------------------------------
+
+
+def _step(kind: StepKind) -> Step:
+    return Step(kind, "", ON)
+
+
+@pytest.mark.parametrize(
+    ("step_kinds", "expected"),
+    [
+        ((StepKind.AWAITING_DISPENSE, StepKind.REPORT_POSITIVE_TEST), Urgency.REPORT_DUE),
+        ((StepKind.MARK_DISPENSABLE, StepKind.REVERSE_AUTHORIZATION), Urgency.BLOCKED),
+        ((StepKind.BLOCKED,), Urgency.BLOCKED),
+        ((StepKind.WINDOW_CLOSING, StepKind.MARK_DISPENSABLE), Urgency.READY_TO_SIGN),
+        ((StepKind.RECORDS_NEEDED, StepKind.WINDOW_CLOSING), Urgency.CLOSING),
+        ((StepKind.CONFIRMATION_TEST, StepKind.SIGN_ACKNOWLEDGMENT), Urgency.WAITING),
+        ((StepKind.NEXT_FILL,), Urgency.WAITING),
+        ((), Urgency.NOTHING_DUE),
+    ],
+    ids=["report-first", "blocked-before-ready", "blocked-nobody-can-date",
+         "ready-before-closing", "closing-before-waiting", "waiting", "next-fill", "nothing"],
+)
+def test_urgency_is_the_most_pressing_category_of_the_steps(
+    step_kinds: tuple[StepKind, ...], expected: Urgency
+) -> None:
+    assert urgency(tuple(_step(kind) for kind in step_kinds)) == expected
+
+
+def test_urgency_order_is_the_worklist_sort() -> None:
+    assert [u.value for u in Urgency] == [
+        "report_due", "blocked", "ready_to_sign", "closing", "waiting", "nothing_due"]
+
+
+def test_blocked_authorization_makes_the_patient_blocked() -> None:
+    history = _authorized_two_days_ago()
+    history.test(ON - days(1), POS)
+    assert urgency(look(history).steps) == Urgency.BLOCKED

@@ -53,9 +53,11 @@ __all__ = [
     "Situation",
     "Step",
     "StepKind",
+    "Urgency",
     "checklist",
     "fill_windows",
     "outlook",
+    "urgency",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -494,6 +496,38 @@ def outlook(situation: Situation, on: date, policy: Policy,
         else:
             _unmet_steps(situation, course, rx, decision, policy, steps)
     return Outlook(decision, rx, course.first_fill, _ordered(steps))
+
+
+# --- triage --------------------------------------------------------------------------------------
+
+
+class Urgency(StrEnum):
+    """How pressing a patient is on the worklist, most pressing first (the order is the sort)."""
+
+    REPORT_DUE = "report_due"  # a positive test to report to the registry (RULES.md §10)
+    BLOCKED = "blocked"  # an authorization the counter would refuse, or what nobody can date
+    READY_TO_SIGN = "ready_to_sign"  # a prescription to mark dispensable now
+    CLOSING = "closing"  # a window or an authorization that closes today or tomorrow
+    WAITING = "waiting"  # records, tests or visits still to come from the patient
+    NOTHING_DUE = "nothing_due"
+
+
+_URGENT_KINDS = (
+    (Urgency.REPORT_DUE, frozenset({StepKind.REPORT_POSITIVE_TEST})),
+    (Urgency.BLOCKED, frozenset({StepKind.REVERSE_AUTHORIZATION, StepKind.BLOCKED})),
+    (Urgency.READY_TO_SIGN, frozenset({StepKind.MARK_DISPENSABLE})),
+    (Urgency.CLOSING, frozenset({StepKind.WINDOW_CLOSING})),
+)
+
+
+def urgency(steps: tuple[Step, ...]) -> Urgency:
+    """The most pressing category a patient's next steps fall in. A closing window is a step
+    only when it closes today or tomorrow; every other step waits for the patient."""
+    kinds = {step.kind for step in steps}
+    for category, matching in _URGENT_KINDS:
+        if kinds & matching:
+            return category
+    return Urgency.WAITING if steps else Urgency.NOTHING_DUE
 
 
 # --- the checklist of a decision -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.contraception import METHOD_LABELS
-from tracker.domain.next_steps import Step
+from tracker.domain.next_steps import Step, Urgency
 from tracker.domain.validation import age_on
 from tracker.http.access import requires
 from tracker.http.requests import context
@@ -28,10 +28,20 @@ from tracker.services import users
 from tracker.services.paging import page_number
 from tracker.services.queries import worklist as worklist_service
 from tracker.services.queries.patient_history import CATEGORY_LABELS
+from tracker.services.queries.worklist import WorklistSort
 from tracker.web.formatting import written_date
 from tracker.web.prescriber_forms import HomeTestingForm, SearchForm
 
 bp = Blueprint("prescriber", __name__)
+# The worklist's categories, most pressing first, as the filters name them.
+URGENCY_LABELS = {
+    Urgency.REPORT_DUE: "Registry report due",
+    Urgency.BLOCKED: "Blocked",
+    Urgency.READY_TO_SIGN: "Ready to sign",
+    Urgency.CLOSING: "Closing today or tomorrow",
+    Urgency.WAITING: "Waiting for the patient",
+    Urgency.NOTHING_DUE: "Nothing due",
+}
 prescriber_only = requires(Role.PRESCRIBER)
 
 def when(step: Step, today: date) -> str:
@@ -65,8 +75,15 @@ def page_arg(name: str = "page") -> int:
 def worklist() -> ResponseReturnValue:
     """The prescriber's home page: their patients, each with the next step and its date."""
     form = SearchForm(request.args)
-    result = worklist_service.worklist(context(), form.q.data or "", page_arg())
-    return render_template("prescriber/worklist.html", form=form, worklist=result)
+    category = request.args.get("category", "")
+    sort = request.args.get("sort", "")
+    result = worklist_service.worklist(
+        context(), form.q.data or "", page_arg(),
+        category=Urgency(category) if category in URGENCY_LABELS else None,
+        sort=WorklistSort(sort) if sort in WorklistSort.__members__.values()
+        else WorklistSort.URGENCY)
+    return render_template("prescriber/worklist.html", form=form, worklist=result,
+                           urgency_labels=URGENCY_LABELS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
