@@ -217,3 +217,14 @@ def test_reversal_at_a_pharmacy_shows_who_where_when_and_why(
     assert f"{expected}: Patient declined the fill" in text_of(page(browser, f"/patients/{p.id}"))
     assert (f"reversed by Pat Pharmacist, pharmacy staff at {at.name}: Patient declined the "
             f"fill") in page(browser, f"/patients/{p.id}")
+
+
+def test_checklist_says_not_yet_for_what_nothing_shows(browser: FlaskClient,
+                                                       doc: Context) -> None:
+    p = builders.enrolled_patient(doc)
+    markup = page(browser, f"/patients/{p.id}")
+    shown = text_of(markup)
+    assert ("Prescription pending (not marked dispensable or dispensed yet) Not yet No "
+            "prescription is written yet.") in shown
+    assert "Not yet Checked once the contraception is entered." in shown
+    assert 'class="is-not-yet"' in markup
