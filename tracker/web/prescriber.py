@@ -73,15 +73,15 @@ def page_arg(name: str = "page") -> int:
 @bp.route("/worklist", methods=["GET"])
 @prescriber_only
 def worklist() -> ResponseReturnValue:
-    """The prescriber's home page: their patients, each with the next step and its date."""
+    """The prescriber's home page: their patients, each with the next step and its date, most
+    pressing first; a filter by category (an unknown one shows every patient) and the order."""
     form = SearchForm(request.args)
     category = request.args.get("category", "")
     sort = request.args.get("sort", "")
     result = worklist_service.worklist(
         context(), form.q.data or "", page_arg(),
         category=Urgency(category) if category in URGENCY_LABELS else None,
-        sort=WorklistSort(sort) if sort in WorklistSort.__members__.values()
-        else WorklistSort.URGENCY)
+        sort=WorklistSort(sort) if sort in set(WorklistSort) else WorklistSort.URGENCY)
     return render_template("prescriber/worklist.html", form=form, worklist=result,
                            urgency_labels=URGENCY_LABELS)
 
