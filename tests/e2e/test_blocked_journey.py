@@ -14,18 +14,15 @@ from playwright.sync_api import expect
 
 from tests.e2e import steps
 from tests.e2e.conftest import program_today, shot, written
-from tests.e2e.steps import CANNOT, OpenAs
+from tests.e2e.steps import OpenAs
 
 pytestmark = pytest.mark.e2e
 
 
 def test_authorization_of_an_ended_course_is_blocked_and_reversed(open_as: OpenAs) -> None:
     doc = open_as("doc@e2e.test")
-    ines = steps.register_patient(doc, "Ines", "Blanco", date(1970, 5, 6), CANNOT)
-    steps.sign_acknowledgment(doc, "Ines Blanco")
-    steps.record_counseling(doc, ines)
-    steps.write_prescription(doc, ines, days=30, quantity=30)
-    number, _ = steps.mark_dispensable(doc)
+    ines, number = steps.authorized_cannot_get_pregnant(doc, "Ines", "Blanco",
+                                                        date(1970, 5, 6))
 
     # The course ends after the authorization: a pharmacy would refuse it (RULES.md §8).
     steps.open_patient(doc, ines)
