@@ -22,7 +22,7 @@ EXPECTED_PUBLIC = {"auth.index", "auth.login", "auth.reset_password", "health.he
 # The FHIR and CDS Hooks routes and who may call them: deny by default holds there too.
 EXPECTED_INTEROPERABILITY = {
     "fhir.rems_etasu": "prescriber,staff,pharmacist",
-    "fhir.rems_etasu_alias": "prescriber,pharmacist",
+    "fhir.rems_etasu_alias": "prescriber,staff,pharmacist",
     "fhir.metadata": PUBLIC,
     "cds.discovery": PUBLIC,
     "cds.rems_order_sign": "cds-client",

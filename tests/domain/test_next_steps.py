@@ -30,9 +30,11 @@ from tracker.domain.next_steps import (
     Situation,
     Step,
     StepKind,
+    Urgency,
     checklist,
     fill_windows,
     outlook,
+    urgency,
 )
 from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2026, rule_sets
 from tracker.domain.reasons import Reason, ReasonCode
@@ -85,11 +87,15 @@ def test_new_patient_signs_records_and_waits_for_the_confirmation_test() -> None
         "Record for the next fill: counseling, the contraception entry, the patient's "
         "comprehension answers and a negative screening pregnancy test.")
     confirmation = only(result, StepKind.CONFIRMATION_TEST)
-    # RULES.md §6.6: a screening test today, the confirmation test 19 days later.
-    assert confirmation.due_on == ON + days(19)
+    # RULES.md §6.6: a screening test today, the confirmation test 19 days later; §6.7: and 30
+    # days after the contraception started, which is not entered yet.
+    assert confirmation.due_on == ON + days(30)
     assert confirmation.message == (
-        "The confirmation pregnancy test can be collected from 2027-01-03 (19 days after a "
-        "negative screening test).")
+        "The confirmation pregnancy test can be collected from 2027-01-14 (19 days after a "
+        "negative screening test; 30 days after the contraception started; none is entered "
+        "yet, so counted from a start today).")
+    assert [r.code for r in confirmation.reasons] == [
+        ReasonCode.CONTRACEPTION_MISSING, ReasonCode.SCREENING_TEST_MISSING]
     assert result.first_fill and result.prescription is None
 
 
@@ -102,6 +108,41 @@ def test_thirty_day_wait_gives_the_confirmation_date() -> None:
     assert step.due_on == ON + days(25)  # RULES.md §6.7: started + 30
     assert "30 days after the contraception started" in step.message
     assert [r.code for r in step.reasons] == [ReasonCode.CONTRACEPTION_LEAD_TIME]
+
+
+@pytest.mark.parametrize(
+    ("screened", "started", "due", "codes"),
+    [
+        (None, ON - days(5), ON + days(25),
+         ["CONTRACEPTION_LEAD_TIME", "SCREENING_TEST_MISSING"]),
+        (None, ON - days(20), ON + days(19),
+         ["CONTRACEPTION_LEAD_TIME", "SCREENING_TEST_MISSING"]),
+        (ON - days(10), ON - days(25), ON + days(9),
+         ["CONTRACEPTION_LEAD_TIME", "SCREENING_TEST_MISSING"]),
+        (ON - days(10), ON - days(2), ON + days(28),
+         ["CONTRACEPTION_LEAD_TIME", "SCREENING_TEST_MISSING"]),
+        (ON - days(25), None, ON + days(30), ["CONTRACEPTION_MISSING"]),
+        (ON - days(10), None, ON + days(30), ["CONTRACEPTION_MISSING", "SCREENING_TEST_MISSING"]),
+        (None, None, ON + days(30), ["CONTRACEPTION_MISSING", "SCREENING_TEST_MISSING"]),
+    ],
+    ids=["wait-after-gap", "gap-after-wait", "screened-gap-last", "screened-wait-last",
+         "screened-no-contraception", "recent-screen-no-contraception", "nothing-yet"],
+)
+def test_confirmation_date_is_the_latest_of_every_constraint(
+    screened: date | None, started: date | None, due: date, codes: list[str]
+) -> None:
+    # RULES.md §6.6 (screening + 19 days) and §6.7 (contraception start + 30 days) together.
+    history = enrolled(CGP, ON - days(60)).counsel(ON).comprehend(ON)
+    if screened is not None:
+        history.test(screened, setting=OFFICE)
+    if started is not None:
+        history.contraceive(ON, started_on=started)
+    result = look(history)
+    step = only(result, StepKind.CONFIRMATION_TEST)
+    assert step.due_on == due
+    assert sorted(r.code for r in step.reasons) == codes
+    needed = [s.message for s in result.steps if s.kind == StepKind.RECORDS_NEEDED]
+    assert not any("a negative pregnancy test" in m for m in needed), needed
 
 
 def test_confirmation_test_can_be_taken_now_when_the_wait_ends_today() -> None:
@@ -217,14 +258,56 @@ def test_authorization_issued_later_is_not_seen_yet() -> None:
     assert kinds(look(history)) == ["write_prescription"]
 
 
-def test_authorization_of_an_ended_course_should_be_reversed() -> None:
-    history = qualified_first_fill(ON - days(2)).authorize(ON - days(2), ON + days(4), 9)
-    history.end_course(ON - days(1))
-    result = look(history)
+def _authorized_two_days_ago() -> History:
+    return qualified_first_fill(ON - days(2)).authorize(ON - days(2), ON + days(4), 9)
+
+
+@pytest.mark.parametrize(
+    ("after_issue", "code"),
+    [
+        (lambda h: h.end_course(ON - days(1)), ReasonCode.COURSE_ENDED),
+        (lambda h: h.test(ON - days(1), POS), ReasonCode.PREGNANCY_TEST_POSITIVE),
+        (lambda h: h.change_category(ON - days(1), CNGP), ReasonCode.PATIENT_NOT_ENROLLED),
+    ],
+    ids=["course-ended", "positive-test", "category-changed"],
+)
+def test_authorization_the_counter_would_refuse_is_blocked(after_issue, code) -> None:  # type: ignore[no-untyped-def]
+    # RULES.md §8 "Dispensing": what is dated after the issue day blocks the dispense.
+    history = _authorized_two_days_ago()
+    after_issue(history)
+    result = look(history, rx(9, status=PrescriptionStatus.DISPENSABLE))
     step = only(result, StepKind.REVERSE_AUTHORIZATION)
-    assert step.due_on == ON
-    assert "the patient is not enrolled in a course" in step.message
+    assert (step.due_on, step.prescription_id) == (ON, 9)
+    assert step.message == (
+        "Authorization A-1 is blocked: a pharmacy would refuse to dispense it; reverse it.")
+    assert code in [r.code for r in step.reasons]
     assert StepKind.AWAITING_DISPENSE not in [s.kind for s in result.steps]
+
+
+def test_authorization_of_an_inactive_prescriber_is_blocked() -> None:
+    result = look(_authorized_two_days_ago(), active=False)
+    step = only(result, StepKind.REVERSE_AUTHORIZATION)
+    assert [r.code for r in step.reasons] == [ReasonCode.PRESCRIBER_INACTIVE]
+
+
+def test_blocked_authorization_shows_clinical_reasons_unfolded() -> None:
+    history = _authorized_two_days_ago()
+    history.test(ON - days(1), POS)
+    step = only(look(history), StepKind.REVERSE_AUTHORIZATION)
+    assert ReasonCode.PRESCRIBER_ACTION_REQUIRED not in [r.code for r in step.reasons]
+
+
+def test_authorization_is_rechecked_under_the_rule_set_of_its_issue_day() -> None:
+    history = _authorized_two_days_ago()
+    result = outlook(Situation(history.facts(), PrescriberFacts(True, False)), ON,
+                     IPLEDGE_2026, rule_sets())
+    assert kinds(result) == ["awaiting_dispense"]
+
+
+def test_expired_authorization_carries_the_counters_reason() -> None:
+    history = qualified_first_fill(ON - days(9)).authorize(ON - days(9), ON - days(3), 9)
+    step = only(look(history), StepKind.REVERSE_AUTHORIZATION)
+    assert ReasonCode.AUTHORIZATION_EXPIRED in [r.code for r in step.reasons]
 
 
 @pytest.mark.parametrize(
@@ -431,6 +514,54 @@ def test_screening_test_is_shown_even_without_a_confirmation_test() -> None:
     assert not items["pregnancy_test"].met
 
 
+def _status(items, key: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    item = {i.key: i for i in items}[key]
+    return item.status.value, item.note
+
+
+@pytest.mark.parametrize(
+    ("history", "key", "status", "note"),
+    [
+        (History(registered_on=ON), "prescription", "not_yet",
+         "No prescription is written yet."),
+        (enrolled(CGP, ON - days(60)).counsel(ON), "lead_time", "not_yet",
+         "Checked once the contraception is entered."),
+        (enrolled(CGP, ON - days(60)), "counseling", "not_met", ""),
+        (enrolled(CGP, ON - days(60)).contraceive(ON, started_on=ON - days(40)), "lead_time",
+         "met", ""),
+        (qualified_first_fill(ON), "lead_time", "met", ""),
+        (qualified_first_fill(ON), "prescriber", "met", "Active."),
+        (qualified_first_fill(ON), "one_authorization", "met", "None open."),
+    ],
+    ids=["no-prescription", "lead-time-without-contraception", "unmet-counseling",
+         "lead-time-started-long-ago", "lead-time-met", "prescriber-active", "no-other-open"],
+)
+def test_checklist_says_met_only_where_something_shows_it(history: History, key: str,
+                                                          status: str, note: str) -> None:
+    got = _status(_checklist(history), key)
+    assert got[0] == status
+    assert note in got[1]
+
+
+def test_pending_prescription_line_is_met() -> None:
+    result = look(qualified_first_fill(ON), rx())
+    items = checklist(result.decision, qualified_first_fill(ON).facts(), IPLEDGE_2026, 7)
+    assert _status(items, "prescription") == ("met", "Pending.")
+
+
+@pytest.mark.parametrize(
+    ("history", "status"),
+    [
+        (enrolled(CGP, ON - days(60)).counsel(ON), "not_yet"),
+        (qualified_first_fill(ON), "met"),
+    ],
+    ids=["before-any-test", "after-a-test"],
+)
+def test_lockout_is_decided_only_once_a_first_fill_test_is_recorded(history: History,
+                                                                    status: str) -> None:
+    assert _status(_checklist(history, policy=IPLEDGE_2021), "lockout")[0] == status
+
+
 def test_reason_no_requirement_names_is_listed_under_other() -> None:
     stray = Reason(ReasonCode.NOT_DISPENSABLE, "No open authorization.")
     decision = Decision(False, "ipledge-2026", ON, (stray,), None, None, ())
@@ -466,3 +597,43 @@ def test_outlook_is_about_the_newest_pending_prescription() -> None:
     result = look(qualified_first_fill(ON), older, newer)
     assert result.prescription == newer
     assert only(result, StepKind.MARK_DISPENSABLE).prescription_id == 8
+
+
+# --- triage --------------------------------------------------------------------------------------
+
+
+def _step(kind: StepKind) -> Step:
+    return Step(kind, "", ON)
+
+
+@pytest.mark.parametrize(
+    ("step_kinds", "expected"),
+    [
+        ((StepKind.AWAITING_DISPENSE, StepKind.REPORT_POSITIVE_TEST), Urgency.REPORT_DUE),
+        ((StepKind.MARK_DISPENSABLE, StepKind.REVERSE_AUTHORIZATION), Urgency.BLOCKED),
+        ((StepKind.BLOCKED,), Urgency.BLOCKED),
+        ((StepKind.WINDOW_CLOSING, StepKind.MARK_DISPENSABLE), Urgency.READY_TO_SIGN),
+        ((StepKind.READY_TO_SIGN, StepKind.NEXT_FILL), Urgency.READY_TO_SIGN),
+        ((StepKind.RECORDS_NEEDED, StepKind.WINDOW_CLOSING), Urgency.CLOSING),
+        ((StepKind.CONFIRMATION_TEST, StepKind.SIGN_ACKNOWLEDGMENT), Urgency.WAITING),
+        ((StepKind.NEXT_FILL,), Urgency.WAITING),
+        ((), Urgency.NOTHING_DUE),
+    ],
+    ids=["report-first", "blocked-before-ready", "blocked-nobody-can-date",
+         "ready-before-closing", "drafted-by-staff-ready-to-sign", "closing-before-waiting", "waiting", "next-fill", "nothing"],
+)
+def test_urgency_is_the_most_pressing_category_of_the_steps(
+    step_kinds: tuple[StepKind, ...], expected: Urgency
+) -> None:
+    assert urgency(tuple(_step(kind) for kind in step_kinds)) == expected
+
+
+def test_urgency_order_is_the_worklist_sort() -> None:
+    assert [u.value for u in Urgency] == [
+        "report_due", "blocked", "ready_to_sign", "closing", "waiting", "nothing_due"]
+
+
+def test_blocked_authorization_makes_the_patient_blocked() -> None:
+    history = _authorized_two_days_ago()
+    history.test(ON - days(1), POS)
+    assert urgency(look(history).steps) == Urgency.BLOCKED

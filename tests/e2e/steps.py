@@ -175,6 +175,18 @@ def mark_dispensable(page: Page) -> tuple[str, str]:
     return number, figures.nth(1).inner_text().strip()
 
 
+def authorized_cannot_get_pregnant(page: Page, first: str, last: str,
+                                   born: date) -> tuple[Patient, str]:
+    """A patient who cannot get pregnant, registered, enrolled, counseled today and authorized
+    for a 30-day prescription (RULES.md §7): the patient and the authorization number."""
+    patient = register_patient(page, first, last, born, CANNOT)
+    sign_acknowledgment(page, f"{first} {last}")
+    record_counseling(page, patient)
+    write_prescription(page, patient, days=30, quantity=30)
+    number, _ = mark_dispensable(page)
+    return patient, number
+
+
 # --- the pharmacy counter -----------------------------------------------------------------------
 
 

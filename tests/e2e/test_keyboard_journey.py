@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e import keyboard, steps
 from tests.e2e.conftest import PASSWORD, Server, days_ago, written
-from tests.e2e.steps import CANNOT
 
 pytestmark = pytest.mark.e2e
 
@@ -88,11 +87,8 @@ def test_pharmacist_looks_up_and_dispenses_by_keyboard(
 ) -> None:
     # Made ready with the pointer: a patient who cannot get pregnant, counseled, authorized.
     doc = open_as("doc@e2e.test")
-    lena = steps.register_patient(doc, "Lena", "Park", date(1958, 11, 4), CANNOT)
-    steps.sign_acknowledgment(doc, "Lena Park")
-    steps.record_counseling(doc, lena)
-    steps.write_prescription(doc, lena, days=30, quantity=30)
-    number, _ = steps.mark_dispensable(doc)
+    lena, number = steps.authorized_cannot_get_pregnant(doc, "Lena", "Park",
+                                                        date(1958, 11, 4))
 
     page = keys
     _sign_in(page, server, "rx@e2e.test")

@@ -30,6 +30,7 @@ from tracker.domain.decision import Decision, Window
 from tracker.domain.facts import (
     Case,
     Category,
+    OpenAuthorization,
     PatientFacts,
     PregnancyTest,
     PrescriberFacts,
@@ -40,7 +41,7 @@ from tracker.domain.facts import (
 )
 from tracker.domain.policy import Policy, policy_for
 from tracker.domain.reasons import Reason, ReasonCode
-from tracker.domain.rules import evaluate
+from tracker.domain.rules import evaluate, evaluate_open_authorization
 
 __all__ = [
     "NEXT_FILL_ID",
@@ -49,12 +50,15 @@ __all__ = [
     "Outlook",
     "PrescriptionSummary",
     "Requirement",
+    "RequirementStatus",
     "Situation",
     "Step",
     "StepKind",
+    "Urgency",
     "checklist",
     "fill_windows",
     "outlook",
+    "urgency",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -145,15 +149,29 @@ class Evidence:
     on: date
 
 
+class RequirementStatus(StrEnum):
+    """What a checklist line says. "Met" only for what a record or a fact of the program shows;
+    a requirement nothing can be checked on yet says so ("not yet")."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_YET = "not_yet"
+
+
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """One line of the checklist for a fill: met or not, why, and from when."""
+    """One line of the checklist for a fill: met or not, why, and from when.
+
+    `met` is the engine's answer (nothing of it is unmet); `status` is what the line can
+    truthfully say, with `note` explaining a line that is not met and not unmet."""
 
     key: str
     label: str
     met: bool
     reasons: tuple[Reason, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    status: RequirementStatus = RequirementStatus.MET
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +255,24 @@ def _timing_label(code: ReasonCode, policy: Policy) -> str:
     }.get(code, "the end of the lockout after a missed first window")
 
 
+def _confirmation_waits(course: CourseState, codes: set[ReasonCode], timing: list[Reason],
+                        policy: Policy) -> list[tuple[date, str]]:
+    """Every constraint on the day the confirmation test of a first fill can be collected, as
+    (earliest day, why): the engine's timing reasons (§6.6 screening gap, §6.7 the 30-day wait,
+    §6.8 the lockout) and, while no contraception is entered, the 30-day wait counted from
+    today (the engine checks §6.7 only against an entry, so it gives no date without one)."""
+    on = course.on
+    waits = [(reason.met_from or on, _timing_label(reason.code, policy)) for reason in timing]
+    needs_test = bool(timing) or bool(codes & _TEST_CODES) or ReasonCode.WINDOW_EXPIRED in codes
+    if (course.first_fill and course.category == _CGP and needs_test
+            and ReasonCode.CONTRACEPTION_MISSING in codes):
+        lead = policy.contraception_lead_days
+        waits.append((on + timedelta(days=lead),
+                      f"{lead} days after the contraception started; none is entered yet, so "
+                      f"counted from a start today"))
+    return waits
+
+
 def _join(items: list[str]) -> str:
     if len(items) == 1:
         return items[0]
@@ -247,14 +283,28 @@ def _ordered(steps: list[Step]) -> tuple[Step, ...]:
     return tuple(sorted(steps, key=lambda s: (s.due_on or date.max, _PRIORITY[s.kind])))
 
 
-def _authorization_steps(patient: PatientFacts, on: date, enrolled: bool,
+def _counter_decision(situation: Situation, auth: OpenAuthorization, on: date,
+                      rule_sets: tuple[Policy, ...]) -> Decision:
+    """RULES.md §8 "Dispensing", pharmacy aside: what the counter would answer on `on`. An open
+    authorization's prescription is dispensable by construction; the re-check reads its id."""
+    prescription = PrescriptionFacts(auth.prescription_id, PrescriptionStatus.DISPENSABLE,
+                                     auth.issued_on, 1, 1)
+    case = Case(prescription=prescription, patient=situation.patient,
+                prescriber=situation.prescriber)
+    return evaluate_open_authorization(case, on, rule_sets, auth)
+
+
+def _authorization_steps(situation: Situation, on: date, rule_sets: tuple[Policy, ...],
                          steps: list[Step]) -> bool:
     """Steps for the patient's open authorizations (RULES.md §8); True when one of them still
-    waits at the pharmacy, so that the next fill comes after it."""
+    waits at the pharmacy, so that the next fill comes after it. One the counter would refuse
+    (expired, a positive test or a category change after its issue, an ended course, an
+    inactive prescriber) is blocked: reverse it."""
     waiting = False
-    for auth in patient.open_authorizations:
+    for auth in situation.patient.open_authorizations:
         if auth.issued_on > on:
             continue
+        decision = _counter_decision(situation, auth, on, rule_sets)
         closes = auth.do_not_dispense_after
         if closes is not None and closes < on:
             steps.append(Step(
@@ -262,13 +312,14 @@ def _authorization_steps(patient: PatientFacts, on: date, enrolled: bool,
                 f"Authorization {auth.number} expired on {closes} without a dispense; reverse it "
                 f"to mark its prescription dispensable again, or write a new prescription.",
                 closes + _ONE_DAY, prescription_id=auth.prescription_id,
+                reasons=decision.unmet,
             ))
-        elif not enrolled:
+        elif not decision.dispensable:
             steps.append(Step(
                 StepKind.REVERSE_AUTHORIZATION,
-                f"Authorization {auth.number} can no longer be dispensed: the patient is not "
-                f"enrolled in a course; reverse it.",
-                on, prescription_id=auth.prescription_id,
+                f"Authorization {auth.number} is blocked: a pharmacy would refuse to dispense "
+                f"it; reverse it.",
+                on, prescription_id=auth.prescription_id, reasons=decision.unmet,
             ))
         else:
             waiting = True
@@ -370,6 +421,7 @@ def _unmet_steps(situation: Situation, course: CourseState, rx: PrescriptionSumm
     unmet = decision.unmet
     codes = {reason.code for reason in unmet}
     timing = [reason for reason in unmet if reason.code in _CONFIRMATION_TIMING]
+    waits = _confirmation_waits(course, codes, timing, policy)
     needed: list[str] = []
     needed_reasons: list[Reason] = []
     for reason in unmet:
@@ -378,9 +430,9 @@ def _unmet_steps(situation: Situation, course: CourseState, rx: PrescriptionSumm
             continue
         if code == ReasonCode.WINDOW_EXPIRED:
             label = "a new negative pregnancy test" if cgp else "a new counseling visit"
-            if cgp and timing:
+            if cgp and waits:
                 continue  # the confirmation step says when the new test can be collected
-        elif code in _TEST_CODES and timing:
+        elif code in _TEST_CODES and waits:
             # A first fill waiting for its confirmation test: only a missing screening test
             # can be collected now.
             if code == ReasonCode.TEST_SETTING_NOT_ACCEPTED or (
@@ -406,19 +458,25 @@ def _unmet_steps(situation: Situation, course: CourseState, rx: PrescriptionSumm
         else:
             steps.append(Step(StepKind.RECORDS_NEEDED, f"Record for the next fill: {items}.",
                               on, rx_id, reasons=tuple(needed_reasons)))
-    if timing:
-        due = max(max(reason.met_from or on for reason in timing), on)
+    if waits:
+        due = max(max(day for day, _ in waits), on)
         if due > on:
-            why = "; ".join(_timing_label(reason.code, policy) for reason in timing)
+            why = "; ".join(label for _, label in waits)
             message = f"The confirmation pregnancy test can be collected from {due} ({why})."
         else:
             message = "A new confirmation pregnancy test can be collected now."
-        steps.append(Step(StepKind.CONFIRMATION_TEST, message, due, rx_id,
-                          reasons=tuple(timing)))
+        waited_on = tuple(reason for reason in unmet if reason.code in _CONFIRMATION_TIMING
+                          or (reason.code == ReasonCode.CONTRACEPTION_MISSING
+                              and len(waits) > len(timing)))
+        steps.append(Step(StepKind.CONFIRMATION_TEST, message, due, rx_id, reasons=waited_on))
 
 
-def outlook(situation: Situation, on: date, policy: Policy) -> Outlook:
-    """The decision on the patient's next fill on `on` and every next step, soonest first."""
+def outlook(situation: Situation, on: date, policy: Policy,
+            rule_sets: tuple[Policy, ...] = ()) -> Outlook:
+    """The decision on the patient's next fill on `on` and every next step, soonest first.
+
+    `rule_sets` are every rule set in force over time (an open authorization is re-checked
+    under the rule set of its issue day, RULES.md §8); without them, `policy` is the only one."""
     patient = situation.patient
     rx, decision = _decide(situation, on, policy)
     course = course_state(patient, on, rx.id if rx is not None else NEXT_FILL_ID)
@@ -428,7 +486,7 @@ def outlook(situation: Situation, on: date, policy: Policy) -> Outlook:
              f"pregnancy registry.", test.collected_on, record_id=test.id)
         for test in situation.unreported_positive_tests
     ]
-    waiting = _authorization_steps(patient, on, course.enrolled, steps)
+    waiting = _authorization_steps(situation, on, rule_sets or (policy,), steps)
     ended = course.course_ended_on if not course.enrolled else None
     if ended is not None:
         step = _post_treatment_step(patient, course.category, ended, on, policy)
@@ -447,6 +505,38 @@ def outlook(situation: Situation, on: date, policy: Policy) -> Outlook:
         else:
             _unmet_steps(situation, course, rx, decision, policy, steps)
     return Outlook(decision, rx, course.first_fill, _ordered(steps))
+
+
+# --- triage --------------------------------------------------------------------------------------
+
+
+class Urgency(StrEnum):
+    """How pressing a patient is on the worklist, most pressing first (the order is the sort)."""
+
+    REPORT_DUE = "report_due"  # a positive test to report to the registry (RULES.md §10)
+    BLOCKED = "blocked"  # an authorization the counter would refuse, or what nobody can date
+    READY_TO_SIGN = "ready_to_sign"  # a prescription to mark dispensable now
+    CLOSING = "closing"  # a window or an authorization that closes today or tomorrow
+    WAITING = "waiting"  # records, tests or visits still to come from the patient
+    NOTHING_DUE = "nothing_due"
+
+
+_URGENT_KINDS = (
+    (Urgency.REPORT_DUE, frozenset({StepKind.REPORT_POSITIVE_TEST})),
+    (Urgency.BLOCKED, frozenset({StepKind.REVERSE_AUTHORIZATION, StepKind.BLOCKED})),
+    (Urgency.READY_TO_SIGN, frozenset({StepKind.MARK_DISPENSABLE, StepKind.READY_TO_SIGN})),
+    (Urgency.CLOSING, frozenset({StepKind.WINDOW_CLOSING})),
+)
+
+
+def urgency(steps: tuple[Step, ...]) -> Urgency:
+    """The most pressing category a patient's next steps fall in. A closing window is a step
+    only when it closes today or tomorrow; every other step waits for the patient."""
+    kinds = {step.kind for step in steps}
+    for category, matching in _URGENT_KINDS:
+        if kinds & matching:
+            return category
+    return Urgency.WAITING if steps else Urgency.NOTHING_DUE
 
 
 # --- the checklist of a decision -----------------------------------------------------------------
@@ -551,11 +641,49 @@ def _evidence(decision: Decision, patient: PatientFacts,
     return out
 
 
+# Lines a record shows met: without one (and with nothing unmet, because the engine checks
+# them only against a record that another line still waits for) they are "not yet".
+_RECORD_ROWS = {
+    "enrollment": "Nothing signed yet.",
+    "counseling": "Nothing recorded yet.",
+    "counseling_once": "Nothing recorded yet.",
+    "visit_window": "Opens with the counseling visit, once it is recorded.",
+    "contraception": "Nothing entered yet.",
+    "comprehension": "Nothing recorded yet.",
+    "pregnancy_test": "Nothing recorded yet.",
+    "screening": "Checked once a negative pregnancy test is recorded.",
+    "lead_time": "Checked once the contraception is entered.",
+}
+_FACT_NOTES = {
+    "prescription": "Pending.",
+    "prescriber": "Active.",
+    "one_authorization": "None open.",
+    "lockout": "No missed first window.",
+}
+
+
+def _unchecked_note(key: str, evidence: tuple[Evidence, ...], patient: PatientFacts,
+                    course: CourseState, prescription_id: int) -> str:
+    """Why a line with nothing unmet cannot say "Met" yet, or "" when it can."""
+    if key in _RECORD_ROWS:
+        return "" if evidence else _RECORD_ROWS[key]
+    if key == "prescription" and prescription_id == NEXT_FILL_ID:
+        return "No prescription is written yet."
+    if key == "lockout" and not any(
+        test.result == TestResult.NEGATIVE and course.tests_from <= test.collected_on <= course.on
+        for test in patient.pregnancy_tests
+    ):
+        return "Decided once a pregnancy test of this first fill is recorded."
+    return ""
+
+
 def checklist(decision: Decision, patient: PatientFacts, policy: Policy,
               prescription_id: int = NEXT_FILL_ID) -> tuple[Requirement, ...]:
     """Every requirement that applies to the fill the decision is about, met or not: the unmet
     ones with the engine's reasons (and the dates they can be met), the met ones with the
-    records they rest on. A reason no requirement names is listed under "Other"."""
+    records they rest on, and those nothing can be checked on yet as "not yet" (never "met"
+    without a record, nor for a prescription not written). A reason no requirement names is
+    listed under "Other"."""
     course = course_state(patient, decision.as_of, prescription_id)
     cgp = course.category == _CGP
     first = course.first_fill
@@ -570,12 +698,22 @@ def checklist(decision: Decision, patient: PatientFacts, policy: Policy,
             if reason.code in row.codes:
                 reasons.append(reason)
                 placed.add(index)
-        met = not reasons
-        items.append(Requirement(row.key, row.label(policy), met, tuple(reasons),
-                                 evidence.get(row.key, ()) if met else ()))
+        if reasons:
+            items.append(Requirement(row.key, row.label(policy), False, tuple(reasons),
+                                     status=RequirementStatus.NOT_MET))
+            continue
+        shown = evidence.get(row.key, ())
+        note = _unchecked_note(row.key, shown, patient, course, prescription_id)
+        if note:
+            items.append(Requirement(row.key, row.label(policy), True,
+                                     status=RequirementStatus.NOT_YET, note=note))
+        else:
+            items.append(Requirement(row.key, row.label(policy), True, evidence=shown,
+                                     note="" if shown else _FACT_NOTES[row.key]))
     others = tuple(r for index, r in enumerate(decision.unmet) if index not in placed)
     if others:
-        items.append(Requirement("other", "Other requirements", False, others))
+        items.append(Requirement("other", "Other requirements", False, others,
+                                 status=RequirementStatus.NOT_MET))
     return tuple(items)
 
 

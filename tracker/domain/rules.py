@@ -44,6 +44,7 @@ __all__ = [
     "Window",
     "evaluate",
     "evaluate_dispense",
+    "evaluate_open_authorization",
     "fill_course_state",
     "fold_for_pharmacy",
 ]
@@ -257,7 +258,33 @@ def evaluate_dispense(
     authorization: OpenAuthorization | None,
 ) -> Decision:
     """RULES.md §8 "Dispensing" on program date `on`: the one decision on a dispense, for the
-    counter's lookup, the dispense itself and the prescriber's view of an open authorization.
+    counter's lookup and the dispense itself (see `_dispense_decision`)."""
+    return _dispense_decision(case, on, rule_sets, pharmacy, authorization)
+
+
+def evaluate_open_authorization(
+    case: Case,
+    on: date,
+    rule_sets: tuple[Policy, ...],
+    authorization: OpenAuthorization,
+) -> Decision:
+    """Would the counter refuse this open authorization on `on`, whichever pharmacy it is
+    taken to? The prescriber's view of RULES.md §8 "Dispensing": the same decision as
+    `evaluate_dispense` with the pharmacy left out, unfolded (the prescriber reads every
+    clinical reason). `case.prescription` is the authorized prescription."""
+    return _dispense_decision(case, on, rule_sets, None, authorization)
+
+
+def _dispense_decision(
+    case: Case,
+    on: date,
+    rule_sets: tuple[Policy, ...],
+    pharmacy: PharmacyFacts | None,
+    authorization: OpenAuthorization | None,
+) -> Decision:
+    """RULES.md §8 "Dispensing" on program date `on`: the one decision on a dispense, for the
+    counter's lookup, the dispense itself and the prescriber's view of an open authorization
+    (there without a pharmacy: `pharmacy` None leaves the pharmacy's checks out).
 
     On the dispensing date, under its rule set: the prescription dispensable under this
     authorization, on or before its do-not-dispense-after date, the pharmacy active, the
@@ -301,7 +328,7 @@ def evaluate_dispense(
                 closed_on=closes,
             )
         )
-    problems = pharmacy_problems(pharmacy, on, policy)
+    problems = pharmacy_problems(pharmacy, on, policy) if pharmacy is not None else []
     if problems:
         reasons.append(
             Reason(

@@ -21,7 +21,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.contraception import METHOD_LABELS
-from tracker.domain.next_steps import Step, StepKind
+from tracker.domain.next_steps import Step, StepKind, Urgency
 from tracker.domain.validation import age_on
 from tracker.http.access import requires
 from tracker.http.requests import context
@@ -30,10 +30,21 @@ from tracker.services import care_team, users
 from tracker.services.paging import page_number
 from tracker.services.queries import worklist as worklist_service
 from tracker.services.queries.patient_history import CATEGORY_LABELS
+from tracker.services.queries.worklist import WorklistSort
 from tracker.web.formatting import written_date
 from tracker.web.prescriber_forms import ActionForm, HomeTestingForm, SearchForm
 
 bp = Blueprint("prescriber", __name__)
+# The worklist's categories, most pressing first, as the filters name them.
+URGENCY_LABELS = {
+    Urgency.REPORT_DUE: "Registry report due",
+    Urgency.BLOCKED: "Blocked",
+    Urgency.READY_TO_SIGN: "Ready to sign",
+    Urgency.CLOSING: "Closing today or tomorrow",
+    Urgency.WAITING: "Waiting for the patient",
+    Urgency.NOTHING_DUE: "Nothing due",
+}
+
 # The prescriber's own acts (their signature, their settings); everything else the clinic does
 # (`clinic`) their office staff do too, on the patients of the prescribers they work for.
 prescriber_only = requires(Role.PRESCRIBER)
@@ -82,16 +93,22 @@ def page_arg(name: str = "page") -> int:
 @bp.route("/worklist", methods=["GET"])
 @clinic
 def worklist() -> ResponseReturnValue:
-    """The clinic's home page: the patients, each with the next step and its date (staff who
-    work for several prescribers may show one prescriber's)."""
+    """The clinic's home page: the patients, each with the next step and its date, most pressing
+    first; a filter by category (an unknown one shows every patient) and the order; staff who
+    work for several prescribers may show one prescriber's."""
     ctx = context()
     form = SearchForm(request.args)
     prescribers = care_team.in_reach_prescribers(ctx) if not signs() else []
     raw = request.args.get("prescriber", "")
     chosen = int(raw) if raw.isdigit() and len(raw) < 10 else None
-    result = worklist_service.worklist(ctx, form.q.data or "", page_arg(), prescriber_id=chosen)
+    category = request.args.get("category", "")
+    sort = request.args.get("sort", "")
+    result = worklist_service.worklist(
+        ctx, form.q.data or "", page_arg(), prescriber_id=chosen,
+        category=Urgency(category) if category in URGENCY_LABELS else None,
+        sort=WorklistSort(sort) if sort in set(WorklistSort) else WorklistSort.URGENCY)
     return render_template("prescriber/worklist.html", form=form, worklist=result,
-                           prescribers=prescribers)
+                           prescribers=prescribers, urgency_labels=URGENCY_LABELS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -113,8 +113,10 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Name or birth date",
-                    description="Part of the name, or the birth date as YYYY-MM-DD or MM/DD/YYYY.")
+    q = StringField("Search",
+                    description="Part of the name, or “Last, First”; the birth date as "
+                                "YYYY-MM-DD or MM/DD/YYYY; or a program, prescription or "
+                                "authorization number.")
 
 
 class PatientForm(RestorableForm):

@@ -75,11 +75,11 @@ def patient(patient_id: int) -> ResponseReturnValue:
     view = chart.outlook
     picture = timeline.render(
         timeline.TimelineData(view.today, view.facts, view.windows, chart.authorizations,
-                              chart.dispenses),
+                              chart.dispenses, chart.closers),
         written_date)
     return render_template("prescriber/patient.html", view=view, records=chart.history,
                            prescriptions=chart.prescriptions, timeline=picture,
-                           action=ActionForm())
+                           closers=chart.closers, action=ActionForm())
 
 
 @bp.route("/patients/<int:patient_id>/acknowledgment", methods=["GET", "POST"])

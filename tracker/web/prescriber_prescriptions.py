@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
+from tracker.domain.reasons import Reason
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState
 from tracker.services import authorizations, patients, prescriptions
@@ -53,9 +54,13 @@ def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
           status: int = 200, authorize_form: AuthorizeForm | None = None) -> ResponseReturnValue:
     detail = patient_history.prescription_detail(ctx, prescription_id)
     outlook = None
+    blockers: tuple[Reason, ...] = ()
     if detail.prescription.status == PrescriptionStatus.PENDING:
         outlook = worklist_service.prescription_outlook(ctx, prescription_id)
+    elif detail.prescription.status == PrescriptionStatus.DISPENSABLE:
+        blockers = worklist_service.authorization_blockers(ctx, prescription_id)
     return (render_template("prescriber/prescription.html", detail=detail, outlook=outlook,
+                            blockers=blockers,
                             reverse_form=reverse_form, action=ActionForm(),
                             authorize_form=authorize_form or AuthorizeForm(formdata=None),
                             today=ctx.today(), open_state=AuthorizationState.OPEN),

@@ -6,14 +6,14 @@ every mark titled with what it is and its date, so a pointer or a screen reader 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
 from tracker.domain.facts import PatientFacts, TestResult
 from tracker.domain.next_steps import FillWindow
-from tracker.models import Authorization, Dispense
+from tracker.models import Authorization, AuthorizationState, Dispense
 
 WIDTH = 960
 LEFT = 150  # room for the lane names
@@ -38,6 +38,16 @@ class TimelineData:
     windows: tuple[FillWindow, ...]
     authorizations: list[Authorization]
     dispenses: list[tuple[Dispense, str]]
+    closers: dict[int, str] = field(default_factory=dict)  # authorization id -> who closed it
+
+
+def _reversal(auth: Authorization, closers: dict[int, str]) -> str:
+    """Who reversed an authorization and why, for its mark."""
+    if auth.state != AuthorizationState.REVERSED:
+        return ""
+    who = f" by {closers[auth.id]}" if auth.id in closers else ""
+    why = f": {auth.close_reason}" if auth.close_reason else ""
+    return f", reversed{who}{why}"
 
 
 def _dates(data: TimelineData) -> Iterable[date]:
@@ -156,7 +166,7 @@ def render(data: TimelineData, written: Callable[[date], str]) -> Markup:
                  if auth.do_not_dispense_after else "")
         canvas.bar(3, auth.issued_on, max(last, auth.issued_on), f"tl-auth tl-auth-{auth.state}",
                    f"Authorization {auth.number} ({auth.state}), issued "
-                   f"{written(auth.issued_on)}{until}")
+                   f"{written(auth.issued_on)}{until}{_reversal(auth, data.closers)}")
     for dispense, number in data.dispenses:
         canvas.diamond(4, dispense.dispensed_on, "tl-dispense",
                        f"Dispensed {written(dispense.dispensed_on)} ({number}, "

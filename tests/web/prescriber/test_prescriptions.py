@@ -4,6 +4,7 @@ its date), and reversing an authorization (RULES.md §8)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from tests import builders
 from tests.builders import SIGNED
 from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
 from tracker.models import Authorization, Prescription
-from tracker.services import authorizations, dispenses
+from tracker.services import authorizations, dispenses, records
 from tracker.services.context import Context
 
 WRITE = {"written_on": "2026-12-15", "days_supply": "30", "quantity": "60", "refills": "0"}
@@ -169,3 +170,61 @@ def test_prescription_without_an_authorization_has_nothing_to_reverse(
     rx = builders.prescription(doc, p.id)
     rx_url = f"/prescriptions/{rx.id}"
     submit(browser, rx_url + "/reverse", {"reason": "x"}, page_url=rx_url, status=404)
+
+
+def test_authorization_the_counter_would_refuse_shows_blocked_with_its_reason(
+    browser: FlaskClient, doc: Context, travel
+) -> None:  # type: ignore[no-untyped-def]
+    # RULES.md §8 "Dispensing": a positive test after the issue day blocks the dispense.
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    travel(doc.today() + timedelta(days=1))
+    records.record_pregnancy_test(doc, p.id, doc.today(), "positive", "lab")
+    shown = text_of(page(browser, f"/prescriptions/{rx.id}"))
+    assert "Blocked: a pharmacy would refuse this authorization" in shown
+    assert "is positive; this authorization cannot be dispensed" in shown
+    assert "Reverse the authorization" in shown
+    patient_page = text_of(page(browser, f"/patients/{p.id}"))
+    assert (f"Blocked today Authorization {auth.number} is blocked: a pharmacy would refuse to "
+            f"dispense it; reverse it.") in patient_page
+    assert "Reverse the authorization" in patient_page
+
+
+def test_open_authorization_the_counter_would_take_is_not_blocked(
+    browser: FlaskClient, doc: Context
+) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    authorizations.authorize(doc, rx.id, signature=SIGNED)
+    shown = text_of(page(browser, f"/prescriptions/{rx.id}"))
+    assert "Marked dispensable" in shown and "Blocked" not in shown
+
+
+def test_reversal_at_a_pharmacy_shows_who_where_when_and_why(
+    browser: FlaskClient, ctx: Context, doc: Context
+) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
+    at = builders.pharmacy(ctx)
+    counter = builders.as_user(ctx, builders.pharmacist(ctx, at))
+    authorizations.reverse(counter, auth.number, "Patient declined the fill", p.date_of_birth)
+    expected = (f"Reversed Dec 15, 2026 at 12:00 PM ET by Pat Pharmacist, pharmacy staff at "
+                f"{at.name}")
+    shown = text_of(page(browser, f"/prescriptions/{rx.id}"))
+    assert f"{expected} Why: Patient declined the fill" in shown
+    assert f"{expected}: Patient declined the fill" in text_of(page(browser, f"/patients/{p.id}"))
+    assert (f"reversed by Pat Pharmacist, pharmacy staff at {at.name}: Patient declined the "
+            f"fill") in page(browser, f"/patients/{p.id}")
+
+
+def test_checklist_says_not_yet_for_what_nothing_shows(browser: FlaskClient,
+                                                       doc: Context) -> None:
+    p = builders.enrolled_patient(doc)
+    markup = page(browser, f"/patients/{p.id}")
+    shown = text_of(markup)
+    assert ("Prescription pending (not marked dispensable or dispensed yet) Not yet No "
+            "prescription is written yet.") in shown
+    assert "Not yet Checked once the contraception is entered." in shown
+    assert 'class="is-not-yet"' in markup

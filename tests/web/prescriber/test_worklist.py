@@ -3,8 +3,11 @@ paging; a fixed number of SQL statements whatever the number of patients."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Connection
 
@@ -119,3 +122,148 @@ def test_worklist_needs_the_same_number_of_statements_for_any_number_of_patients
         text = page(browser, "/worklist")
     assert text.count("Count, Q") == 9
     assert few and len(many) == len(few), "\n".join(many)
+
+
+# --- triage: categories, counts, filters, order and search -------------------------------------
+
+
+def _one_of_each(doc: Context) -> dict[str, Any]:
+    """A patient in every category of the worklist, named for it."""
+    today = doc.today()
+    report = builders.enrolled_patient(doc, first="Rita", last="Report")
+    records.record_pregnancy_test(doc, report.id, today - 2 * DAY, "positive", "lab")
+    blocked = builders.ready_for_first_fill(doc, first="Bo", last="Blocked")
+    blocked_rx = builders.prescription(doc, blocked.id)
+    blocked_auth = authorizations.authorize(doc, blocked_rx.id, signature=SIGNED)
+    patients.end_course(doc, blocked.id, today)
+    ready = builders.ready_for_first_fill(doc, first="Remy", last="Ready")
+    ready_rx = builders.prescription(doc, ready.id)
+    closing, _ = _authorized_closing_tomorrow(doc)
+    waiting = builders.enrolled_patient(doc, first="Wes", last="Waiting")
+    done = builders.enrolled_patient(doc, category="cannot_get_pregnant", first="Ned",
+                                     last="Nothing")
+    patients.end_course(doc, done.id, today - 10 * DAY)
+    return {"report": report, "blocked": blocked, "blocked_auth": blocked_auth,
+            "blocked_rx": blocked_rx, "ready": ready, "ready_rx": ready_rx,
+            "closing": closing, "waiting": waiting, "done": done}
+
+
+def _rows(markup: str) -> list[str]:
+    """The names on the worklist, in the order shown."""
+    return re.findall(r'<a href="/patients/\d+">([^<]+)</a>', markup)
+
+
+def test_default_order_is_the_most_pressing_category_first(browser: FlaskClient,
+                                                           doc: Context) -> None:
+    _one_of_each(doc)
+    markup = page(browser, "/worklist")
+    assert _rows(markup) == ["Report, Rita", "Blocked, Bo", "Ready, Remy", "Closing, Cora",
+                             "Waiting, Wes", "Nothing, Ned"]
+    shown = text_of(markup)
+    for status in ("Registry report due", "Blocked", "Ready to sign",
+                   "Closing today or tomorrow", "Waiting for the patient", "Nothing due"):
+        assert status in shown
+
+
+def test_order_by_name_on_request(browser: FlaskClient, doc: Context) -> None:
+    _one_of_each(doc)
+    assert _rows(page(browser, "/worklist?sort=name")) == [
+        "Blocked, Bo", "Closing, Cora", "Nothing, Ned", "Ready, Remy", "Report, Rita",
+        "Waiting, Wes"]
+    # An unknown order is the default one.
+    assert _rows(page(browser, "/worklist?sort=junk"))[0] == "Report, Rita"
+
+
+def test_counts_per_category_are_shown_whatever_the_filter(browser: FlaskClient,
+                                                           doc: Context) -> None:
+    _one_of_each(doc)
+    builders.enrolled_patient(doc, first="Wyn", last="Waiting")
+    for url in ("/worklist", "/worklist?category=blocked"):
+        shown = text_of(page(browser, url))
+        assert ("All 7 Registry report due 1 Blocked 1 Ready to sign 1 Closing today or "
+                "tomorrow 1 Waiting for the patient 2 Nothing due 1") in shown
+
+
+@pytest.mark.parametrize(
+    ("category", "names"),
+    [
+        ("report_due", ["Report, Rita"]),
+        ("blocked", ["Blocked, Bo"]),
+        ("ready_to_sign", ["Ready, Remy"]),
+        ("closing", ["Closing, Cora"]),
+        ("waiting", ["Waiting, Wes"]),
+        ("nothing_due", ["Nothing, Ned"]),
+        ("junk", ["Report, Rita", "Blocked, Bo", "Ready, Remy", "Closing, Cora",
+                  "Waiting, Wes", "Nothing, Ned"]),
+    ],
+)
+def test_filter_shows_one_category(browser: FlaskClient, doc: Context, category: str,
+                                   names: list[str]) -> None:
+    _one_of_each(doc)
+    assert _rows(page(browser, f"/worklist?category={category}")) == names
+
+
+def test_blocked_patient_shows_the_reason_and_the_reversal(browser: FlaskClient,
+                                                           doc: Context) -> None:
+    made = _one_of_each(doc)
+    auth = made["blocked_auth"]
+    markup = page(browser, "/worklist?category=blocked")
+    shown = text_of(markup)
+    assert (f"Blocked today Authorization {auth.number} is blocked: a pharmacy would "
+            f"refuse to dispense it; reverse it.") in shown
+    assert "The course ended with the last dose on Dec 15, 2026" in shown
+    rx = made["blocked_rx"]
+    assert f'href="/prescriptions/{rx.id}#reverse-h">Reverse the authorization' in markup
+
+
+def test_filter_and_search_are_kept_across_pages(browser: FlaskClient, doc: Context) -> None:
+    for n in range(27):
+        builders.enrolled_patient(doc, first=f"P{n:02d}", last="Paged")
+    builders.patient(doc, first="Other", last="Person")
+    first = page(browser, "/worklist?category=waiting&q=Paged")
+    assert first.count("Paged, P") == 25
+    assert "category=waiting" in first and 'rel="next"' in first
+    second = page(browser, "/worklist?category=waiting&q=Paged&page=2")
+    assert second.count("Paged, P") == 2 and "Person" not in second
+
+
+def test_empty_category_says_so(browser: FlaskClient, doc: Context) -> None:
+    builders.enrolled_patient(doc, first="Wes", last="Waiting")
+    assert "No patient blocked." in text_of(page(browser, "/worklist?category=blocked"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Lopez, Maya", "lopez,ma", "LOP, m", "Lopez,"],
+)
+def test_search_by_last_comma_first(browser: FlaskClient, doc: Context, query: str) -> None:
+    builders.patient(doc, first="Maya", last="Lopez")
+    builders.patient(doc, first="Mark", last="Lowe")
+    builders.patient(doc, first="Lopez", last="Maya")
+    assert _rows(page(browser, f"/worklist?q={query}")) == ["Lopez, Maya"]
+
+
+def test_search_by_program_prescription_and_authorization_number(browser: FlaskClient,
+                                                                 doc: Context) -> None:
+    made = _one_of_each(doc)
+    ready, waiting = made["ready"], made["waiting"]
+    blocked_auth = made["blocked_auth"]
+    for query, name in (
+        (waiting.program_number, "Waiting, Wes"),
+        (waiting.program_number.lower(), "Waiting, Wes"),
+        (made["ready_rx"].number, "Ready, Remy"),
+        (blocked_auth.number, "Blocked, Bo"),
+    ):
+        assert _rows(page(browser, f"/worklist?q={query}")) == [name], query
+    assert ready is not None
+    # A number is matched whole: a part of it finds nobody.
+    assert _rows(page(browser, f"/worklist?q={blocked_auth.number[:6]}")) == []
+
+
+def test_other_prescribers_numbers_find_nothing(browser: FlaskClient, ctx: Context,
+                                                doc: Context) -> None:
+    other = builders.as_user(ctx, builders.prescriber(ctx, name="Other Doc"))
+    theirs = builders.patient(other, first="Theirs", last="Elsewhere")
+    rx = builders.prescription(other, theirs.id)
+    for query in (theirs.program_number, rx.number):
+        assert _rows(page(browser, f"/worklist?q={query}")) == []

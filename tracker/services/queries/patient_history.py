@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     Integer,
     String,
@@ -109,6 +110,8 @@ class PrescriptionDetail:
     dispense: Dispense | None
     pharmacy: Pharmacy | None
     signers: dict[int, str] = field(default_factory=dict)  # user id -> printed name
+    # authorization id -> who closed it and where ("Name, pharmacy staff at Pharmacy")
+    closers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class PatientChart:
     prescriptions: Page[PrescriptionLine]
     authorizations: list[Authorization]
     dispenses: list[tuple[Dispense, str]]  # with the prescription's number
+    closers: dict[int, str] = field(default_factory=dict)  # as PrescriptionDetail.closers
 
 
 @dataclass(frozen=True)
@@ -283,10 +287,8 @@ def chart(ctx: Context, patient_id: int, records_page: int = 1,
         select(Prescription).where(Prescription.patient_id == patient.id)
         .order_by(Prescription.written_on.desc(), Prescription.id.desc())
     ))
-    auths = list(session.scalars(
-        select(Authorization).where(Authorization.patient_id == patient.id)
-        .order_by(Authorization.issued_on, Authorization.id)
-    ))
+    auths, closers = _authorizations_with_closers(
+        ctx, Authorization.patient_id == patient.id, Authorization.issued_on, Authorization.id)
     dispenses = list(session.scalars(
         select(Dispense).where(Dispense.patient_id == patient.id).order_by(Dispense.dispensed_on)
     ))
@@ -302,17 +304,36 @@ def chart(ctx: Context, patient_id: int, records_page: int = 1,
         prescriptions=page_of(lines, prescriptions_page, RX_PER_PAGE),
         authorizations=auths,
         dispenses=[(row, numbers.get(row.prescription_id, "")) for row in dispenses],
+        closers=closers,
     )
+
+
+def _authorizations_with_closers(
+    ctx: Context, where: ColumnElement[bool], *order: Any
+) -> tuple[list[Authorization], dict[int, str]]:
+    """Authorizations with who closed each one (a reversal: who, and for pharmacy staff at
+    which pharmacy), in one query."""
+    closer = aliased(User)
+    rows = ctx.session.execute(
+        select(Authorization, closer.name, Pharmacy.name)
+        .outerjoin(closer, closer.id == Authorization.closed_by)
+        .outerjoin(Pharmacy, Pharmacy.id == closer.pharmacy_id)
+        .where(where).order_by(*order)
+    ).all()
+    closers: dict[int, str] = {}
+    for auth, name, pharmacy_name in rows:
+        if name is not None:
+            closers[auth.id] = (f"{name}, pharmacy staff at {pharmacy_name}"
+                                if pharmacy_name is not None else name)
+    return [row[0] for row in rows], closers
 
 
 def prescription_detail(ctx: Context, prescription_id: int) -> PrescriptionDetail:
     """The acting prescriber's prescription with every authorization it had and its dispense."""
     rx = own_prescription(ctx, prescription_id)
     session = ctx.session
-    auths = list(session.scalars(
-        select(Authorization).where(Authorization.prescription_id == rx.id)
-        .order_by(Authorization.id.desc())
-    ))
+    auths, closers = _authorizations_with_closers(
+        ctx, Authorization.prescription_id == rx.id, Authorization.id.desc())
     found = session.execute(
         select(Dispense, Pharmacy).join(Pharmacy, Pharmacy.id == Dispense.pharmacy_id)
         .where(Dispense.prescription_id == rx.id)
@@ -326,7 +347,7 @@ def prescription_detail(ctx: Context, prescription_id: int) -> PrescriptionDetai
         for user_id, name in session.execute(
                 select(User.id, User.name).where(User.id.in_(signer_ids))):
             signers[user_id] = name
-    return PrescriptionDetail(rx, patient, auths, dispense, pharmacy, signers)
+    return PrescriptionDetail(rx, patient, auths, dispense, pharmacy, signers, closers)
 
 
 def correctable_record(ctx: Context, patient_id: int, kind: RecordKind, record_id: int) -> Any:

@@ -1,10 +1,10 @@
 """The prescriber's worklist and a patient's outlook: what each patient needs next, and when.
 
-The worklist reads one page of the prescriber's patients and everything it needs about them in a
-fixed number of queries, whatever the number of patients or the length of their histories: the
-page itself (count and rows), every dated record of the page's patients (one UNION ALL), their
-prescriptions, and their positive tests not yet reported to the registry. The rules engine and
-tracker.domain.next_steps decide the rest in memory."""
+The worklist reads the prescriber's patients the search finds and everything it needs about them
+in a fixed number of queries, whatever the number of patients or the length of their histories:
+the patients, every dated record of theirs (one UNION ALL), their prescriptions, and their
+positive tests not yet reported to the registry. The rules engine and tracker.domain.next_steps
+decide the rest in memory: each patient's steps and category, the counts, the order, the page."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from tracker.domain.decision import Decision
 from tracker.domain.enrollment import EnrollmentStatus, enrollment_status
@@ -32,42 +33,62 @@ from tracker.domain.next_steps import (
     Requirement,
     Situation,
     Step,
+    Urgency,
     checklist,
     fill_windows,
     outlook,
+    urgency,
 )
 from tracker.domain.policy import Policy
-from tracker.domain.rules import evaluate
-from tracker.models import Patient, Prescription, User
+from tracker.domain.reasons import Reason
+from tracker.domain.rules import evaluate, evaluate_open_authorization
+from tracker.models import Authorization, Patient, Prescription, User
 from tracker.models import PregnancyTest as PregnancyTestRow
 from tracker.services.care_team import prescribers_in_reach
 from tracker.services.context import Context
 from tracker.services.facts import load_case, load_many_patient_facts, prescriber_facts
-from tracker.services.paging import PER_PAGE, Page
+from tracker.services.paging import PER_PAGE, Page, page_of
 from tracker.services.prescriptions import own_prescription
 
 QUERY_MAX = 100
+_URGENCY_RANK = {category: rank for rank, category in enumerate(Urgency)}
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
 @dataclass(frozen=True)
 class WorklistRow:
-    """One patient on the worklist with their next steps, soonest first."""
+    """One patient on the worklist with their next steps, soonest first, and how pressing they
+    are."""
 
     patient: Patient
     status: EnrollmentStatus
     steps: tuple[Step, ...]
+    urgency: Urgency
     prescriber_name: str = ""  # whose patient (staff work for one or more prescribers)
+
+
+class WorklistSort(StrEnum):
+    URGENCY = "urgency"  # most pressing category first, then the soonest step, then the name
+    NAME = "name"
 
 
 @dataclass(frozen=True)
 class Worklist:
-    """A page of the worklist, the search that found it and the program date it is for."""
+    """A page of the worklist, the search and filter that found it, how many of the patients
+    the search found fall in each category, and the program date it is for."""
 
     query: str
     page: Page[WorklistRow]
     today: date
+    counts: dict[Urgency, int]
+    category: Urgency | None = None
+    sort: WorklistSort = WorklistSort.URGENCY
     prescriber_id: int | None = None  # the prescriber filter, when one is chosen
+
+    @property
+    def found(self) -> int:
+        """Patients the search found, whatever their category."""
+        return sum(self.counts.values())
 
 
 @dataclass(frozen=True)
@@ -162,13 +183,32 @@ def _prescriber(ctx: Context, prescriber_id: int) -> User:
     return user
 
 
+def _urgency_key(row: WorklistRow) -> tuple[int, date, str, str, int]:
+    soonest = min((step.due_on for step in row.steps if step.due_on is not None),
+                  default=date.max)
+    patient = row.patient
+    return (_URGENCY_RANK[row.urgency], soonest, patient.last_name.lower(),
+            patient.first_name.lower(), patient.id)
+
+
+def _name_key(row: WorklistRow) -> tuple[str, str, int]:
+    patient = row.patient
+    return (patient.last_name.lower(), patient.first_name.lower(), patient.id)
+
+
 def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_PAGE,
-             prescriber_id: int | None = None) -> Worklist:
-    """One page of the patients the acting user works on (found by name or birth date; for
-    staff, of one of their prescribers when `prescriber_id` is given), each with their next
-    steps on today's program date."""
+             prescriber_id: int | None = None, category: Urgency | None = None,
+             sort: WorklistSort = WorklistSort.URGENCY) -> Worklist:
+    """One page of the patients the acting user works on (for staff, of one of their
+    prescribers when `prescriber_id` is given) found by the search, each with their next
+    steps on today's program date and their category, most pressing first (or by name); the
+    counts of every category; only one category when `category` is given.
+
+    Sorting by urgency needs every found patient's steps, so every found patient is decided:
+    still a fixed number of queries (the patients, their records in one UNION ALL, their
+    prescriptions, their unreported positive tests), the rules engine in memory."""
     text = normalize_query(query)
-    patients, total = search_patients(ctx, text, page, per_page, prescriber_id)
+    patients = search_patients(ctx, text, prescriber_id)
     today = ctx.today()
     policy = ctx.policy(today)
     doctors = {pid: _prescriber(ctx, pid) for pid in {p.prescriber_id for p in patients}}
@@ -177,13 +217,19 @@ def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_P
     prescriptions = _summaries(ctx, ids)
     positives = _unreported_positives(ctx, ids)
     rows = []
+    counts = dict.fromkeys(Urgency, 0)
     for patient in patients:
         doctor = doctors[patient.prescriber_id]
         situation = Situation(facts[patient.id], prescriber_facts(doctor),
                               tuple(prescriptions[patient.id]), tuple(positives[patient.id]))
-        rows.append(WorklistRow(patient, enrollment_status(facts[patient.id], today),
-                                outlook(situation, today, policy).steps, doctor.name))
-    return Worklist(text, Page(items=rows, number=page, per_page=per_page, total=total), today,
+        steps = outlook(situation, today, policy, ctx.rule_sets).steps
+        row = WorklistRow(patient, enrollment_status(facts[patient.id], today), steps,
+                          urgency(steps), doctor.name)
+        counts[row.urgency] += 1
+        if category is None or row.urgency == category:
+            rows.append(row)
+    rows.sort(key=_urgency_key if sort == WorklistSort.URGENCY else _name_key)
+    return Worklist(text, page_of(rows, page, per_page), today, counts, category, sort,
                     prescriber_id)
 
 
@@ -197,7 +243,7 @@ def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
     situation = Situation(facts, prescriber_facts(_prescriber(ctx, patient.prescriber_id)),
                           tuple(prescriptions),
                           tuple(unreported))
-    result = outlook(situation, today, policy)
+    result = outlook(situation, today, policy, ctx.rule_sets)
     rx_id = result.prescription.id if result.prescription is not None else NEXT_FILL_ID
     return PatientOutlook(patient, facts, enrollment_status(facts, today), result,
                           checklist(result.decision, facts, policy, rx_id),
@@ -218,29 +264,59 @@ def prescription_outlook(ctx: Context, prescription_id: int) -> PrescriptionOutl
                                checklist(decision, case.patient, policy, rx.id), today)
 
 
-def search_patients(ctx: Context, query: str = "", page: int = 1, per_page: int = 25,
-                    prescriber_id: int | None = None) -> tuple[list[Patient], int]:
-    """The patients the acting user works on (care_team), or those of one of the prescribers
-    they work for, by name or birth date, one page at a time."""
+def authorization_blockers(ctx: Context, prescription_id: int) -> tuple[Reason, ...]:
+    """Why a pharmacy would refuse the open authorization of the acting prescriber's
+    prescription today (RULES.md §8 "Dispensing", the pharmacy aside), every clinical reason
+    as it is; () when it can be dispensed or has no open authorization."""
+    own_prescription(ctx, prescription_id)
+    loaded = load_case(ctx.session, prescription_id)
+    assert loaded is not None
+    case = loaded[3]
+    today = ctx.today()
+    for auth in case.patient.open_authorizations:
+        if auth.prescription_id == prescription_id and auth.issued_on <= today:
+            return evaluate_open_authorization(case, today, ctx.rule_sets, auth).unmet
+    return ()
+
+
+def search_patients(ctx: Context, query: str = "",
+                    prescriber_id: int | None = None) -> list[Patient]:
+    """The patients the acting user works on (care_team; for staff, those of one of the
+    prescribers they work for when `prescriber_id` is given) found by the search (all of them
+    for no search): "Last, First" (each the start of the name), part of the name, the birth
+    date, or exactly a program, prescription or authorization number."""
     in_reach = prescribers_in_reach(ctx)
     if prescriber_id is not None and prescriber_id in in_reach:
         in_reach = [prescriber_id]
     stmt = select(Patient).where(Patient.prescriber_id.in_(in_reach))
     query = (query or "").strip()
     if query:
-        try:
-            born = date.fromisoformat(query)
-        except ValueError:
-            like = f"%{query.lower()}%"
-            stmt = stmt.where(
-                func.lower(Patient.last_name + " " + Patient.first_name).like(like)
-                | func.lower(Patient.first_name + " " + Patient.last_name).like(like)
-            )
-        else:
-            stmt = stmt.where(Patient.date_of_birth == born)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
-        .limit(per_page).offset(max(page - 1, 0) * per_page)
-    ).all()
-    return list(rows), total
+        stmt = stmt.where(_matching(query))
+    return list(ctx.session.scalars(stmt))
+
+
+def _matching(query: str) -> ColumnElement[bool]:
+    """Which patients a search text finds."""
+    try:
+        born = date.fromisoformat(query)
+    except ValueError:
+        pass
+    else:
+        return Patient.date_of_birth == born
+    lowered = query.lower()
+    if "," in query:
+        last, _, first = lowered.partition(",")
+        name = (func.lower(Patient.last_name).like(f"{last.strip()}%")
+                & func.lower(Patient.first_name).like(f"{first.strip()}%"))
+    else:
+        like = f"%{lowered}%"
+        name = (func.lower(Patient.last_name + " " + Patient.first_name).like(like)
+                | func.lower(Patient.first_name + " " + Patient.last_name).like(like))
+    number = query.upper()
+    return (
+        name
+        | (Patient.program_number == number)
+        | Patient.id.in_(select(Prescription.patient_id).where(Prescription.number == number))
+        | Patient.id.in_(select(Authorization.patient_id)
+                         .where(Authorization.number == number))
+    )
