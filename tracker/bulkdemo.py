@@ -77,7 +77,7 @@ from tracker.services.patients import acknowledgment_fields
 from tracker.services.signatures import sign
 from tracker.services.users import npi_is_valid
 
-__all__ = ["Generated", "generate_patients", "summary"]
+__all__ = ["BulkWriter", "Generated", "generate_patients", "summary"]
 
 HISTORY_DAYS = 730  # patients were registered over the last two years
 PATIENTS_PER_PRESCRIBER = 250
@@ -261,8 +261,12 @@ class _Writer:
     """Writes batches of row tuples: one executemany of a Core insert per table (SQLite) or one
     COPY per table (PostgreSQL)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, columns: dict[str, tuple[str, ...]] = COLUMNS,
+                 tables: dict[str, Table] = TABLES) -> None:
+        # Other bulk writers (the import of patient histories) name their own columns.
         self.conn = conn
+        self.columns = columns
+        self.tables = tables
         self.postgres = conn.dialect.name == "postgresql"
         self._sql: dict[str, tuple[str, Callable[[tuple[Any, ...]], Any] | None]] = {}
 
@@ -270,8 +274,8 @@ class _Writer:
         """The Core insert of `name`'s columns compiled for the dialect, and how to put a
         row's values in the order of its placeholders (None when already in order)."""
         if name not in self._sql:
-            cols = COLUMNS[name]
-            compiled = insert(TABLES[name]).compile(dialect=self.conn.dialect,
+            cols = self.columns[name]
+            compiled = insert(self.tables[name]).compile(dialect=self.conn.dialect,
                                                     column_keys=list(cols))
             order = list(compiled.positiontup or [])
             missing = set(order) - set(cols)
@@ -287,7 +291,7 @@ class _Writer:
             return
         if self.postgres:
             quote = self.conn.dialect.identifier_preparer.quote
-            columns = ", ".join(quote(c) for c in COLUMNS[name])
+            columns = ", ".join(quote(c) for c in self.columns[name])
             raw = self.conn.connection.driver_connection
             with raw.cursor() as cursor:  # type: ignore[union-attr]
                 with cursor.copy(f"COPY {quote(name)} ({columns}) FROM STDIN") as copy:
@@ -298,6 +302,9 @@ class _Writer:
         if reorder is not None:
             rows = list(map(reorder, rows))
         self.conn.exec_driver_sql(sql, rows)
+
+
+BulkWriter = _Writer
 
 
 class _Ids:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -91,6 +91,7 @@ class History:
     comprehension: list[tuple[date, str, bool, str, str, bool]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     course_end: date | None = None
+    facts_cache: f.PatientFacts | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,8 @@ class _Checker:
         return value
 
 
-def parse_line(number: int, text: str, ctx: LineContext) -> History | list[Problem]:
-    """One line of the file: a History when every check passes, else its problems."""
+def read_line(text: str) -> dict[str, Any] | list[Problem]:
+    """The JSON object of a line, or why it is not one."""
     try:
         line = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -153,6 +154,17 @@ def parse_line(number: int, text: str, ctx: LineContext) -> History | list[Probl
         return [("line", "Not valid JSON.")]
     if not isinstance(line, dict):
         return [("line", "Each line is one JSON object: a patient.")]
+    return line
+
+
+def external_id_of(line: Mapping[str, Any]) -> str | None:
+    value = line.get("external_id")
+    return value.strip() if isinstance(value, str) else None
+
+
+def parse_line(number: int, line: dict[str, Any], ctx: LineContext) -> History | list[Problem]:
+    """One line of the file (its JSON object): a History when every check passes, else its
+    problems."""
     check = _Checker()
     for unknown in sorted(set(line) - LINE_FIELDS):
         check.add(unknown, "Unknown field.")
@@ -297,21 +309,28 @@ def registered_on(h: History, today: date) -> date:
     the earliest date of their history (today when it has none)."""
     days = [on for on, *_ in h.acknowledgments] + list(h.counseling) + \
         [on for on, *_ in h.pregnancy_tests] + [on for on, *_ in h.contraception] + \
-        [on for on, *_ in h.comprehension] + [fill.written_on for fill in h.fills]
+        [on for on, *_ in h.comprehension]
     return min(days, default=today)
 
 
-def patient_facts(h: History, today: date, fills: int | None = None) -> f.PatientFacts:
-    """The engine's facts of the history, with local ids; `fills`: how many of the fills
-    (their dispenses and an open authorization) count."""
-    changes = h.category_changes or [(registered_on(h, today), h.category)]
-    taken = h.fills if fills is None else h.fills[:fills]
+def patient_facts(h: History, today: date) -> f.PatientFacts:
+    """The engine's facts of the history, with local ids, its fills as far as they go."""
+    records = h.facts_cache
+    if records is None:
+        records = h.facts_cache = _record_facts(h, today)
+    taken = h.fills
     dispenses = tuple(f.DispenseRecord(i, i, fill.dispensed_on)
                       for i, fill in enumerate(taken, 1) if fill.dispensed_on is not None)
     open_auths = tuple(
         f.OpenAuthorization(f"import-{i}", i, fill.authorized_on, fill.do_not_dispense_after,
                             fill.rule_set)
         for i, fill in enumerate(taken, 1) if fill.dispensed_on is None)
+    return replace(records, dispenses=dispenses, open_authorizations=open_auths)
+
+
+def _record_facts(h: History, today: date) -> f.PatientFacts:
+    """The facts of every record but the fills (the same for each fill's decision)."""
+    changes = h.category_changes or [(registered_on(h, today), h.category)]
     return f.PatientFacts(
         birth_date=h.date_of_birth,
         category_history=tuple(f.CategoryChange(on, cat) for on, cat in changes),
@@ -329,8 +348,6 @@ def patient_facts(h: History, today: date, fills: int | None = None) -> f.Patien
             f.ComprehensionAttempt(i, on, passed, frozenset(m for m in methods.split(",") if m),
                                    abstinence)
             for i, (on, _, passed, _, methods, abstinence) in enumerate(h.comprehension, 1)),
-        dispenses=dispenses,
-        open_authorizations=open_auths,
     )
 
 

@@ -25,13 +25,15 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 
+from tracker.bulkdemo import BulkWriter
 from tracker.domain.facts import PrescriptionStatus, RecordKind
 from tracker.models import (
     Acknowledgment,
@@ -57,7 +59,14 @@ from tracker.services.authorizations import authorization_fields, new_authorizat
 from tracker.services.codes import new_program_number
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
-from tracker.services.import_lines import History, LineContext, parse_line, registered_on
+from tracker.services.import_lines import (
+    History,
+    LineContext,
+    external_id_of,
+    parse_line,
+    read_line,
+    registered_on,
+)
 from tracker.services.patients import acknowledgment_fields
 from tracker.services.prescriptions import new_prescription_number
 from tracker.services.signatures import sign
@@ -127,37 +136,58 @@ def _lines(data: bytes) -> Iterator[tuple[int, str]]:
             yield number, raw
 
 
+@dataclass
+class _Checked:
+    """The file's lines checked: the histories to write, the external ids already imported
+    (in the file's order, with the new ones), the problems."""
+
+    histories: list[History]
+    order: list[str]
+    existing: dict[str, ImportedId]
+    problems: list[str]
+
+
 def validate(ctx: Context, prescriber: User, data: bytes,
-             progress: Callable[[int], None] | None = None) -> tuple[list[History], list[str]]:
-    """Every line of the file checked; the histories, or one message per problem."""
+             progress: Callable[[int], None] | None = None) -> _Checked:
+    """Every line of the file checked, but those already imported for the prescriber (found
+    by external id: importing them again changes nothing)."""
+    checked = _Checked([], [], {}, [])
     try:
-        lines = list(_lines(data))
+        lines = [(number, read_line(raw)) for number, raw in _lines(data)]
     except UnicodeDecodeError:
-        return [], ["line 1: file: The file must be UTF-8 text (JSON Lines)."]
+        checked.problems.append("line 1: file: The file must be UTF-8 text (JSON Lines).")
+        return checked
+    if not lines:
+        checked.problems.append("line 1: file: The file holds no patient.")
+    ids = [external_id_of(line) for _, line in lines if isinstance(line, dict)]
+    checked.existing = _already_imported(ctx, prescriber, [i for i in ids if i])
     pharmacies = {ncpdp: pid for ncpdp, pid in
                   ctx.session.execute(select(Pharmacy.ncpdp_id, Pharmacy.id))}
     line_ctx = LineContext(today=ctx.today(), policy=ctx.policy,
                            first_rule_set=ctx.rule_sets[0].in_force_from,
                            home_testing_permitted=prescriber.home_testing_permitted,
                            pharmacies=pharmacies)
-    histories: list[History] = []
-    problems: list[str] = []
     seen: dict[str, int] = {}
-    for count, (number, raw) in enumerate(lines, 1):
-        parsed = parse_line(number, raw, line_ctx)
+    for count, (number, line) in enumerate(lines, 1):
+        external_id = external_id_of(line) if isinstance(line, dict) else None
+        if external_id and external_id in seen:
+            checked.problems.append(f"line {number}: external_id: The external id "
+                                    f"{external_id!r} is already on line {seen[external_id]}.")
+            continue
+        if external_id:
+            seen[external_id] = number
+        if external_id in checked.existing:
+            checked.order.append(external_id)
+            continue
+        parsed = parse_line(number, line, line_ctx) if isinstance(line, dict) else line
         if isinstance(parsed, History):
-            first = seen.setdefault(parsed.external_id, number)
-            if first != number:
-                problems.append(f"line {number}: external_id: The external id "
-                                f"{parsed.external_id!r} is already on line {first}.")
-            histories.append(parsed)
+            checked.histories.append(parsed)
+            checked.order.append(parsed.external_id)
         else:
-            problems.extend(f"line {number}: {path}: {why}" for path, why in parsed)
+            checked.problems.extend(f"line {number}: {path}: {why}" for path, why in parsed)
         if progress is not None and count % BATCH_PATIENTS == 0:
             progress(BATCH_PATIENTS)
-    if not lines:
-        problems.append("line 1: file: The file holds no patient.")
-    return histories, problems
+    return checked
 
 
 def _already_imported(ctx: Context, prescriber: User,
@@ -184,12 +214,12 @@ def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes
     prescriber = importing_prescriber(ctx, prescriber_email)
     name = (file_name or "import.jsonl").replace("\\", "/").rsplit("/", 1)[-1][:FILE_NAME_MAX]
     report = ImportReport(name, file_digest(data), 0, [], [], dry_run=dry_run)
-    histories, report.problems = validate(ctx, prescriber, data, progress)
-    report.lines = len(histories)
+    checked = validate(ctx, prescriber, data, progress)
+    report.problems = checked.problems
+    report.lines = len(checked.order)
     if report.problems:
         return report
-    existing = _already_imported(ctx, prescriber, [h.external_id for h in histories])
-    fresh = [h for h in histories if h.external_id not in existing]
+    fresh = checked.histories
     written: dict[str, ImportedId] = {}
     if fresh and not dry_run:
         run = PatientImport(file_name=name, sha256=report.sha256, prescriber_id=prescriber.id,
@@ -206,9 +236,9 @@ def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes
             if progress is not None:
                 progress(len(batch))
     report.new = len(fresh)
-    for h in histories:
-        found = existing.get(h.external_id) or written.get(h.external_id)
-        report.ids.append(found or ImportedId(h.external_id, None, None))
+    for external_id in checked.order:
+        found = checked.existing.get(external_id) or written.get(external_id)
+        report.ids.append(found or ImportedId(external_id, None, None))
     return report
 
 
@@ -262,6 +292,15 @@ class _Writer:
         self.at = run.ran_at
         self.zone = ZoneInfo(ctx.program_timezone)
         self.today = ctx.today()
+        self.sqlite = self.conn.dialect.name == "sqlite"
+        self.columns: dict[str, tuple[str, ...]] = {}
+        self.bulk = BulkWriter(self.conn, self.columns, _TABLES)
+
+    def values(self, name: str, row: dict[str, Any]) -> tuple[Any, ...]:
+        """A row as the driver takes it, in the order of its table's columns (those given by
+        the first row of the table)."""
+        columns = self.columns.setdefault(name, tuple(row))
+        return tuple(_db_value(row[c], self.sqlite) for c in columns)
 
     def moment(self, day: date) -> datetime:
         """Noon on a program date, in UTC: the time of a past event known only by its date."""
@@ -287,9 +326,9 @@ class _Writer:
                      "program_number": imported.program_number,
                      "records": {name: n for name, n in _row_counts(h).items() if n}},
                 reason=f"imported from {self.run.file_name}"))
-        for name, table in _TABLES.items():
+        for name in _TABLES:
             if rows[name]:
-                self.conn.execute(insert(table), rows[name])
+                self.bulk.write(name, [self.values(name, row) for row in rows[name]])
         record_events(self.ctx, events)
         return done
 
@@ -392,6 +431,26 @@ class _Writer:
                     pharmacy_id=fill.pharmacy_id, pharmacist_id=doc, dispensed_at=when,
                     dispensed_on=fill.dispensed_on, quantity=fill.quantity,
                     days_supply=fill.days_supply, medication_guide_given=True))
+
+
+def _db_value(value: Any, sqlite: bool) -> Any:
+    """A value as the driver stores it through the models' types: enumerations as their
+    value; on SQLite, dates as ISO text and times as naive UTC text (tracker.db)."""
+    kind = type(value)
+    if kind in _PLAIN:  # most values: checked by exact type, the fastest test there is
+        return value
+    if sqlite:
+        if kind is date:
+            return value.isoformat()
+        if kind is datetime:
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds")
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _row_counts(h: History) -> dict[str, int]:
