@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -471,12 +471,3 @@ def import_of(ctx: Context, patient_id: int) -> PatientImport | None:
     return ctx.session.scalar(
         select(PatientImport).join(ImportedPatient, ImportedPatient.import_id == PatientImport.id)
         .where(ImportedPatient.patient_id == patient_id))
-
-
-def imported_rows(rows: Iterable[Any], run: PatientImport | None,
-                  stamp: str = "recorded_at") -> set[int]:
-    """The ids of those of an imported patient's rows that came from the import: recorded at
-    or before the import's time (nothing of the patient existed earlier)."""
-    if run is None:
-        return set()
-    return {row.id for row in rows if getattr(row, stamp) <= run.ran_at}
