@@ -81,7 +81,7 @@ def upload() -> ResponseReturnValue:
         mark_rollback()
         form.prescriber_email.errors = [str(exc)]
         return _page(form, status=422)
-    record_event(ctx, "patients.import_checked", "import", report.sha256,
+    record_event(ctx, "patients.import_checked", "import", None,
                  new={"file_name": report.file_name, "sha256": report.sha256,
                       "prescriber": email, "patients": len(report.ids), "new": report.new,
                       "problems": len(report.problems)})
