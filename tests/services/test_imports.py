@@ -242,6 +242,9 @@ INVALID: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_set("fills.1.authorized_on", "2026-08-01"), "fills[1].authorized_on", "date order"),
     (_set("fills.1.dispensed_on", None), "fills[1].dispensed_on", "at most one"),
     (_set("comprehension.0", _DELETE), "fills[0].authorized_on", "COMPREHENSION_MISSING"),
+    (lambda line: line["pregnancy_tests"].append(
+        {"collected_on": "2026-08-01", "result": "positive", "setting": "lab"}),
+     "fills[0].dispensed_on", "PREGNANCY_TEST_POSITIVE"),
     (_set("pregnancy_tests.0", _DELETE), "fills[0].authorized_on", "SCREENING_TEST_MISSING"),
     (_set("category_changes", [{"changed_on": "2026-07-01", "category": "cannot_get_pregnant"}]),
      "category", "last category change"),

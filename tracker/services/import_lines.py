@@ -18,7 +18,7 @@ from tracker.domain import facts as f
 from tracker.domain.comprehension import grade
 from tracker.domain.decision import Decision
 from tracker.domain.policy import Policy
-from tracker.domain.rules import evaluate
+from tracker.domain.rules import evaluate, evaluate_dispense
 from tracker.services.facts import join_methods
 from tracker.services.patients import (
     check_acknowledgment,
@@ -100,6 +100,7 @@ class LineContext:
 
     today: date
     policy: Callable[[date], Policy]
+    rule_sets: tuple[Policy, ...]
     first_rule_set: date
     home_testing_permitted: bool
     pharmacies: Mapping[str, int]  # NCPDP id -> pharmacy id
@@ -390,8 +391,11 @@ def _fills(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineContex
                       f"could be dispensed through {last_day.isoformat()} "
                       f"({decision.rule_set}).")
             return
-        h.fills.append(Fill(written, supply, quantity, authorized, last_day, decision.rule_set,
-                            decision.used, dispensed, pharmacy_id))
+        fill = Fill(written, supply, quantity, authorized, last_day, decision.rule_set,
+                    decision.used, dispensed, pharmacy_id)
+        if dispensed is not None and not _dispensable(check, path, h, fill, ctx):
+            return
+        h.fills.append(fill)
 
 
 def _pharmacy(check: _Checker, path: str, rec: Mapping[str, Any], dispensed: date | None,
@@ -443,6 +447,33 @@ def _decide(h: History, written: date, supply: int, quantity: int, authorized: d
                                      home_testing_permitted=ctx.home_testing_permitted),
     )
     return evaluate(case, authorized, ctx.policy(authorized))
+
+
+def _dispensable(check: _Checker, path: str, h: History, fill: Fill,
+                 ctx: LineContext) -> bool:
+    """RULES.md §8 "Dispensing": the counter's re-check on the dispensing day (as of the issue
+    day, and what was recorded since that blocks a fill: a positive test, a category change,
+    an ended course). The pharmacy's own standing then is not known: it is taken as active."""
+    assert fill.dispensed_on is not None
+    number = len(h.fills) + 1
+    patient = patient_facts(h, ctx.today)
+    authorization = f.OpenAuthorization(f"import-{number}", number, fill.authorized_on,
+                                        fill.do_not_dispense_after, fill.rule_set)
+    case = f.Case(
+        prescription=f.PrescriptionFacts(number, f.PrescriptionStatus.DISPENSABLE,
+                                         fill.written_on, fill.days_supply, fill.quantity),
+        patient=replace(patient, open_authorizations=(authorization,)),
+        prescriber=f.PrescriberFacts(active=True,
+                                     home_testing_permitted=ctx.home_testing_permitted),
+    )
+    decision = evaluate_dispense(case, fill.dispensed_on, ctx.rule_sets,
+                                 f.PharmacyFacts(fill.dispensed_on, fill.dispensed_on),
+                                 authorization)
+    for reason in decision.unmet:
+        check.add(path + "dispensed_on", f"The rules did not allow this dispense on "
+                  f"{fill.dispensed_on.isoformat()} ({decision.rule_set}): {reason.code}: "
+                  f"{reason.message}")
+    return decision.dispensable
 
 
 def _course_end(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineContext) -> None:

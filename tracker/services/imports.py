@@ -163,7 +163,7 @@ def validate(ctx: Context, prescriber: User, data: bytes,
     checked.existing = _already_imported(ctx, prescriber, [i for i in ids if i])
     pharmacies = {ncpdp: pid for ncpdp, pid in
                   ctx.session.execute(select(Pharmacy.ncpdp_id, Pharmacy.id))}
-    line_ctx = LineContext(today=ctx.today(), policy=ctx.policy,
+    line_ctx = LineContext(today=ctx.today(), policy=ctx.policy, rule_sets=ctx.rule_sets,
                            first_rule_set=ctx.rule_sets[0].in_force_from,
                            home_testing_permitted=prescriber.home_testing_permitted,
                            pharmacies=pharmacies)
