@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 
-from tracker.bulkdemo import BulkWriter
 from tracker.domain.facts import PrescriptionStatus, RecordKind
 from tracker.models import (
     Acknowledgment,
@@ -56,6 +55,7 @@ from tracker.models import (
 )
 from tracker.services.audit import PendingEvent, record_events
 from tracker.services.authorizations import authorization_fields, new_authorization_number
+from tracker.services.bulk_writer import BulkWriter
 from tracker.services.codes import new_program_number
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
