@@ -34,12 +34,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -71,6 +70,7 @@ from tracker.models import (
 )
 from tracker.services.audit import record_event
 from tracker.services.authorizations import authorization_fields
+from tracker.services.bulk_writer import BulkWriter
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
 from tracker.services.patients import acknowledgment_fields
@@ -255,49 +255,6 @@ class Generated:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
-
-
-class _Writer:
-    """Writes batches of row tuples: one executemany of a Core insert per table (SQLite) or one
-    COPY per table (PostgreSQL)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-        self._sql: dict[str, tuple[str, Callable[[tuple[Any, ...]], Any] | None]] = {}
-
-    def _insert(self, name: str) -> tuple[str, Callable[[tuple[Any, ...]], Any] | None]:
-        """The Core insert of `name`'s columns compiled for the dialect, and how to put a
-        row's values in the order of its placeholders (None when already in order)."""
-        if name not in self._sql:
-            cols = COLUMNS[name]
-            compiled = insert(TABLES[name]).compile(dialect=self.conn.dialect,
-                                                    column_keys=list(cols))
-            order = list(compiled.positiontup or [])
-            missing = set(order) - set(cols)
-            if missing:
-                # A column the model fills in Python (a default) that the generator omits.
-                raise RuntimeError(f"bulkdemo writes no value for {name}.{sorted(missing)}")
-            reorder = None if order == list(cols) else itemgetter(*(cols.index(c) for c in order))
-            self._sql[name] = (str(compiled), reorder)
-        return self._sql[name]
-
-    def write(self, name: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.postgres:
-            quote = self.conn.dialect.identifier_preparer.quote
-            columns = ", ".join(quote(c) for c in COLUMNS[name])
-            raw = self.conn.connection.driver_connection
-            with raw.cursor() as cursor:  # type: ignore[union-attr]
-                with cursor.copy(f"COPY {quote(name)} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            return
-        sql, reorder = self._insert(name)
-        if reorder is not None:
-            rows = list(map(reorder, rows))
-        self.conn.exec_driver_sql(sql, rows)
 
 
 class _Ids:
@@ -787,7 +744,7 @@ class _Generator:
 
     # --- writing --------------------------------------------------------------------------------
 
-    def write(self, writer: _Writer) -> None:
+    def write(self, writer: BulkWriter) -> None:
         """Write the rows laid out since the last call, parents first."""
         for name, rows in self.rows.items():
             if rows:
@@ -835,7 +792,7 @@ def generate_patients(ctx: Context, patients: int, seed: int = 2026,
         conn.exec_driver_sql("PRAGMA cache_size = -1048576")
     trusted = conn.dialect.name == "postgresql" and trust_keys and _trust_keys(ctx, conn)
     gen = _Generator(ctx, conn, seed)
-    writer = _Writer(conn)
+    writer = BulkWriter(conn, COLUMNS, TABLES)
     report = Generated(seed=seed, patients=patients)
     report.prescribers, report.pharmacies, report.pharmacists = gen.load_people(conn, patients)
     if patients and not gen.pharmacies:

@@ -394,6 +394,45 @@ def _generate(ctx: Context, patients: int, seed: int) -> None:
     click.echo(f"written in {time.monotonic() - began:,.0f} s; committing", err=True)
 
 
+@cli.command("import", help="Import patients already in treatment, with their history, from "
+             "a JSON Lines file (one patient per line; see the README). All or nothing: any "
+             "invalid line and nothing is written. Prints one JSON line per patient.")
+@click.option("--prescriber", "prescriber_email", required=True,
+              help="email of the prescriber the patients belong to")
+@click.option("--dry-run", is_flag=True, help="validate and report, write nothing")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_patients(prescriber_email: str, dry_run: bool, file: str) -> None:
+    import os
+    import time
+
+    from tracker.services.imports import import_file
+
+    with open(file, "rb") as source:
+        data = source.read()
+    began = time.monotonic()
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    with _context(writes=not dry_run) as ctx:
+        with click.progressbar(length=2 * lines if not dry_run else lines,
+                               label="Importing" if not dry_run else "Checking",
+                               file=sys.stderr, show_pos=True) as bar:
+            try:
+                report = import_file(ctx, prescriber_email, os.path.basename(file), data,
+                                     dry_run=dry_run, progress=bar.update)
+            except NotFound as exc:
+                raise Fail(str(exc)) from exc
+        if not report.ok:
+            for problem in report.problems:
+                click.echo(problem, err=True)
+            raise Fail(f"{len(report.problems)} problem(s) in {report.file_name}; "
+                       f"nothing was imported")
+    for imported in report.ids:
+        click.echo(imported.line())
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {report.new} new patient(s), {len(report.ids) - report.new} already "
+               f"imported, from {report.file_name} (sha256 {report.sha256}) in "
+               f"{time.monotonic() - began:,.1f} s", err=True)
+
+
 @cli.command("serve", help="Serve the app on this machine (development server).")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -620,7 +620,8 @@ def _step(kind: StepKind) -> Step:
         ((), Urgency.NOTHING_DUE),
     ],
     ids=["report-first", "blocked-before-ready", "blocked-nobody-can-date",
-         "ready-before-closing", "drafted-by-staff-ready-to-sign", "closing-before-waiting", "waiting", "next-fill", "nothing"],
+         "ready-before-closing", "drafted-by-staff-ready-to-sign", "closing-before-waiting",
+         "waiting", "next-fill", "nothing"],
 )
 def test_urgency_is_the_most_pressing_category_of_the_steps(
     step_kinds: tuple[StepKind, ...], expected: Urgency

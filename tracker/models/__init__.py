@@ -3,6 +3,7 @@
 
 from tracker.db import Base
 from tracker.models.audit import AuditEvent
+from tracker.models.imports import ImportedPatient, PatientImport
 from tracker.models.interop import CdsClient
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
@@ -46,10 +47,12 @@ __all__ = [
     "Dispense",
     "FormDraft",
     "IdempotencyRecord",
+    "ImportedPatient",
     "LoginAttempt",
     "LoginSession",
     "PasswordReset",
     "Patient",
+    "PatientImport",
     "Pharmacy",
     "PregnancyTest",
     "Prescription",

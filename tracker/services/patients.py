@@ -84,6 +84,16 @@ def check_category(errors: dict[str, list[str]], value: str | None) -> Category 
     return None
 
 
+def check_birth_date(errors: dict[str, list[str]], date_of_birth: date | None,
+                     today: date) -> None:
+    if date_of_birth is None:
+        errors.setdefault("date_of_birth", []).append("Enter the birth date (YYYY-MM-DD).")
+    elif date_of_birth > today:
+        errors.setdefault("date_of_birth", []).append("The birth date cannot be in the future.")
+    elif date_of_birth.year < 1900:
+        errors.setdefault("date_of_birth", []).append("The birth date must be after 1900.")
+
+
 def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birth: date | None,
                      category: str, prescriber_npi: str | None = None) -> Patient:
     """A new patient of the acting prescriber, or, entered by their staff, of the prescriber
@@ -96,12 +106,7 @@ def register_patient(ctx: Context, first_name: str, last_name: str, date_of_birt
     first = check_name(errors, "first_name", first_name, "first name")
     last = check_name(errors, "last_name", last_name, "last name")
     today = ctx.today()
-    if date_of_birth is None:
-        errors.setdefault("date_of_birth", []).append("Enter the birth date (YYYY-MM-DD).")
-    elif date_of_birth > today:
-        errors.setdefault("date_of_birth", []).append("The birth date cannot be in the future.")
-    elif date_of_birth.year < 1900:
-        errors.setdefault("date_of_birth", []).append("The birth date must be after 1900.")
+    check_birth_date(errors, date_of_birth, today)
     cat = check_category(errors, category)
     require(errors)
     assert cat is not None and date_of_birth is not None
@@ -159,6 +164,46 @@ def acknowledgment_fields(ack: Acknowledgment) -> dict[str, object]:
     }
 
 
+def check_acknowledgment(errors: dict[str, list[str]], first_name: str, last_name: str,
+                         date_of_birth: date, signed_on: date | None, patient_signature: str,
+                         guardian_signature: str | None, guardian_relationship: str | None,
+                         today: date) -> tuple[str, str | None, str | None]:
+    """RULES.md §4: the signing date, the typed name matching the registered one, and a
+    guardian's signature under 18. Collects problems in `errors`; returns the signature, the
+    guardian's name and relationship as they are stored (spacing normalized)."""
+    check_clinical_date(errors, "signed_on", signed_on, today, date_of_birth)
+    typed = " ".join((patient_signature or "").split())
+    if problem := text.name_problem(patient_signature, multiline=True):
+        errors.setdefault("patient_signature", []).append(problem)
+    elif not typed:
+        errors.setdefault("patient_signature", []).append(
+            "The patient types their full name to sign.")
+    elif len(typed) > 2 * NAME_MAX + 1:
+        errors.setdefault("patient_signature", []).append("The signature is too long.")
+    elif not signature_matches(typed, first_name, last_name):
+        errors.setdefault("patient_signature", []).append(
+            f"The typed name must match the registered name "
+            f"'{first_name} {last_name}'.")
+    guardian = " ".join((guardian_signature or "").split()) or None
+    relationship = " ".join((guardian_relationship or "").split()) or None
+    if signed_on is not None and not errors.get("signed_on") and needs_guardian(
+        date_of_birth, signed_on
+    ):
+        if not guardian:
+            errors.setdefault("guardian_signature", []).append(
+                "The patient is under 18 on the signing date: a parent or guardian signs too.")
+        if not relationship:
+            errors.setdefault("guardian_relationship", []).append(
+                "Give the guardian's relationship to the patient (e.g. mother, legal guardian).")
+    for field, value in (("guardian_signature", guardian),
+                         ("guardian_relationship", relationship)):
+        if problem := text.name_problem(value):
+            errors.setdefault(field, []).append(problem)
+        elif value and len(value) > NAME_MAX:
+            errors.setdefault(field, []).append(f"At most {NAME_MAX} characters.")
+    return typed, guardian, relationship
+
+
 def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
                           patient_signature: str, guardian_signature: str | None = None,
                           guardian_relationship: str | None = None, *,
@@ -174,36 +219,9 @@ def record_acknowledgment(ctx: Context, patient_id: int, signed_on: date | None,
         raise rejected_signature(ctx, witness, "That is not your password; the signature "
                                                "was not recorded.")
     errors: dict[str, list[str]] = {}
-    check_clinical_date(errors, "signed_on", signed_on, ctx.today(), patient.date_of_birth)
-    typed = " ".join((patient_signature or "").split())
-    if problem := text.name_problem(patient_signature, multiline=True):
-        errors.setdefault("patient_signature", []).append(problem)
-    elif not typed:
-        errors.setdefault("patient_signature", []).append(
-            "The patient types their full name to sign.")
-    elif len(typed) > 2 * NAME_MAX + 1:
-        errors.setdefault("patient_signature", []).append("The signature is too long.")
-    elif not signature_matches(typed, patient.first_name, patient.last_name):
-        errors.setdefault("patient_signature", []).append(
-            f"The typed name must match the registered name "
-            f"'{patient.first_name} {patient.last_name}'.")
-    guardian = " ".join((guardian_signature or "").split()) or None
-    relationship = " ".join((guardian_relationship or "").split()) or None
-    if signed_on is not None and not errors.get("signed_on") and needs_guardian(
-        patient.date_of_birth, signed_on
-    ):
-        if not guardian:
-            errors.setdefault("guardian_signature", []).append(
-                "The patient is under 18 on the signing date: a parent or guardian signs too.")
-        if not relationship:
-            errors.setdefault("guardian_relationship", []).append(
-                "Give the guardian's relationship to the patient (e.g. mother, legal guardian).")
-    for field, value in (("guardian_signature", guardian),
-                         ("guardian_relationship", relationship)):
-        if problem := text.name_problem(value):
-            errors.setdefault(field, []).append(problem)
-        elif value and len(value) > NAME_MAX:
-            errors.setdefault(field, []).append(f"At most {NAME_MAX} characters.")
+    typed, guardian, relationship = check_acknowledgment(
+        errors, patient.first_name, patient.last_name, patient.date_of_birth, signed_on,
+        patient_signature, guardian_signature, guardian_relationship, ctx.today())
     require(errors)
     assert signed_on is not None
     form = current_form(patient.category)

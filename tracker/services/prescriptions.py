@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tracker.domain.decision import Decision
 from tracker.domain.facts import PrescriptionStatus
+from tracker.domain.policy import Policy
 from tracker.domain.rules import evaluate
 from tracker.domain.validation import days_supply_error, refills_error
 from tracker.models import Authorization, AuthorizationState, Prescription
@@ -35,12 +36,11 @@ def whole_number(errors: dict[str, list[str]], field: str, value: object) -> int
     return value
 
 
-def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
-                       days_supply: object, quantity: object, refills: object = 0) -> Prescription:
-    patient = own_patient(ctx, patient_id)
-    errors: dict[str, list[str]] = {}
-    policy = ctx.policy(ctx.today())
-    check_clinical_date(errors, "written_on", written_on, ctx.today(), patient.date_of_birth)
+def check_prescription_values(errors: dict[str, list[str]], days_supply: object,
+                              quantity: object, refills: object,
+                              policy: Policy) -> tuple[int | None, int | None]:
+    """RULES.md §8: a days' supply of 1-30, a quantity, no refills; returns supply and
+    quantity."""
     supply = whole_number(errors, "days_supply", days_supply)
     if supply is not None and (problem := days_supply_error(supply, policy)):
         errors.setdefault("days_supply", []).append(problem)
@@ -51,6 +51,16 @@ def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
     fills = whole_number(errors, "refills", refills)
     if fills is not None and (problem := refills_error(fills, policy)):
         errors.setdefault("refills", []).append(problem)
+    return supply, qty
+
+
+def write_prescription(ctx: Context, patient_id: int, written_on: date | None,
+                       days_supply: object, quantity: object, refills: object = 0) -> Prescription:
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    policy = ctx.policy(ctx.today())
+    check_clinical_date(errors, "written_on", written_on, ctx.today(), patient.date_of_birth)
+    supply, qty = check_prescription_values(errors, days_supply, quantity, refills, policy)
     require(errors)
     # The prescription is the patient's prescriber's, whoever drafts it (staff draft it for
     # the prescriber's signature).

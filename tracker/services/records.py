@@ -93,6 +93,15 @@ def record_counseling(ctx: Context, patient_id: int, counseled_on: date | None, 
     return _store(ctx, row, old, RecordKind.COUNSELING, {"counseled_on": counseled_on}, reason)
 
 
+def check_test_values(errors: dict[str, list[str]], result: object, setting: object) -> None:
+    if result not in {r.value for r in TestResult}:
+        errors.setdefault("result", []).append("The result is negative or positive.")
+    if setting not in {s.value for s in TestSetting}:
+        errors.setdefault("setting", []).append(
+            "The setting is lab (CLIA-certified laboratory), office (another medical setting) "
+            "or home.")
+
+
 def record_pregnancy_test(ctx: Context, patient_id: int, collected_on: date | None,
                           result: str | None, setting: str | None, *,
                           corrects_id: int | None = None,
@@ -100,12 +109,7 @@ def record_pregnancy_test(ctx: Context, patient_id: int, collected_on: date | No
     patient = own_patient(ctx, patient_id)
     errors: dict[str, list[str]] = {}
     check_clinical_date(errors, "collected_on", collected_on, ctx.today(), patient.date_of_birth)
-    if result not in {r.value for r in TestResult}:
-        errors.setdefault("result", []).append("The result is negative or positive.")
-    if setting not in {s.value for s in TestSetting}:
-        errors.setdefault("setting", []).append(
-            "The setting is lab (CLIA-certified laboratory), office (another medical setting) "
-            "or home.")
+    check_test_values(errors, result, setting)
     old = _correction(ctx, PregnancyTest, patient.id, corrects_id, reason, errors)
     require(errors)
     assert result is not None and setting is not None
@@ -127,16 +131,13 @@ def _methods_list(errors: dict[str, list[str]], field: str, methods: Any) -> lis
     return list(methods)
 
 
-def record_contraception(ctx: Context, patient_id: int, recorded_on: date | None,
-                         started_on: date | None, methods: Any, abstinence: bool, *,
-                         corrects_id: int | None = None,
-                         reason: str | None = None) -> ContraceptionEntry:
-    """RULES.md §6.2: two different methods, at least one primary, or abstinence."""
-    patient = own_patient(ctx, patient_id)
-    errors: dict[str, list[str]] = {}
-    today = ctx.today()
-    check_clinical_date(errors, "recorded_on", recorded_on, today, patient.date_of_birth)
-    check_clinical_date(errors, "started_on", started_on, today, patient.date_of_birth)
+def check_contraception(errors: dict[str, list[str]], recorded_on: date | None,
+                        started_on: date | None, methods: Any, abstinence: object, today: date,
+                        birth: date) -> list[str]:
+    """RULES.md §1, §6.2: the entry's dates and its methods or abstinence; returns the
+    methods chosen."""
+    check_clinical_date(errors, "recorded_on", recorded_on, today, birth)
+    check_clinical_date(errors, "started_on", started_on, today, birth)
     if recorded_on and started_on and started_on > recorded_on:
         errors.setdefault("started_on", []).append(
             "The start date cannot be after the date of the entry.")
@@ -144,6 +145,18 @@ def record_contraception(ctx: Context, patient_id: int, recorded_on: date | None
     if not errors.get("methods"):
         for problem in contraception_errors(chosen, bool(abstinence)):
             errors.setdefault("methods", []).append(problem)
+    return chosen
+
+
+def record_contraception(ctx: Context, patient_id: int, recorded_on: date | None,
+                         started_on: date | None, methods: Any, abstinence: bool, *,
+                         corrects_id: int | None = None,
+                         reason: str | None = None) -> ContraceptionEntry:
+    """RULES.md §6.2: two different methods, at least one primary, or abstinence."""
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    chosen = check_contraception(errors, recorded_on, started_on, methods, abstinence,
+                                 ctx.today(), patient.date_of_birth)
     old = _correction(ctx, ContraceptionEntry, patient.id, corrects_id, reason, errors)
     require(errors)
     stored = join_methods(chosen)
@@ -155,13 +168,12 @@ def record_contraception(ctx: Context, patient_id: int, recorded_on: date | None
                    "abstinence": bool(abstinence)}, reason)
 
 
-def record_comprehension(ctx: Context, patient_id: int, completed_on: date | None,
-                         answers: Any, methods: Any, abstinence: bool) -> ComprehensionAttempt:
-    """The patient's answers to RULES.md §9, graded here; failed attempts are kept too."""
-    patient = own_patient(ctx, patient_id)
-    errors: dict[str, list[str]] = {}
-    check_clinical_date(errors, "completed_on", completed_on, ctx.today(),
-                        patient.date_of_birth)
+def check_comprehension(errors: dict[str, list[str]], completed_on: date | None, answers: Any,
+                        methods: Any, abstinence: object, today: date,
+                        birth: date) -> list[str]:
+    """RULES.md §9 answer sheet and the contraception the patient confirms; returns the
+    methods chosen."""
+    check_clinical_date(errors, "completed_on", completed_on, today, birth)
     if not isinstance(answers, Mapping):
         errors.setdefault("answers", []).append(
             "Give the answers as an object of question id to true/false.")
@@ -172,6 +184,16 @@ def record_comprehension(ctx: Context, patient_id: int, completed_on: date | Non
     if not errors.get("contraception_methods"):
         for problem in contraception_errors(chosen, bool(abstinence)):
             errors.setdefault("contraception_methods", []).append(problem)
+    return chosen
+
+
+def record_comprehension(ctx: Context, patient_id: int, completed_on: date | None,
+                         answers: Any, methods: Any, abstinence: bool) -> ComprehensionAttempt:
+    """The patient's answers to RULES.md §9, graded here; failed attempts are kept too."""
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    chosen = check_comprehension(errors, completed_on, answers, methods, abstinence,
+                                 ctx.today(), patient.date_of_birth)
     require(errors)
     result = grade(answers)
     row = ComprehensionAttempt(

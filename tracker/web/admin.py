@@ -403,4 +403,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 
 
 def register(app: Flask) -> None:
+    from tracker.web import admin_imports
+
     app.register_blueprint(bp)
+    app.register_blueprint(admin_imports.bp)

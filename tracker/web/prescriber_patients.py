@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
 from tracker.http.requests import context, mark_rollback
-from tracker.services import care_team, patients, records
+from tracker.services import care_team, imports, patients, records
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import SignatureRejected, ValidationFailed
 from tracker.services.queries import patient_history
@@ -79,7 +79,8 @@ def patient(patient_id: int) -> ResponseReturnValue:
         written_date)
     return render_template("prescriber/patient.html", view=view, records=chart.history,
                            prescriptions=chart.prescriptions, timeline=picture,
-                           closers=chart.closers, action=ActionForm())
+                           closers=chart.closers, action=ActionForm(),
+                           imported=imports.import_of(context(), patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/acknowledgment", methods=["GET", "POST"])

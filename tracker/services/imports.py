@@ -1,0 +1,473 @@
+"""Importing patients already in treatment, with their history (API.md `tracker import`).
+
+All or nothing: every line is validated first (tracker.services.import_lines), and nothing is
+written unless every line passes. Then the rows are written with bulk inserts, a batch of
+patients at a time, in the caller's transaction. Patients already imported for the prescriber
+under the same `external_id` are left as they are and reported with their ids.
+
+How the imported rows are filled in (what the source system could not give):
+- every row is recorded by the prescriber, at the import's time (`recorded_at`, `changed_at`,
+  `created_at`, `signed_at`): a record of an imported patient recorded at or before the
+  import's time came from the import. `imports` keeps the file's name and SHA-256 and who ran
+  it; `imported_patients` links each patient to it under their external id.
+- an acknowledgment was signed outside the tracker: its form code and version are `imported`,
+  its meaning says so, and the prescriber stands as witness. It is e-signed like any other.
+- each authorization is the one the rules engine issues on `authorized_on` under that day's
+  rule set (its do-not-dispense-after date and the records it used); it and its prescription
+  get new random numbers. A dispense happened at the pharmacy named by its NCPDP id, recorded
+  by the prescriber (the pharmacist is not known); the Medication Guide is taken as given.
+- the audit trail gets one `patient.imported` event per patient, naming the import."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.engine import Connection
+
+from tracker.domain.facts import PrescriptionStatus, RecordKind
+from tracker.models import (
+    Acknowledgment,
+    Authorization,
+    AuthorizationState,
+    CategoryChange,
+    ComprehensionAttempt,
+    ContraceptionEntry,
+    Counseling,
+    CourseEnd,
+    Dispense,
+    ImportedPatient,
+    Patient,
+    PatientImport,
+    Pharmacy,
+    PregnancyTest,
+    Prescription,
+    Role,
+    User,
+)
+from tracker.services.audit import PendingEvent, record_events
+from tracker.services.authorizations import authorization_fields, new_authorization_number
+from tracker.services.bulk_writer import BulkWriter
+from tracker.services.codes import new_program_number
+from tracker.services.context import Context
+from tracker.services.errors import Forbidden, NotFound
+from tracker.services.import_lines import (
+    History,
+    LineContext,
+    external_id_of,
+    parse_line,
+    read_line,
+    registered_on,
+)
+from tracker.services.patients import acknowledgment_fields
+from tracker.services.prescriptions import new_prescription_number
+from tracker.services.signatures import sign
+
+BATCH_PATIENTS = 1000
+IMPORTED = "imported"
+IMPORTED_MEANING = ("Signed outside the tracker (on paper or in the system the patient's "
+                    "history was imported from); imported, not witnessed here")
+FILE_NAME_MAX = 255
+
+
+@dataclass(frozen=True)
+class ImportedId:
+    """What the import prints for each patient (API.md)."""
+
+    external_id: str
+    patient_id: int | None  # None: a dry run's new patient, not written
+    program_number: str | None
+
+    def line(self) -> str:
+        return json.dumps({"external_id": self.external_id, "patient_id": self.patient_id,
+                           "program_number": self.program_number})
+
+
+@dataclass
+class ImportReport:
+    """The outcome: `problems` (one message per problem, nothing written) or the ids of every
+    patient of the file, in its order; `new` counts the patients this run wrote."""
+
+    file_name: str
+    sha256: str
+    lines: int
+    problems: list[str]
+    ids: list[ImportedId]
+    new: int = 0
+    import_id: int | None = None
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def importing_prescriber(ctx: Context, email: str) -> User:
+    """The prescriber the patients are imported for: an active prescriber. Admins (the web
+    page) and the command line (no user) import; a prescriber imports only for themself."""
+    if ctx.actor.role not in (None, Role.ADMIN) and ctx.actor.role != Role.PRESCRIBER:
+        raise Forbidden("Only administrators import patients.")
+    user = ctx.session.scalar(select(User).where(func.lower(User.email) ==
+                                                 (email or "").strip().lower()))
+    if user is None or user.role != Role.PRESCRIBER:
+        raise NotFound(f"no prescriber with email {email!r}")
+    if ctx.actor.role == Role.PRESCRIBER and ctx.actor.user_id != user.id:
+        raise Forbidden("A prescriber imports only their own patients.")
+    if not user.active:
+        raise NotFound(f"the prescriber {email!r} is not active")
+    return user
+
+
+def _lines(data: bytes) -> Iterator[tuple[int, str]]:
+    for number, raw in enumerate(data.decode("utf-8").splitlines(), 1):
+        if raw.strip():
+            yield number, raw
+
+
+@dataclass
+class _Checked:
+    """The file's lines checked: the histories to write, the external ids already imported
+    (in the file's order, with the new ones), the problems."""
+
+    histories: list[History]
+    order: list[str]
+    existing: dict[str, ImportedId]
+    problems: list[str]
+
+
+def validate(ctx: Context, prescriber: User, data: bytes,
+             progress: Callable[[int], None] | None = None) -> _Checked:
+    """Every line of the file checked, but those already imported for the prescriber (found
+    by external id: importing them again changes nothing)."""
+    checked = _Checked([], [], {}, [])
+    try:
+        lines = [(number, read_line(raw)) for number, raw in _lines(data)]
+    except UnicodeDecodeError:
+        checked.problems.append("line 1: file: The file must be UTF-8 text (JSON Lines).")
+        return checked
+    if not lines:
+        checked.problems.append("line 1: file: The file holds no patient.")
+    ids = [external_id_of(line) for _, line in lines if isinstance(line, dict)]
+    checked.existing = _already_imported(ctx, prescriber, [i for i in ids if i])
+    pharmacies = {ncpdp: pid for ncpdp, pid in
+                  ctx.session.execute(select(Pharmacy.ncpdp_id, Pharmacy.id))}
+    line_ctx = LineContext(today=ctx.today(), policy=ctx.policy, rule_sets=ctx.rule_sets,
+                           first_rule_set=ctx.rule_sets[0].in_force_from,
+                           home_testing_permitted=prescriber.home_testing_permitted,
+                           pharmacies=pharmacies)
+    seen: dict[str, int] = {}
+    for count, (number, line) in enumerate(lines, 1):
+        external_id = external_id_of(line) if isinstance(line, dict) else None
+        if external_id and external_id in seen:
+            checked.problems.append(f"line {number}: external_id: The external id "
+                                    f"{external_id!r} is already on line {seen[external_id]}.")
+            continue
+        if external_id:
+            seen[external_id] = number
+        if external_id in checked.existing:
+            checked.order.append(external_id)
+            continue
+        parsed = parse_line(number, line, line_ctx) if isinstance(line, dict) else line
+        if isinstance(parsed, History):
+            checked.histories.append(parsed)
+            checked.order.append(parsed.external_id)
+        else:
+            checked.problems.extend(f"line {number}: {path}: {why}" for path, why in parsed)
+        if progress is not None and count % BATCH_PATIENTS == 0:
+            progress(BATCH_PATIENTS)
+    return checked
+
+
+def _already_imported(ctx: Context, prescriber: User,
+                      external_ids: list[str]) -> dict[str, ImportedId]:
+    found: dict[str, ImportedId] = {}
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start:start + 500]
+        for external_id, patient_id, number in ctx.session.execute(
+            select(ImportedPatient.external_id, Patient.id, Patient.program_number)
+            .join(Patient, Patient.id == ImportedPatient.patient_id)
+            .where(ImportedPatient.prescriber_id == prescriber.id,
+                   ImportedPatient.external_id.in_(chunk))
+        ):
+            found[external_id] = ImportedId(external_id, patient_id, number)
+    return found
+
+
+def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes, *,
+                dry_run: bool = False,
+                progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Validate the whole file; unless `dry_run` or a problem was found, write the new
+    patients (bulk, in batches) and one audit event each. `progress` is called with the
+    number of lines handled (validation) and then patients written."""
+    prescriber = importing_prescriber(ctx, prescriber_email)
+    name = (file_name or "import.jsonl").replace("\\", "/").rsplit("/", 1)[-1][:FILE_NAME_MAX]
+    report = ImportReport(name, file_digest(data), 0, [], [], dry_run=dry_run)
+    checked = validate(ctx, prescriber, data, progress)
+    report.problems = checked.problems
+    report.lines = len(checked.order)
+    if report.problems:
+        return report
+    fresh = checked.histories
+    written: dict[str, ImportedId] = {}
+    if fresh and not dry_run:
+        run = PatientImport(file_name=name, sha256=report.sha256, prescriber_id=prescriber.id,
+                            ran_by=ctx.actor.user_id,
+                            ran_by_name=ctx.actor.name or "tracker-cli",
+                            ran_at=ctx.now(), patients=len(fresh))
+        ctx.session.add(run)
+        ctx.session.flush()
+        report.import_id = run.id
+        writer = _Writer(ctx, prescriber, run)
+        for start in range(0, len(fresh), BATCH_PATIENTS):
+            batch = fresh[start:start + BATCH_PATIENTS]
+            written.update(writer.write(batch))
+            if progress is not None:
+                progress(len(batch))
+    report.new = len(fresh)
+    for external_id in checked.order:
+        found = checked.existing.get(external_id) or written.get(external_id)
+        report.ids.append(found or ImportedId(external_id, None, None))
+    return report
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_TABLES: dict[str, Table] = {
+    name: model.__table__  # type: ignore[misc]
+    for name, model in (
+        ("patients", Patient), ("imported_patients", ImportedPatient),
+        ("category_changes", CategoryChange), ("acknowledgments", Acknowledgment),
+        ("counseling", Counseling), ("pregnancy_tests", PregnancyTest),
+        ("contraception", ContraceptionEntry), ("comprehension_attempts", ComprehensionAttempt),
+        ("prescriptions", Prescription), ("authorizations", Authorization),
+        ("dispenses", Dispense), ("course_ends", CourseEnd),
+    )
+}
+# The engine's record kinds (in a decision's `used`) and the tables that hold them.
+_KIND_TABLES = {
+    RecordKind.ACKNOWLEDGMENT: "acknowledgments", RecordKind.COUNSELING: "counseling",
+    RecordKind.PREGNANCY_TEST: "pregnancy_tests", RecordKind.CONTRACEPTION: "contraception",
+    RecordKind.COMPREHENSION: "comprehension_attempts", RecordKind.COURSE_END: "course_ends",
+    RecordKind.PRESCRIPTION: "prescriptions", RecordKind.DISPENSE: "dispenses",
+    RecordKind.AUTHORIZATION: "authorizations", RecordKind.CATEGORY_CHANGE: "category_changes",
+}
+
+
+def _reserve_ids(conn: Connection, name: str, count: int) -> Iterator[int]:
+    """`count` new ids of a table. PostgreSQL: taken from its sequence, so the app's own inserts
+    running meanwhile never collide. SQLite: after the largest (writers take turns, and this
+    transaction holds the write lock)."""
+    if count == 0:
+        return iter(())
+    if conn.dialect.name == "postgresql":
+        # The table name comes from the fixed _TABLES mapping, never from input.
+        return iter(conn.execute(text(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "  # noqa: S608  # nosec B608
+            "FROM generate_series(1, :n)"), {"n": count}).scalars().all())
+    table = _TABLES[name]
+    start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return iter(range(start, start + count))
+
+
+class _Writer:
+    """Writes batches of validated histories as rows of every table, parents first."""
+
+    def __init__(self, ctx: Context, prescriber: User, run: PatientImport) -> None:
+        self.ctx = ctx
+        self.conn = ctx.session.connection()
+        self.doc = prescriber.id
+        self.run = run
+        self.at = run.ran_at
+        self.zone = ZoneInfo(ctx.program_timezone)
+        self.today = ctx.today()
+        self.sqlite = self.conn.dialect.name == "sqlite"
+        self.columns: dict[str, tuple[str, ...]] = {}
+        self.bulk = BulkWriter(self.conn, self.columns, _TABLES)
+
+    def values(self, name: str, row: dict[str, Any]) -> tuple[Any, ...]:
+        """A row as the driver takes it, in the order of its table's columns (those given by
+        the first row of the table)."""
+        columns = self.columns.setdefault(name, tuple(row))
+        return tuple(_db_value(row[c], self.sqlite) for c in columns)
+
+    def moment(self, day: date) -> datetime:
+        """Noon on a program date, in UTC: the time of a past event known only by its date."""
+        return datetime.combine(day, time(12), self.zone).astimezone(UTC)
+
+    def write(self, batch: list[History]) -> dict[str, ImportedId]:
+        counts = {name: 0 for name in _TABLES}
+        for h in batch:
+            for name, n in _row_counts(h).items():
+                counts[name] += n
+        ids = {name: _reserve_ids(self.conn, name, n) for name, n in counts.items()}
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
+        events: list[PendingEvent] = []
+        done: dict[str, ImportedId] = {}
+        for h in batch:
+            imported = self._patient(h, ids, rows)
+            done[h.external_id] = imported
+            events.append(PendingEvent(
+                "patient.imported", "patient", imported.patient_id,
+                patient_id=imported.patient_id,
+                new={"import_id": self.run.id, "file_name": self.run.file_name,
+                     "sha256": self.run.sha256, "external_id": h.external_id,
+                     "program_number": imported.program_number,
+                     "records": {name: n for name, n in _row_counts(h).items() if n}},
+                reason=f"imported from {self.run.file_name}"))
+        for name in _TABLES:
+            if rows[name]:
+                self.bulk.write(name, [self.values(name, row) for row in rows[name]])
+        record_events(self.ctx, events)
+        return done
+
+    def _patient(self, h: History, ids: dict[str, Iterator[int]],
+                 rows: dict[str, list[dict[str, Any]]]) -> ImportedId:
+        doc, at = self.doc, self.at
+        pid = next(ids["patients"])
+        number = new_program_number()
+        rows["patients"].append(dict(
+            id=pid, prescriber_id=doc, first_name=h.first_name, last_name=h.last_name,
+            date_of_birth=h.date_of_birth, category=h.category, created_at=at, created_by=doc,
+            program_number=number))
+        rows["imported_patients"].append(dict(
+            id=next(ids["imported_patients"]), import_id=self.run.id, patient_id=pid,
+            prescriber_id=doc, external_id=h.external_id))
+        changes = h.category_changes or [(registered_on(h, self.today), h.category)]
+        for on, category in changes:
+            rows["category_changes"].append(dict(
+                id=next(ids["category_changes"]), patient_id=pid, category=category,
+                changed_on=on, changed_by=doc, changed_at=at,
+                reason=f"imported from {self.run.file_name}"))
+        local: dict[str, list[int]] = {name: [] for name in _TABLES}
+        for on, category, signature, guardian, relationship in h.acknowledgments:
+            aid = next(ids["acknowledgments"])
+            local["acknowledgments"].append(aid)
+            fields = SimpleNamespace(
+                id=aid, patient_id=pid, category=category, form_code=IMPORTED,
+                form_version=IMPORTED, signed_on=on, patient_signature=signature,
+                guardian_signature=guardian, guardian_relationship=relationship,
+                meaning=IMPORTED_MEANING, witness_id=doc, signed_at=at)
+            key_id, mac = sign(self.ctx.signature_keys, "acknowledgment",
+                               acknowledgment_fields(fields))  # type: ignore[arg-type]
+            rows["acknowledgments"].append(dict(vars(fields), signature_hmac=mac,
+                                                signature_key_id=key_id))
+        record = dict(patient_id=pid, recorded_by=doc, recorded_at=at, superseded=False)
+        for on in h.counseling:
+            rid = next(ids["counseling"])
+            local["counseling"].append(rid)
+            rows["counseling"].append(dict(record, id=rid, counseled_on=on))
+        for on, result, setting in h.pregnancy_tests:
+            rid = next(ids["pregnancy_tests"])
+            local["pregnancy_tests"].append(rid)
+            rows["pregnancy_tests"].append(dict(record, id=rid, collected_on=on, result=result,
+                                                setting=setting, registry_reported_at=None,
+                                                registry_reported_by=None))
+        for on, started, methods, abstinence in h.contraception:
+            rid = next(ids["contraception"])
+            local["contraception"].append(rid)
+            rows["contraception"].append(dict(record, id=rid, recorded_on=on,
+                                              started_on=started, methods=methods,
+                                              abstinence=abstinence))
+        for on, answers, passed, wrong, methods, abstinence in h.comprehension:
+            rid = next(ids["comprehension_attempts"])
+            local["comprehension_attempts"].append(rid)
+            rows["comprehension_attempts"].append(dict(
+                record, id=rid, completed_on=on, answers=answers, passed=passed, wrong=wrong,
+                methods=methods, abstinence=abstinence))
+        if h.course_end is not None:
+            rid = next(ids["course_ends"])
+            local["course_ends"].append(rid)
+            rows["course_ends"].append(dict(id=rid, patient_id=pid, last_dose_on=h.course_end,
+                                            recorded_by=doc, recorded_at=at))
+        self._fills(h, pid, ids, rows, local)
+        return ImportedId(h.external_id, pid, number)
+
+    def _fills(self, h: History, pid: int, ids: dict[str, Iterator[int]],
+               rows: dict[str, list[dict[str, Any]]], local: dict[str, list[int]]) -> None:
+        doc, at = self.doc, self.at
+        for fill in h.fills:
+            rx = next(ids["prescriptions"])
+            local["prescriptions"].append(rx)
+            dispensed = fill.dispensed_on is not None
+            rows["prescriptions"].append(dict(
+                id=rx, number=new_prescription_number(), patient_id=pid, prescriber_id=doc,
+                written_on=fill.written_on, days_supply=fill.days_supply,
+                quantity=fill.quantity, refills=0,
+                status=PrescriptionStatus.DISPENSED if dispensed
+                else PrescriptionStatus.DISPENSABLE, created_at=at))
+            aid = next(ids["authorizations"])
+            used = [[kind.value, local[_KIND_TABLES[kind]][record - 1]]
+                    for kind, record in fill.used]
+            fields = SimpleNamespace(
+                id=aid, number=new_authorization_number(), prescription_id=rx, patient_id=pid,
+                issued_on=fill.authorized_on, issued_at=self.moment(fill.authorized_on),
+                issued_by=doc, do_not_dispense_after=fill.do_not_dispense_after,
+                rule_set=fill.rule_set)
+            key_id, mac = sign(self.ctx.signature_keys, "authorization",
+                               authorization_fields(fields))  # type: ignore[arg-type]
+            when = self.moment(fill.dispensed_on) if fill.dispensed_on is not None else None
+            rows["authorizations"].append(dict(
+                vars(fields), state=AuthorizationState.DISPENSED if dispensed
+                else AuthorizationState.OPEN, decision_used=json.dumps(used),
+                signature_hmac=mac, signature_key_id=key_id, closed_at=when,
+                closed_by=doc if dispensed else None, close_reason=None))
+            if fill.dispensed_on is not None:
+                did = next(ids["dispenses"])
+                local["dispenses"].append(did)
+                rows["dispenses"].append(dict(
+                    id=did, prescription_id=rx, authorization_id=aid, patient_id=pid,
+                    pharmacy_id=fill.pharmacy_id, pharmacist_id=doc, dispensed_at=when,
+                    dispensed_on=fill.dispensed_on, quantity=fill.quantity,
+                    days_supply=fill.days_supply, medication_guide_given=True))
+
+
+def _db_value(value: Any, sqlite: bool) -> Any:
+    """A value as the driver stores it through the models' types: enumerations as their
+    value; on SQLite, dates as ISO text and times as naive UTC text (tracker.db)."""
+    kind = type(value)
+    if kind in _PLAIN:  # most values: checked by exact type, the fastest test there is
+        return value
+    if sqlite:
+        if kind is date:
+            return value.isoformat()
+        if kind is datetime:
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds")
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _row_counts(h: History) -> dict[str, int]:
+    dispensed = sum(1 for fill in h.fills if fill.dispensed_on is not None)
+    return {
+        "patients": 1, "imported_patients": 1,
+        "category_changes": len(h.category_changes) or 1,
+        "acknowledgments": len(h.acknowledgments), "counseling": len(h.counseling),
+        "pregnancy_tests": len(h.pregnancy_tests), "contraception": len(h.contraception),
+        "comprehension_attempts": len(h.comprehension), "prescriptions": len(h.fills),
+        "authorizations": len(h.fills), "dispenses": dispensed,
+        "course_ends": 1 if h.course_end is not None else 0,
+    }
+
+
+def import_of(ctx: Context, patient_id: int) -> PatientImport | None:
+    """The import a patient came from, if any (the patient page says so)."""
+    return ctx.session.scalar(
+        select(PatientImport).join(ImportedPatient, ImportedPatient.import_id == PatientImport.id)
+        .where(ImportedPatient.patient_id == patient_id))
