@@ -33,4 +33,4 @@ def test_imported_records_say_when_and_from_which_file(
     stamp = "imported on Dec 15, 2026 at 12:00 PM ET from clinic-export.jsonl"
     assert shown.count(stamp) == 5
     newest = shown[shown.find("Records"):].split(" Counseling ")[1]
-    assert newest.startswith("Dana Derm Dec 15, 2026 at 12:05 PM ET Correct")
+    assert newest.startswith("Dana Derm (prescriber) Dec 15, 2026 at 12:05 PM ET Correct")
