@@ -80,7 +80,8 @@ def check_category(errors: dict[str, list[str]], value: str | None) -> Category 
             return Category(value)
     except ValueError:
         pass
-    errors.setdefault("category", []).append("Choose can_get_pregnant or cannot_get_pregnant.")
+    errors.setdefault("category", []).append(
+        "Choose whether the patient can or cannot get pregnant.")
     return None
 
 

@@ -51,7 +51,7 @@ def test_registration_names_every_missing_field_and_stores_nothing(browser: Flas
                                                "date_of_birth": "", "category": ""}, status=422)
     assert errors_of(answer) == [
         "Enter the first name.", "Enter the last name.", "Enter the birth date (YYYY-MM-DD).",
-        "Choose can_get_pregnant or cannot_get_pregnant."]
+        "Choose whether the patient can or cannot get pregnant."]
     assert _patients(db) == before
 
 
@@ -143,7 +143,7 @@ def test_change_of_category_asks_for_the_new_acknowledgment(browser: FlaskClient
     none = submit(browser, f"/patients/{p.id}/category", {"reason": "x" * 501}, status=422)
     assert errors_of(none) == ["At most 500 characters."]
     unknown = submit(browser, f"/patients/{p.id}/category", {"category": "maybe"}, status=422)
-    assert errors_of(unknown) == ["Choose can_get_pregnant or cannot_get_pregnant."]
+    assert errors_of(unknown) == ["Choose whether the patient can or cannot get pregnant."]
 
 
 def test_end_of_course_puts_the_post_treatment_test_on_the_worklist(browser: FlaskClient,
