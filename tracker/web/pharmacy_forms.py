@@ -54,6 +54,7 @@ class LookupForm(FlaskForm):
     date_of_birth = DateField(
         "Patient's date of birth",
         validators=[InputRequired("Enter the patient's date of birth (YYYY-MM-DD).")],
+        description="Pick the date, or type it as YYYY-MM-DD.",
         render_kw={"autocomplete": "off"},
     )
     submit = SubmitField("Look up")

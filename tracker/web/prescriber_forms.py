@@ -52,8 +52,15 @@ ANSWER_CHOICES = [SelectChoice("true", "True"), SelectChoice("false", "False")]
 
 
 class WrittenDateField(DateField):
-    """A date picked or typed as YYYY-MM-DD. Left empty it is None, and the service says what
-    is missing; anything else that is not a real date is a field error here."""
+    """A date picked, or typed as YYYY-MM-DD or MM/DD/YYYY (the way US offices write dates,
+    for a browser that shows a plain text box). Left empty it is None, and the service says
+    what is missing; anything else that is not a real date is a field error here."""
+
+    HINT = "Pick the date, or type it as YYYY-MM-DD or MM/DD/YYYY."
+
+    def __init__(self, label: str, **kw: Any) -> None:
+        kw.setdefault("description", self.HINT)
+        super().__init__(label, **kw)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         text = (valuelist[0] if valuelist else "") or ""
@@ -61,12 +68,23 @@ class WrittenDateField(DateField):
         if not text:
             self.data = None
             return
-        try:
-            self.data = date.fromisoformat(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(
-                "Enter a real date as YYYY-MM-DD, for example 2026-12-03.") from None
+        self.data = _typed_date(text)
+        if self.data is None:
+            raise ValueError("Enter a real date as YYYY-MM-DD or MM/DD/YYYY.")
+
+
+def _typed_date(text: str) -> date | None:
+    """YYYY-MM-DD, or MM/DD/YYYY with a four-digit year (a two-digit year would have to guess
+    the century of a birth date); None for anything else or a day the calendar lacks."""
+    try:
+        if "/" in text:
+            parts = text.split("/")
+            if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
+                return date(int(parts[2]), int(parts[0]), int(parts[1]))
+            return None
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 class WholeNumberField(IntegerField):

@@ -119,7 +119,7 @@ def test_every_missing_part_of_the_signature_is_named(browser: FlaskClient, db: 
     future = submit(browser, f"/patients/{p.id}/acknowledgment",
                     _sign(p.id, signed_on="2026-12-16", patient_signature=""), status=422)
     assert errors_of(future) == [
-        "The date 2026-12-16 is in the future; the latest accepted date is 2026-12-15.",
+        "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026.",
         "The patient types their full name to sign."]
     assert _acks(db) == 0
 

@@ -63,7 +63,7 @@ def test_registration_refuses_a_birth_date_in_the_future_or_not_a_date(browser: 
     assert errors_of(future) == ["The birth date cannot be in the future."]
     garbled = submit(browser, "/patients/new", {**data, "date_of_birth": "14/03/1998"},
                      status=422)
-    assert errors_of(garbled) == ["Enter a real date as YYYY-MM-DD, for example 2026-12-03."]
+    assert errors_of(garbled) == ["Enter a real date as YYYY-MM-DD or MM/DD/YYYY."]
     assert _patients(db) == 0
 
 
@@ -163,7 +163,7 @@ def test_end_of_course_refuses_a_future_date(browser: FlaskClient, doc: Context)
     answer = submit(browser, f"/patients/{p.id}/course-end", {"last_dose_on": "2026-12-16"},
                     status=422)
     assert errors_of(answer) == [
-        "The date 2026-12-16 is in the future; the latest accepted date is 2026-12-15."]
+        "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026."]
     assert patients.view(doc, p).enrolled
 
 
@@ -232,3 +232,15 @@ def test_the_patient_page_and_the_printed_acknowledgment_show_the_program_number
         Acknowledgment.patient_id == patient.id)).one()
     printed = client.get(f"/patients/{patient.id}/acknowledgments/{ack.id}")
     assert patient.program_number in printed.get_data(as_text=True)
+
+
+def test_the_birth_date_takes_what_its_hint_says(browser: FlaskClient, db: Session) -> None:
+    form = page(browser, "/patients/new")
+    assert "Pick the date, or type it as YYYY-MM-DD or MM/DD/YYYY." in text_of(form)
+    data = {"first_name": "Maya", "last_name": "Lopez", "category": "cannot_get_pregnant"}
+    submit(browser, "/patients/new", {**data, "date_of_birth": "03/14/1998"}, status=302)
+    stored = db.scalars(select(Patient).where(Patient.last_name == "Lopez")).one()
+    assert str(stored.date_of_birth) == "1998-03-14"
+    for typed in ("02/30/1998", "3/14/98", "1998/03/14"):
+        answer = submit(browser, "/patients/new", {**data, "date_of_birth": typed}, status=422)
+        assert errors_of(answer) == ["Enter a real date as YYYY-MM-DD or MM/DD/YYYY."]

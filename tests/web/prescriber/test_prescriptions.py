@@ -51,7 +51,7 @@ def test_days_supply_refills_and_quantity_are_checked(browser: FlaskClient, db: 
     none = submit(browser, url, {**WRITE, "quantity": "", "written_on": "2026-12-16"},
                   status=422)
     assert errors_of(none) == [
-        "The date 2026-12-16 is in the future; the latest accepted date is 2026-12-15.",
+        "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026.",
         "Give a whole number."]
     assert _count(db, Prescription) == 0
 

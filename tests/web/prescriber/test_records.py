@@ -45,11 +45,11 @@ def test_record_dated_in_the_future_or_before_birth_is_refused(browser: FlaskCli
     future = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": "2026-12-16"},
                     status=422)
     assert errors_of(future) == [
-        "The date 2026-12-16 is in the future; the latest accepted date is 2026-12-15."]
+        "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026."]
     before = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": "1990-01-01"},
                     status=422)
     assert errors_of(before) == [
-        "The date 1990-01-01 is before the patient's birth date 1995-04-02."]
+        "The date Jan 1, 1990 is before the patient's birth date Apr 2, 1995."]
     empty = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": ""},
                    status=422)
     assert errors_of(empty) == ["Enter a date (YYYY-MM-DD)."]
