@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests import builders
 from tests.builders import SIGNED
 from tests.conftest import login
+from tracker.models import Authorization, Prescription
 from tracker.services import authorizations, records
 from tracker.services.context import Context
 from tracker.services.queries import audit_events
 from tracker.web import audit_views
+from tracker.web.audit_words import action_label
+from tracker.web.formatting import written_date, written_time
 
 
 @pytest.fixture
@@ -36,7 +42,8 @@ def test_admin_sees_who_did_what_to_a_patient_and_that_it_verifies(
     page = client.get(f"/audit/patients/{patient.id}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "patient.registered" in text and "authorization.issued" in text
+    assert "Patient registered" in text and "Marked dispensable (authorization issued)" in text
+    assert "patient.registered" not in text
     assert doc_user.name in text
     assert "The audit chain verifies" in text
     assert "signature verifies" in text and "DOES NOT" not in text
@@ -49,7 +56,7 @@ def test_trail_of_a_user_lists_their_actions(client: FlaskClient, ctx: Context,
     admin = builders.admin(ctx)
     login(client, admin.email, builders.PASSWORD)
     text = client.get(f"/audit/users/{doc_user.id}").get_data(as_text=True)
-    assert "pregnancy_test.recorded" in text and "login.succeeded" not in text
+    assert "Pregnancy test recorded" in text and "Signed in" not in text
 
 
 def test_exports_hold_every_event_of_the_patient(client: FlaskClient, ctx: Context,
@@ -120,3 +127,56 @@ def test_csv_export_escapes_a_leading_tab_or_carriage_return(start: str) -> None
     row["reason"] = start + "=1+1"
     exported = list(csv.DictReader(io.StringIO("".join(audit_views._csv([row])))))
     assert exported[0]["reason"] == "'" + start + "=1+1"
+
+
+def test_the_trail_writes_changes_and_times_for_people(
+    client: FlaskClient, ctx: Context, story  # type: ignore[no-untyped-def]
+) -> None:
+    doc_user, patient = story
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    text = client.get(f"/audit/patients/{patient.id}").get_data(as_text=True)
+    reader = builders.as_user(ctx, admin)
+    counseled = next(e for e in audit_events.all_events(reader, patient_id=patient.id)
+                     if e.event.action == "counseling.recorded").event
+    counseled_on = date.fromisoformat(json.loads(counseled.new_values or "{}")["counseled_on"])
+    assert f"Counseled on: {written_date(counseled_on)}" in text
+    assert "{&#34;" not in text and '{"' not in text
+    assert written_time(counseled.occurred_at, "America/New_York") in text
+    assert " ET" in text and "UTC" not in text
+
+
+def test_action_names_are_words_even_for_one_not_listed() -> None:
+    assert action_label("authorization.looked_up") == "Looked up at the counter"
+    assert action_label("course.ended") == "Course ended"
+    assert action_label("thing.done_again") == "Thing: done again"
+
+
+def test_admin_search_finds_a_patient_by_name_or_number_and_opens_the_trail(
+    client: FlaskClient, ctx: Context, story  # type: ignore[no-untyped-def]
+) -> None:
+    doc_user, patient = story
+    other = builders.patient(builders.as_user(ctx, doc_user), first="Zed", last="Quill")
+    rx = ctx.session.scalars(select(Prescription).where(
+        Prescription.patient_id == patient.id)).one()
+    auth = ctx.session.scalars(select(Authorization).where(
+        Authorization.patient_id == patient.id)).one()
+    admin = builders.admin(ctx)
+    login(client, admin.email, builders.PASSWORD)
+    trail = f"/audit/patients/{patient.id}"
+    for query in (f"{patient.last_name}, {patient.first_name}", rx.number, auth.number,
+                  patient.program_number):
+        found = client.get("/audit/", query_string={"q": query})
+        assert found.status_code == 302, query
+        assert found.headers["Location"] == trail
+    assert client.get("/audit/", query_string={"q": "Quill"}).headers["Location"] == (
+        f"/audit/patients/{other.id}")
+    nobody = client.get("/audit/", query_string={"q": "Nobody-By-This-Name"})
+    assert nobody.status_code == 200
+    assert "No patient matches" in nobody.get_data(as_text=True)
+
+
+def test_only_admins_search_the_trail(client: FlaskClient, ctx: Context, story) -> None:  # type: ignore[no-untyped-def]
+    _, patient = story
+    login(client, builders.prescriber(ctx).email, builders.PASSWORD)
+    assert client.get("/audit/", query_string={"q": patient.last_name}).status_code == 403

@@ -11,7 +11,6 @@ made them and never again: they are not put in a redirect, a flash message or a 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
@@ -29,7 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from tracker.http.access import requires
 from tracker.http.requests import context, mark_rollback
-from tracker.models import AuditEvent, Role
+from tracker.models import Role
 from tracker.services import care_team, password_resets
 from tracker.services import pharmacies as pharmacy_service
 from tracker.services import tokens as token_service
@@ -57,63 +56,15 @@ from tracker.web.admin_forms import (
     UserForm,
     WorksForForm,
 )
+from tracker.web.audit_words import action_label, changes
 from tracker.web.forms import show_service_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = Role.ADMIN
 
-_ACTIONS = {
-    "user.created": "Created",
-    "user.deactivated": "Deactivated",
-    "user.reactivated": "Reactivated",
-    "user.password_reset": "Password reset by an administrator",
-    "user.password_reset_link_created": "Password reset link made",
-    "user.password_reset_completed": "New password set with a reset link",
-    "user.password_changed": "Password changed",
-    "login.succeeded": "Signed in",
-    "login.failed": "Sign-in failed",
-    "login.throttled": "Sign-in paused after repeated failures",
-    "user.password_change_failed": "Password change refused: the current password was wrong",
-    "user.signed_out_after_password_failures": "Signed out after repeated wrong passwords",
-    "logout": "Signed out",
-    "prescriber.home_testing_changed": "Home pregnancy testing setting changed",
-    "pharmacy.created": "Created",
-    "pharmacy.updated": "Details corrected",
-    "pharmacy.reactivated": "Annual reactivation recorded",
-    "pharmacy.training_attested": "Staff training attestation recorded",
-    "dispenses.exported": "Dispense history exported",
-    "token.created": "API token issued",
-    "token.revoked": "API token revoked",
-}
-
-
-def _changes(event: AuditEvent) -> list[str]:
-    """An audit event's values as "field: old → new" lines."""
-    old = json.loads(event.old_values) if event.old_values else {}
-    new = json.loads(event.new_values) if event.new_values else {}
-    lines = []
-    for key in sorted(set(old) | set(new)):
-        label = key.replace("_", " ")
-        if key in old and key in new:
-            lines.append(f"{label}: {_value(old[key])} → {_value(new[key])}")
-        elif key in new:
-            lines.append(f"{label}: {_value(new[key])}")
-        else:
-            lines.append(f"{label}: was {_value(old[key])}")
-    return lines
-
-
-def _value(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
 @bp.context_processor
 def _audit_helpers() -> dict[str, Any]:
-    return {"action_label": lambda action: _ACTIONS.get(action, action), "changes": _changes}
+    return {"action_label": action_label, "changes": changes}
 
 
 def _fast() -> bool:

@@ -7,8 +7,9 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.http.access import requires
@@ -18,9 +19,16 @@ from tracker.services.audit import verify_trail
 from tracker.services.paging import Page
 from tracker.services.queries import audit_events
 from tracker.services.text import as_text_cell
+from tracker.web.audit_words import action_label, changes
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
+QUERY_MAX = 100
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    return {"action_label": action_label, "changes": changes}
 
 
 def _page() -> int:
@@ -39,20 +47,24 @@ def _scope(kind: str, object_id: int) -> dict[str, int]:
 @bp.route("/", methods=["GET"])
 @requires(Role.ADMIN)
 def index() -> ResponseReturnValue:
-    """Find a patient (by id) or a user (by id) to audit."""
+    """Find a patient by name, birth date, program, prescription or authorization number (one
+    match opens the trail), or a patient or user by id."""
     kind = request.args.get("kind", "")
     ident = request.args.get("id", "")
+    query = " ".join(request.args.get("q", "").split())[:QUERY_MAX]
     error = None
     if kind in ("patients", "users") and ident:
         if ident.isdigit():
             return _redirect(kind, int(ident))
         error = "Enter the numeric id shown on the patient's or user's page."
-    return render_template("audit/index.html", error=error)
+    found = audit_events.find_patients(context(), query) if query else []
+    if len(found) == 1:
+        return _redirect("patients", found[0].id)
+    return render_template("audit/index.html", error=error, query=query, found=found,
+                           limit=audit_events.SEARCH_LIMIT)
 
 
 def _redirect(kind: str, object_id: int) -> ResponseReturnValue:
-    from flask import redirect
-
     return redirect(url_for("audit.trail", kind=kind, object_id=object_id))
 
 

@@ -164,7 +164,7 @@ def test_training_attestation_is_recorded_with_who_attested(
                                                     "attested_by": "Robin Lead, PharmD"}
     history = text_of(browser.get(page_url))
     assert "Staff training attestation recorded" in history
-    assert "attested by: Robin Lead, PharmD" in history
+    assert "Attested by: Robin Lead, PharmD" in history
 
 
 def test_pharmacy_list_is_paged_and_searchable(ctx: Context, browser: FlaskClient) -> None:

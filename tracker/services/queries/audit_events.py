@@ -15,6 +15,7 @@ from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
 from tracker.services.paging import Page, paginate
 from tracker.services.patients import acknowledgment_fields
+from tracker.services.queries.worklist import patients_found_by
 from tracker.services.signatures import verify
 
 EXPORT_FIELDS = ("id", "occurred_at", "actor_id", "actor_name", "actor_role", "action",
@@ -49,6 +50,20 @@ def _scope(patient_id: int | None, user_id: int | None) -> Select[AuditEvent, st
     if user_id is not None:
         stmt = stmt.where(AuditEvent.actor_id == user_id)
     return stmt
+
+
+SEARCH_LIMIT = 50
+
+
+def find_patients(ctx: Context, query: str) -> list[Patient]:
+    """The patients whose trail an admin may open, found by name ("Last, First" or part of
+    it), birth date, or exactly a program, prescription or authorization number."""
+    _require_admin(ctx)
+    if not query.strip():
+        return []
+    stmt = (select(Patient).where(patients_found_by(query))
+            .order_by(Patient.last_name, Patient.first_name, Patient.id).limit(SEARCH_LIMIT))
+    return list(ctx.session.scalars(stmt))
 
 
 def subject(ctx: Context, patient_id: int | None = None,
