@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from tests import builders
 from tests.conftest import Clock, csrf_token, login
+from tracker.services import users
 from tracker.services.context import Context
 
 
@@ -66,3 +67,26 @@ def test_session_id_changes_at_login(client: FlaskClient, ctx: Context) -> None:
     after = client.get_cookie("tracker_session")
     assert before is not None and after is not None
     assert before.value != "planted-by-someone-else" and before.value != after.value
+
+
+def test_sign_out_says_so(client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=True)
+    assert "You are signed out." in out.get_data(as_text=True)
+
+
+def test_a_deactivated_user_is_told_why_only_with_the_right_password(
+        client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    users.deactivate_user(builders.as_user(ctx, builders.admin(ctx)), user.id, "left")
+    page = client.get("/login").get_data(as_text=True)
+    right = client.post("/login", data={"email": user.email, "password": builders.PASSWORD,
+                                         "csrf_token": csrf_token(page)})
+    assert "This account has been deactivated" in right.get_data(as_text=True)
+    wrong = client.post("/login", data={"email": user.email, "password": "not it at all",
+                                        "csrf_token": csrf_token(page)})
+    text = wrong.get_data(as_text=True)
+    assert "The email or password is not right" in text and "deactivated" not in text
+    assert client.get("/account").status_code == 302

@@ -30,6 +30,10 @@ MAX_WAIT = timedelta(minutes=15)
 # so a guesser at the longest wait stays there instead of starting over.
 FORGET_AFTER = timedelta(hours=1)
 GENERIC_FAILURE = "The email or password is not right, or sign-in is paused for a while."
+# Said only to someone who gave the account's right password: it tells them nothing new about
+# the account's existence, and why they are turned away.
+DEACTIVATED = ("This account has been deactivated by an administrator. Ask your administrator "
+               "to reactivate it.")
 SIGNED_OUT = ("You were signed out: the password was entered wrongly too many times. Sign in "
               "again; sign-in may be paused for a short while first.")
 
@@ -116,7 +120,7 @@ def authenticate(ctx: Context, email: str, password: str) -> LoginResult:
         _count_failure(ctx, keys, now)
         record_event(ctx, "login.failed", "user", user.id if user else None,
                      new={"reason": "inactive" if ok and user else "bad-credentials"})
-        return LoginResult(None, GENERIC_FAILURE)
+        return LoginResult(None, DEACTIVATED if ok and user else GENERIC_FAILURE)
     ctx.session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
     # From here on the person is known: the event names them as its actor.
     signed_in = replace(ctx, actor=replace(ctx.actor, user_id=user.id, role=user.role,

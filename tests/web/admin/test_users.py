@@ -129,7 +129,7 @@ def test_deactivation_ends_the_users_sessions_and_revokes_their_tokens(
     page = text_of(again.get("/login"))
     refused = again.post("/login", data={"email": staff.email, "password": builders.PASSWORD,
                                          "csrf_token": csrf_token(page)})
-    assert refused.status_code == 200 and "not right" in text_of(refused)
+    assert refused.status_code == 200 and "has been deactivated" in text_of(refused)
 
     [event] = events(ctx, "user.deactivated", staff.id)
     assert event.actor_id == administrator.id and event.reason == "left the pharmacy"
