@@ -129,14 +129,19 @@ def test_csv_export_escapes_a_leading_tab_or_carriage_return(start: str) -> None
     assert exported[0]["reason"] == "'" + start + "=1+1"
 
 
-def test_the_trail_writes_changes_and_times_for_people(
-    client: FlaskClient, ctx: Context, story  # type: ignore[no-untyped-def]
-) -> None:
-    doc_user, patient = story
+@pytest.fixture
+def reader(client: FlaskClient, ctx: Context) -> Context:
+    """An admin, signed in with `client`, and acting as such for the queries."""
     admin = builders.admin(ctx)
     login(client, admin.email, builders.PASSWORD)
+    return builders.as_user(ctx, admin)  # type: ignore[no-any-return]
+
+
+def test_the_trail_writes_changes_and_times_for_people(
+    client: FlaskClient, reader: Context, story  # type: ignore[no-untyped-def]
+) -> None:
+    _, patient = story
     text = client.get(f"/audit/patients/{patient.id}").get_data(as_text=True)
-    reader = builders.as_user(ctx, admin)
     counseled = next(e for e in audit_events.all_events(reader, patient_id=patient.id)
                      if e.event.action == "counseling.recorded").event
     counseled_on = date.fromisoformat(json.loads(counseled.new_values or "{}")["counseled_on"])
@@ -153,7 +158,7 @@ def test_action_names_are_words_even_for_one_not_listed() -> None:
 
 
 def test_admin_search_finds_a_patient_by_name_or_number_and_opens_the_trail(
-    client: FlaskClient, ctx: Context, story  # type: ignore[no-untyped-def]
+    client: FlaskClient, ctx: Context, reader: Context, story  # type: ignore[no-untyped-def]
 ) -> None:
     doc_user, patient = story
     other = builders.patient(builders.as_user(ctx, doc_user), first="Zed", last="Quill")
@@ -161,8 +166,6 @@ def test_admin_search_finds_a_patient_by_name_or_number_and_opens_the_trail(
         Prescription.patient_id == patient.id)).one()
     auth = ctx.session.scalars(select(Authorization).where(
         Authorization.patient_id == patient.id)).one()
-    admin = builders.admin(ctx)
-    login(client, admin.email, builders.PASSWORD)
     trail = f"/audit/patients/{patient.id}"
     for query in (f"{patient.last_name}, {patient.first_name}", rx.number, auth.number,
                   patient.program_number):
