@@ -50,6 +50,8 @@ RECORD_FIELDS: dict[str, frozenset[str]] = {
     "category_changes": frozenset({"changed_on", "category"}),
 }
 COURSE_END_FIELDS = frozenset({"last_dose_on"})
+# The file spells the category as the API does; the message shows that spelling.
+IMPORT_CATEGORY = 'Give {"category": "can_get_pregnant"} or {"category": "cannot_get_pregnant"}.'
 
 Problem = tuple[str, str]  # (field, why)
 
@@ -195,7 +197,7 @@ def _patient(number: int, line: Mapping[str, Any], check: _Checker,
     if "date_of_birth" not in {p for p, _ in check.problems}:
         check_birth_date(errors, birth, ctx.today)
     category = check_category(errors, line.get("category") if isinstance(
-        line.get("category"), str) else None)
+        line.get("category"), str) else None, IMPORT_CATEGORY)
     check.merge("", errors)
     if check.problems or birth is None or category is None:
         return None
@@ -215,7 +217,7 @@ def _records(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineCont
         on = check.date(path + "changed_on", rec.get("changed_on"))
         check_clinical_date(errors, "changed_on", on, today, birth)
         cat = check_category(errors, rec.get("category") if isinstance(
-            rec.get("category"), str) else None)
+            rec.get("category"), str) else None, IMPORT_CATEGORY)
         check.merge(path, errors)
         if on is not None and cat is not None:
             if h.category_changes and on < h.category_changes[-1][0]:

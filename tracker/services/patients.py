@@ -74,14 +74,18 @@ def check_clinical_date(errors: dict[str, list[str]], field: str, value: date | 
         errors.setdefault(field, []).append(problem)
 
 
-def check_category(errors: dict[str, list[str]], value: str | None) -> Category | None:
+CATEGORY_MESSAGE = "Choose whether the patient can or cannot get pregnant."
+
+
+def check_category(errors: dict[str, list[str]], value: str | None,
+                   message: str = CATEGORY_MESSAGE) -> Category | None:
+    """The category, or None with `message` (a file format names its own spelling)."""
     try:
         if value is not None:
             return Category(value)
     except ValueError:
         pass
-    errors.setdefault("category", []).append(
-        "Choose whether the patient can or cannot get pregnant.")
+    errors.setdefault("category", []).append(message)
     return None
 
 
