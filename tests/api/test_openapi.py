@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document: served without a token, valid, and in step with the routes (every
-API route is in it and everything in it is a route)."""
+API, FHIR and CDS Hooks route is in it and everything in it is a route)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tracker.api.openapi_interop import CDS_SERVICE_IDS, ETASU_PATHS
 from tracker.api.registry import OPERATIONS
 from tracker.domain.reasons import ReasonCode
 
 PARAM = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+INTEROP_PREFIXES = ("/fhir/", "/4_0_0/", "/cds-services")
+FHIR_JSON = "application/fhir+json"
 
 
 def _document(client: FlaskClient) -> dict[str, Any]:
@@ -26,10 +29,12 @@ def _document(client: FlaskClient) -> dict[str, Any]:
 
 
 def _api_routes(app: Flask) -> set[tuple[str, str]]:
-    """(method, path) of every route of the API and of the health check, OpenAPI style."""
+    """(method, path) of every route of the API, the health check, FHIR and CDS Hooks, OpenAPI
+    style."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/") or rule.endpoint == "health.healthz":
+        if (rule.rule.startswith(("/api/", *INTEROP_PREFIXES))
+                or rule.endpoint == "health.healthz"):
             path = PARAM.sub(r"{\1}", rule.rule)
             found |= {(method, path) for method in rule.methods or () if
                       method not in IGNORED_METHODS}
@@ -37,7 +42,19 @@ def _api_routes(app: Flask) -> set[tuple[str, str]]:
 
 
 def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
+    """(method, path) of every documented operation; a path value documented as an enum (the
+    CDS service ids) stands for one route per value."""
+    found = set()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            paths = [path]
+            for param in operation.get("parameters", []):
+                values = param["schema"].get("enum") if param["in"] == "path" else None
+                if values:
+                    paths = [p.replace("{" + param["name"] + "}", v) for p in paths
+                             for v in values]
+            found |= {(method.upper(), p) for p in paths}
+    return found
 
 
 def test_the_document_is_served_without_a_token(client: FlaskClient) -> None:
@@ -58,7 +75,9 @@ def test_every_api_route_is_in_the_document_and_every_documented_path_is_a_route
     documented = _documented(_document(client))
     assert routes - documented == set(), "routes missing from the document"
     assert documented - routes == set(), "documented operations that are not routes"
-    assert len(routes) == len(OPERATIONS) + 2  # the operations, the document, the health check
+    # the operations, the document, the health check; $rems-etasu twice, the CapabilityStatement,
+    # CDS discovery and each CDS service
+    assert len(routes) == len(OPERATIONS) + 2 + 4 + len(CDS_SERVICE_IDS)
 
 
 def test_every_operation_needs_a_token_and_documents_its_errors(client: FlaskClient) -> None:
@@ -133,3 +152,54 @@ def test_the_health_check_is_documented_and_answers(client: FlaskClient) -> None
     doc = _document(client)
     assert set(doc["paths"]["/healthz"]["get"]["responses"]) == {"200", "503"}
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def _fhir_error(response: dict[str, Any]) -> None:
+    assert list(response["content"]) == [FHIR_JSON]
+    assert response["content"][FHIR_JSON]["schema"] == {
+        "$ref": "#/components/schemas/OperationOutcome"}
+
+
+def test_rems_etasu_documents_fhir_media_types_bearer_and_operation_outcomes(
+        client: FlaskClient) -> None:
+    doc = _document(client)
+    for path in ETASU_PATHS:
+        item = doc["paths"][path]["post"]
+        assert item["security"] == [{"bearer": []}]
+        assert set(item["x-roles"]) == {"prescriber", "staff", "pharmacist"}
+        assert list(item["requestBody"]["content"]) == [FHIR_JSON, "application/json"]
+        assert item["requestBody"]["required"] is True
+        assert set(item["responses"]) == {"200", "400", "401", "403", "413", "415"}
+        assert list(item["responses"]["200"]["content"]) == [FHIR_JSON]
+        for code, response in item["responses"].items():
+            if code != "200":
+                _fhir_error(response)
+    metadata = doc["paths"]["/fhir/r4/metadata"]["get"]
+    assert metadata["security"] == []
+    assert list(metadata["responses"]["200"]["content"]) == [FHIR_JSON]
+
+
+def test_cds_hooks_documents_json_and_the_client_jwt(client: FlaskClient) -> None:
+    doc = _document(client)
+    scheme = doc["components"]["securitySchemes"]["cdsJwt"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    discovery = doc["paths"]["/cds-services"]["get"]
+    assert discovery["security"] == []
+    assert list(discovery["responses"]["200"]["content"]) == ["application/json"]
+    service = doc["paths"]["/cds-services/{id}"]["post"]
+    assert service["security"] == [{"cdsJwt": []}]
+    assert list(service["requestBody"]["content"]) == ["application/json"]
+    assert list(service["responses"]["200"]["content"]) == ["application/json"]
+    assert {"400", "401", "412"} <= set(service["responses"])
+    for code, response in service["responses"].items():
+        if code != "200":
+            _fhir_error(response)
+
+
+def test_the_documented_discovery_matches_the_answer(client: FlaskClient) -> None:
+    """The service ids and hooks of the document are the ones discovery announces."""
+    schema = _document(client)["components"]["schemas"]["CdsDiscovery"]
+    item = schema["properties"]["services"]["items"]["properties"]
+    services = client.get("/cds-services").get_json()["services"]
+    assert sorted(item["id"]["enum"]) == sorted(s["id"] for s in services)
+    assert sorted(item["hook"]["enum"]) == sorted(s["hook"] for s in services)

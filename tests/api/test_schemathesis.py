@@ -3,15 +3,24 @@ data that fits the document and data that breaks it, sent with a token of a role
 admits. No answer is a server error, every answer has a documented status, content type and
 shape, data that breaks the document is refused, and without a token every request answers 401.
 
+The FHIR `$rems-etasu` operation and the CDS Hooks services are generated the same way, with a
+prescriber's token and a registered CDS client's JWT.
+
 Bounded and deterministic: a fixed number of examples per operation, derandomized."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
+import jwt
 import pytest
 import schemathesis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -27,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.scenarios import World
 from tracker.api.registry import OPERATIONS, Operation
+from tracker.services.cds_clients import register_cds_client
 from tracker.services.context import Context
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -56,17 +66,8 @@ def _existing(op: Operation, w: World) -> dict[str, Any]:
     return {}
 
 
-@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
-@pytest.mark.parametrize("op", OPERATIONS, ids=[f"{o.method} {o.path}" for o in OPERATIONS])
-def test_operation_keeps_to_its_document(app: Flask, ctx: Context, api_schema: Any,
-                                         op: Operation, mode: GenerationMode) -> None:
-    w = World(app, ctx)
-    auth = {"Authorization": "Bearer " + (w.token_for(op.roles[0]) or "")}
-    operation = api_schema["/api/v1" + op.path][op.method]
-    strategy = operation.as_strategy(generation_mode=mode)
-    existing = _existing(op, w)
-    if existing:
-        strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, **existing))
+def _keeps_to_document(strategy: Any, auth: dict[str, str]) -> None:
+    """Every case with the credentials passes the checks; without them it answers 401."""
 
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate],
@@ -83,3 +84,70 @@ def test_operation_keeps_to_its_document(app: Flask, ctx: Context, api_schema: A
             assert anonymous.status_code in (401, 404)
 
     check()
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+@pytest.mark.parametrize("op", OPERATIONS, ids=[f"{o.method} {o.path}" for o in OPERATIONS])
+def test_operation_keeps_to_its_document(app: Flask, ctx: Context, api_schema: Any,
+                                         op: Operation, mode: GenerationMode) -> None:
+    w = World(app, ctx)
+    auth = {"Authorization": "Bearer " + (w.token_for(op.roles[0]) or "")}
+    operation = api_schema["/api/v1" + op.path][op.method]
+    strategy = operation.as_strategy(generation_mode=mode)
+    existing = _existing(op, w)
+    if existing:
+        strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, **existing))
+
+    _keeps_to_document(strategy, auth)
+
+
+# The FHIR and CDS Hooks operations of the document, each with the credentials it takes. The
+# CapabilityStatement and CDS discovery take no input and no credentials: nothing to generate,
+# and the anonymous check below (every request answers 401) does not apply to them.
+ETASU_PATHS = ("/fhir/r4/GuidanceResponse/$rems-etasu", "/4_0_0/GuidanceResponse/$rems-etasu")
+CDS_SERVICE = "/cds-services/{id}"
+INTEROP = [(path, mode) for path in (*ETASU_PATHS, CDS_SERVICE) for mode in MODES
+           # Left out on purpose: CDS Hooks requests with data that breaks the description. As
+           # the specification has it, a service reads what it needs (the hook, the draft orders,
+           # the prefetched Patient) and ignores the rest, so a body that is wrong only elsewhere
+           # (a boolean hookInstance, a null prefetch without an isotretinoin order) is rightly
+           # answered 200 with no cards. Valid data is still generated for it, with every check.
+           if not (path == CDS_SERVICE and mode == GenerationMode.NEGATIVE)]
+
+
+def _cds_jwt(ctx: Context, w: World, service_id: str) -> str:
+    """A JWT of a CDS client registered for the world's prescriber, for the service's URL."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    register_cds_client(ctx, "https://ehr.example.org", pem.decode(), w.prescriber.email)
+    now = int(time.time())
+    return jwt.encode({"iss": "https://ehr.example.org", "iat": now, "exp": now + 600,
+                       "aud": f"http://localhost/cds-services/{service_id}",
+                       "jti": str(uuid.uuid4())}, key, algorithm="ES256")
+
+
+@pytest.mark.parametrize(("path", "mode"), INTEROP,
+                         ids=[f"POST {p}-{m.value}" for p, m in INTEROP])
+def test_interop_operation_keeps_to_its_document(app: Flask, ctx: Context, api_schema: Any,
+                                                 path: str, mode: GenerationMode) -> None:
+    w = World(app, ctx)
+    operation = api_schema[path]["POST"]
+    strategy = operation.as_strategy(generation_mode=mode)
+    if path == CDS_SERVICE:
+        # One service, so that one JWT (its audience is the service's URL) admits every case.
+        strategy = operation.as_strategy(generation_mode=mode,
+                                         path_parameters={"id": "rems-order-sign"})
+        auth = {"Authorization": "Bearer " + _cds_jwt(ctx, w, "rems-order-sign")}
+    else:
+        auth = {"Authorization": "Bearer " + (w.token_for("prescriber") or "")}
+
+    _keeps_to_document(strategy, auth)
+
+
+def test_every_interop_operation_that_takes_input_is_generated(client: FlaskClient) -> None:
+    """A FHIR or CDS Hooks operation added to the document is fuzzed too, or left out above."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    taking_input = {path for path, item in doc["paths"].items() if not path.startswith("/api/")
+                    for op in item.values() if "requestBody" in op or op.get("parameters")}
+    assert taking_input == {path for path, _ in INTEROP}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from tracker.api import openapi_interop
 from tracker.api.fields import INT_MAX, spec_schema
 from tracker.api.idempotency import HEADER, KEY_MAX
 from tracker.api.registry import OPERATIONS, Operation
@@ -168,6 +169,7 @@ def document() -> dict[str, Any]:
             "503": {"description": "The database is unreachable", **health},
         },
     }}
+    paths.update(openapi_interop.paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "tracker API", "version": "1.0.0",
@@ -175,14 +177,16 @@ def document() -> dict[str, Any]:
                                 "program (iPLEDGE REMS). Dates are program dates "
                                 "(America/New_York by default) written YYYY-MM-DD; times are UTC. "
                                 "Errors "
-                                "are RFC 9457 problem documents. Pharmacy staff see clinical "
+                                "are RFC 9457 problem documents (OperationOutcome under "
+                                "FHIR). Pharmacy staff see clinical "
                                 "reasons only as PRESCRIBER_ACTION_REQUIRED."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **_EXTRA_SCHEMAS},
+            "schemas": {**SCHEMAS, **_EXTRA_SCHEMAS, **openapi_interop.SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A token from `tracker tokens create` "
-                                                          "or the admin pages"}},
+                                                          "or the admin pages"},
+                                **openapi_interop.SECURITY_SCHEMES},
         },
     }
