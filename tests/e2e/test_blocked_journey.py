@@ -47,3 +47,39 @@ def test_authorization_of_an_ended_course_is_blocked_and_reversed(open_as: OpenA
     history = doc.get_by_role("region", name="Authorizations of this prescription")
     expect(history).to_contain_text("Reversed")
     expect(history).to_contain_text("Why: Course ended before the fill")
+
+
+def test_positive_test_after_authorization_is_blocked_and_reversed(open_as: OpenAs) -> None:
+    doc = open_as("doc@e2e.test")
+    lena, number = steps.authorized_can_get_pregnant(doc, "Lena", "Marsh", date(1996, 8, 19))
+
+    # A positive test collected today, the authorization's issue day: the pharmacy would
+    # refuse the fill on the check as of the issue day (RULES.md §6.4, §8).
+    steps.open_patient(doc, lena)
+    steps.record_pregnancy_test(doc, lena, program_today(), steps.LAB, result="Positive")
+
+    doc.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
+    doc.get_by_label("Search").fill("Marsh, Lena")
+    doc.get_by_role("button", name="Search").click()
+    row = doc.get_by_role("row").filter(has=doc.get_by_role("link", name="Marsh, Lena"))
+    expect(row.locator(".tag.blocked")).to_have_text("Blocked")
+    expect(row).to_contain_text(f"Authorization {number} is blocked")
+    expect(row).to_contain_text("positive")
+    row.get_by_role("link", name="Reverse the authorization").click()
+
+    card = doc.get_by_role("region", name="Blocked: a pharmacy would refuse this authorization")
+    expect(card).to_contain_text("positive")
+    card.get_by_label("Reason for reversing").fill("Positive pregnancy test on the issue day")
+    card.get_by_role("button", name="Reverse the authorization").click()
+    expect(doc.get_by_role("status")).to_contain_text("The authorization is reversed")
+    history = doc.get_by_role("region", name="Authorizations of this prescription")
+    expect(history).to_contain_text("Reversed")
+    expect(history).to_contain_text("by Dr. Dana Derm")
+    expect(history).to_contain_text("Why: Positive pregnancy test on the issue day")
+    # Nothing blocked is left for her on the worklist; the registry report still is.
+    doc.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
+    doc.get_by_label("Search").fill("Marsh, Lena")
+    doc.get_by_role("button", name="Search").click()
+    row = doc.get_by_role("row").filter(has=doc.get_by_role("link", name="Marsh, Lena"))
+    expect(row.locator(".tag.blocked")).to_have_count(0)
+    expect(row).to_contain_text("Registry report due")
