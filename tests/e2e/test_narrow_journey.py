@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api",
                     reason="e2e: Playwright is not installed (pip install -e '.[test]')")
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from tests.e2e import steps
 from tests.e2e.conftest import Server, fits_window, shot, sign_in
@@ -17,7 +17,7 @@ from tests.e2e.steps import CAN, OpenAs
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def test_the_worklist_fits_a_phone(browser: Browser, server: Server, open_as: OpenAs) -> None:
