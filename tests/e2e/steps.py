@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import PASSWORD, days_ago, program_today
 from tracker.domain.comprehension import QUESTIONS
@@ -232,6 +232,28 @@ def authorized_can_get_pregnant(page: Page, first: str, last: str,
     write_prescription(page, patient, days=30, quantity=30)
     number, _ = mark_dispensable(page)
     return patient, number
+
+
+def search_worklist(page: Page, query: str) -> None:
+    """From any clinic page: the worklist, searched."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
+    page.get_by_label("Search").fill(query)
+    page.get_by_role("button", name="Search").click()
+
+
+def reverse_blocked(page: Page, expected_reason: str, why: str) -> Locator:
+    """On a prescription whose authorization is blocked: the card names the reason; reverse
+    the authorization, saying why. Returns the prescription's authorizations, for the record
+    of the reversal."""
+    card = page.get_by_role("region", name="Blocked: a pharmacy would refuse this authorization")
+    expect(card).to_contain_text(expected_reason)
+    card.get_by_label("Reason for reversing").fill(why)
+    card.get_by_role("button", name="Reverse the authorization").click()
+    expect(page.get_by_role("status")).to_contain_text("The authorization is reversed")
+    history = page.get_by_role("region", name="Authorizations of this prescription")
+    expect(history).to_contain_text("Reversed")
+    expect(history).to_contain_text(f"Why: {why}")
+    return history
 
 
 # --- the pharmacy counter -----------------------------------------------------------------------
