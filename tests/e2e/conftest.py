@@ -19,9 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select, update
 
 from tracker.db import Database
 from tracker.migrate import upgrade
+from tracker.models import LoginSession, User
 from tracker.services import pharmacies, users
 from tracker.services.context import Actor, Context
 
@@ -100,6 +102,7 @@ def _server(tmp: Path, **extra_env: str) -> Iterator[Server]:
             ("admin", "admin@e2e.test", "Avery Admin", {}),
             ("prescriber", "doc@e2e.test", "Dr. Dana Derm", {"npi": "1234567893"}),
             ("pharmacist", "rx@e2e.test", "Sam Counter", {"pharmacy_id": pharmacy.id}),
+            ("staff", "staff@e2e.test", "Nora Nurse", {"works_for": ["doc@e2e.test"]}),
         ):
             users.create_user(ctx, role=role, email=email, name=name, password=PASSWORD,
                               **more)  # type: ignore[arg-type]
@@ -194,3 +197,16 @@ def fits_window(page: Page) -> bool:
     shown in the README must."""
     return bool(page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
+def idle_out(server: Server, email: str) -> None:
+    """The user's open sessions go quiet for longer than the idle limit (DESIGN.md: 15
+    minutes), as if they had left the screen: the server's next answer is a sign-in."""
+    database = Database(server.env["TRACKER_DATABASE_URL"])
+    quiet_since = datetime.now(ZoneInfo("UTC")) - timedelta(minutes=16)
+    with database.transaction() as session:
+        user_id = session.scalar(select(User.id).where(User.email == email))
+        session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                                   LoginSession.ended_at.is_(None))
+                        .values(last_seen_at=quiet_since))
+    database.engine.dispose()

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import PASSWORD, program_today
+from tests.e2e.conftest import PASSWORD, days_ago, program_today
 from tracker.domain.comprehension import QUESTIONS
 
 # RULES.md §9: the right answer to each question, kept here rather than read from the code so
@@ -25,6 +25,7 @@ CAN = "Can get pregnant"
 CANNOT = "Cannot get pregnant"
 LAB = "CLIA-certified laboratory"
 OFFICE = "Medical office (another medical setting)"
+METHODS = ("Intrauterine device (IUD)", "Male condom")
 # The `open_as` fixture: a signed-in page for the user with this email.
 OpenAs = Callable[[str], Page]
 
@@ -44,17 +45,35 @@ class Patient:
 # --- the prescriber --------------------------------------------------------------------------
 
 
-def register_patient(page: Page, first: str, last: str, born: date, category: str) -> Patient:
-    """From any prescriber page: register a patient; the next page asks for the signature."""
+def fill_registration(page: Page, first: str, last: str, born: date, category: str) -> None:
+    """From any clinic page: the registration form, filled in and not yet sent."""
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="Register a patient").click()
     page.get_by_label("First name").fill(first)
     page.get_by_label("Last name").fill(last)
     page.get_by_label("Birth date").fill(born.isoformat())
     page.get_by_label(category, exact=True).check()
+
+
+def register_patient(page: Page, first: str, last: str, born: date, category: str) -> Patient:
+    """From any prescriber page: register a patient; the next page asks for the signature."""
+    fill_registration(page, first, last, born, category)
     page.get_by_role("button", name="Register the patient").click()
     expect(page.get_by_role("heading", name="Acknowledgment of the warning")).to_be_visible()
     found = re.search(r"/patients/(\d+)/acknowledgment$", page.url)
+    assert found, page.url
+    return Patient(int(found.group(1)), first, last, born)
+
+
+def staff_register_patient(page: Page, first: str, last: str, born: date,
+                           category: str) -> Patient:
+    """Office staff register a patient: the patient's page says the acknowledgment waits for
+    the prescriber, who witnesses it."""
+    fill_registration(page, first, last, born, category)
+    page.get_by_role("button", name="Register the patient").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{first} {last} is registered.")
+    expect(page.get_by_role("heading", name=f"{first} {last}", exact=True)).to_be_visible()
+    found = re.search(r"/patients/(\d+)$", page.url)
     assert found, page.url
     return Patient(int(found.group(1)), first, last, born)
 
@@ -185,6 +204,56 @@ def authorized_cannot_get_pregnant(page: Page, first: str, last: str,
     write_prescription(page, patient, days=30, quantity=30)
     number, _ = mark_dispensable(page)
     return patient, number
+
+
+def prepare_first_fill(page: Page, patient: Patient, confirmation: date) -> None:
+    """The records before a first fill, entered from the chart: a screening test and the
+    contraception that started 40 days ago, and the confirmation test."""
+    record_pregnancy_test(page, patient, days_ago(40), OFFICE)
+    record_contraception(page, patient, confirmation, days_ago(40), METHODS)
+    record_pregnancy_test(page, patient, confirmation, LAB)
+
+
+def authorized_can_get_pregnant(page: Page, first: str, last: str,
+                                born: date) -> tuple[Patient, str]:
+    """A patient who can get pregnant, ready for a first fill (RULES.md §6: confirmation test
+    yesterday, contraception for 40 days, counseled, every answer right) and authorized for a
+    30-day prescription: the patient and the authorization number."""
+    patient = register_patient(page, first, last, born, CAN)
+    sign_acknowledgment(page, f"{first} {last}")
+    prepare_first_fill(page, patient, days_ago(1))
+    record_counseling(page, patient)
+    hand_over_questions(page)
+    answer_questions(page, RIGHT_ANSWERS, METHODS)
+    page.get_by_role("link", name="Take the screen back").click()
+    page.get_by_label("Your password (the clinic's, not the patient's)").fill(PASSWORD)
+    page.get_by_role("button", name="Take the screen back").click()
+    expect(page.get_by_text("Every requirement is met today.")).to_be_visible()
+    write_prescription(page, patient, days=30, quantity=30)
+    number, _ = mark_dispensable(page)
+    return patient, number
+
+
+def search_worklist(page: Page, query: str) -> None:
+    """From any clinic page: the worklist, searched."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
+    page.get_by_label("Search").fill(query)
+    page.get_by_role("button", name="Search").click()
+
+
+def reverse_blocked(page: Page, expected_reason: str, why: str) -> Locator:
+    """On a prescription whose authorization is blocked: the card names the reason; reverse
+    the authorization, saying why. Returns the prescription's authorizations, for the record
+    of the reversal."""
+    card = page.get_by_role("region", name="Blocked: a pharmacy would refuse this authorization")
+    expect(card).to_contain_text(expected_reason)
+    card.get_by_label("Reason for reversing").fill(why)
+    card.get_by_role("button", name="Reverse the authorization").click()
+    expect(page.get_by_role("status")).to_contain_text("The authorization is reversed")
+    history = page.get_by_role("region", name="Authorizations of this prescription")
+    expect(history).to_contain_text("Reversed")
+    expect(history).to_contain_text(f"Why: {why}")
+    return history
 
 
 # --- the pharmacy counter -----------------------------------------------------------------------

@@ -38,12 +38,33 @@ def test_authorization_of_an_ended_course_is_blocked_and_reversed(open_as: OpenA
                                 f"{written(program_today())}")
     row.get_by_role("link", name="Reverse the authorization").click()
 
-    card = doc.get_by_role("region", name="Blocked: a pharmacy would refuse this authorization")
-    expect(card).to_contain_text("The course ended")
+    expect(doc.get_by_role("region", name="Blocked: a pharmacy would refuse this "
+                                          "authorization")).to_be_visible()
     shot(doc, "blocked-authorization")
-    card.get_by_label("Reason for reversing").fill("Course ended before the fill")
-    card.get_by_role("button", name="Reverse the authorization").click()
-    expect(doc.get_by_role("status")).to_contain_text("The authorization is reversed")
-    history = doc.get_by_role("region", name="Authorizations of this prescription")
-    expect(history).to_contain_text("Reversed")
-    expect(history).to_contain_text("Why: Course ended before the fill")
+    steps.reverse_blocked(doc, "The course ended", "Course ended before the fill")
+
+
+def test_positive_test_after_authorization_is_blocked_and_reversed(open_as: OpenAs) -> None:
+    doc = open_as("doc@e2e.test")
+    lena, number = steps.authorized_can_get_pregnant(doc, "Lena", "Marsh", date(1996, 8, 19))
+
+    # A positive test collected today, the authorization's issue day: the pharmacy would
+    # refuse the fill on the check as of the issue day (RULES.md §6.4, §8).
+    steps.open_patient(doc, lena)
+    steps.record_pregnancy_test(doc, lena, program_today(), steps.LAB, result="Positive")
+
+    steps.search_worklist(doc, "Marsh, Lena")
+    row = doc.get_by_role("row").filter(has=doc.get_by_role("link", name="Marsh, Lena"))
+    expect(row.locator(".tag.blocked")).to_have_text("Blocked")
+    expect(row).to_contain_text(f"Authorization {number} is blocked")
+    expect(row).to_contain_text("positive")
+    row.get_by_role("link", name="Reverse the authorization").click()
+
+    history = steps.reverse_blocked(doc, "positive",
+                                    "Positive pregnancy test on the issue day")
+    expect(history).to_contain_text("by Dr. Dana Derm")
+    # Nothing blocked is left for her on the worklist; the registry report still is.
+    steps.search_worklist(doc, "Marsh, Lena")
+    row = doc.get_by_role("row").filter(has=doc.get_by_role("link", name="Marsh, Lena"))
+    expect(row.locator(".tag.blocked")).to_have_count(0)
+    expect(row).to_contain_text("Registry report due")

@@ -14,24 +14,13 @@ import pytest
 
 pytest.importorskip("playwright.sync_api",
                     reason="e2e: Playwright is not installed (pip install -e '.[test]')")
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.e2e import steps
 from tests.e2e.conftest import PASSWORD, days_ago, fits_window, program_today, shot, written
-from tests.e2e.steps import CAN, CANNOT, LAB, OFFICE, RIGHT_ANSWERS, OpenAs, Patient
+from tests.e2e.steps import CAN, CANNOT, METHODS, RIGHT_ANSWERS, OpenAs
 
 pytestmark = pytest.mark.e2e
-
-METHODS = ("Intrauterine device (IUD)", "Male condom")
-
-
-def _prepare_first_fill(page: Page, patient: Patient, confirmation: date) -> None:
-    """The records before a first fill, entered from the chart: a screening test and the
-    contraception that started 40 days ago, and the confirmation test."""
-    steps.record_pregnancy_test(page, patient, days_ago(40), OFFICE)
-    steps.record_contraception(page, patient, confirmation, days_ago(40), METHODS)
-    steps.record_pregnancy_test(page, patient, confirmation, LAB)
-
 
 def test_patient_who_can_get_pregnant_is_authorized_and_dispensed_exactly_once(
     open_as: OpenAs,
@@ -40,7 +29,7 @@ def test_patient_who_can_get_pregnant_is_authorized_and_dispensed_exactly_once(
     maya = steps.register_patient(doc, "Maya", "Lopez", date(1998, 3, 14), CAN)
     # RULES.md §4: the typed name matches the registered one, case and spacing aside.
     steps.sign_acknowledgment(doc, "maya  LOPEZ")
-    _prepare_first_fill(doc, maya, days_ago(1))
+    steps.prepare_first_fill(doc, maya, days_ago(1))
     steps.record_counseling(doc, maya)
     checklist = doc.get_by_role("table", name="Requirements for the fill")
     expect(checklist.locator("tr.is-unmet")).to_have_count(1)
@@ -135,7 +124,7 @@ def test_confirmation_test_eight_days_old_is_refused_with_every_reason_and_chang
     steps.sign_acknowledgment(doc, "Nora Quinn")
     # As in journey 1, but the confirmation test is 8 days old (its window closed 2 days ago)
     # and the patient has not answered the questions yet.
-    _prepare_first_fill(doc, nora, days_ago(8))
+    steps.prepare_first_fill(doc, nora, days_ago(8))
     steps.record_counseling(doc, nora)
     rx_number = steps.write_prescription(doc, nora, days=30, quantity=60)
     expect(doc.get_by_text("2 requirements not met.")).to_be_visible()

@@ -146,6 +146,8 @@ class PatientForm(RestorableForm):
     # service checks the choice is one of theirs.
     prescriber_npi = SelectField("Prescriber", choices=[], validate_choice=False,
                                  description="The prescriber the patient is registered with.")
+    # Sent by the "Register anyway" button of the possible-duplicate warning.
+    register_anyway = BooleanField("Register anyway")
     submit = SubmitField("Register the patient")
 
 
@@ -172,6 +174,8 @@ class AcknowledgmentForm(RestorableForm):
 
 class _Correction(RestorableForm):
     corrects_id = HiddenField()
+    # Sent by the "Record anyway" button of the same-day duplicate warning.
+    record_anyway = BooleanField("Record anyway")
     correction_reason = TextAreaField(
         "Reason for the correction",
         description="Needed when this entry corrects an earlier one; the earlier version is "

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from tracker.domain.validation import needs_guardian
 from tracker.http.requests import context, mark_rollback
-from tracker.services import care_team, imports, patients, records
+from tracker.services import care_team, duplicates, imports, patients, records
 from tracker.services.consent_forms import current_form
 from tracker.services.errors import SignatureRejected, ValidationFailed
 from tracker.services.queries import patient_history
@@ -42,12 +42,16 @@ def new_patient() -> ResponseReturnValue:
     prescribers = [] if signs() else care_team.in_reach_prescribers(ctx)
     form.prescriber_npi.choices = [("", "Choose the prescriber")] + [
         (p.npi or "", p.name) for p in prescribers]
-    if form.validate_on_submit():
+    npi = form.prescriber_npi.data if len(prescribers) > 1 else None
+    sent = form.validate_on_submit()
+    existing = duplicates.possible_duplicate_patients(
+        ctx, form.first_name.data or "", form.last_name.data or "", form.date_of_birth.data,
+        npi) if sent and not form.register_anyway.data else []
+    if sent and not existing:
         try:
             patient = patients.register_patient(
                 ctx, form.first_name.data or "", form.last_name.data or "",
-                form.date_of_birth.data, form.category.data or "",
-                form.prescriber_npi.data if len(prescribers) > 1 else None)
+                form.date_of_birth.data, form.category.data or "", npi)
         except ValidationFailed as exc:
             mark_rollback()
             show_service_errors(form, exc.errors)
@@ -60,9 +64,10 @@ def new_patient() -> ResponseReturnValue:
             flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
                   f"acknowledgment of the warning, signed by the patient.")
             return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
-    return (render_template("prescriber/new_patient.html", form=form,
+    # A possible duplicate is a question, not an error: 200 with the form to send again.
+    return (render_template("prescriber/new_patient.html", form=form, existing=existing,
                             choose_prescriber=len(prescribers) > 1),
-            _status(request.method == "POST"))
+            _status(request.method == "POST" and not existing))
 
 
 @bp.route("/patients/<int:patient_id>", methods=["GET"])

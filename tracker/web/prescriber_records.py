@@ -17,10 +17,10 @@ from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS
 from tracker.domain.facts import RecordKind
 from tracker.http.requests import context, mark_rollback
-from tracker.services import patients, records
+from tracker.services import duplicates, patients, records
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
-from tracker.services.facts import split_methods
+from tracker.services.facts import join_methods, split_methods
 from tracker.services.queries import patient_history
 from tracker.web import handover
 from tracker.web.forms import show_service_errors
@@ -58,6 +58,9 @@ class _Kind:
     defaults: Callable[[date], dict[str, Any]]
     prefill: Callable[[Any], dict[str, Any]]
     save: Callable[[Context, int, Any, int | None, str | None], Any]
+    # The stored columns the form's entry would hold: an equal current record on the same
+    # date is a possible duplicate.
+    same_values: Callable[[Any], dict[str, Any]]
     aliases: dict[str, str] = field(default_factory=dict)
 
 
@@ -74,7 +77,12 @@ def _record(spec: _Kind, patient_id: int) -> ResponseReturnValue:
         old = patient_history.correctable_record(ctx, patient.id, spec.kind, corrects)
         data = {**spec.prefill(old), "corrects_id": str(old.id)}
     form = spec.form(data=data)
-    if form.validate_on_submit():
+    sent = form.validate_on_submit()
+    # A correction replaces its record, so only a new entry is checked for a duplicate.
+    duplicate = duplicates.same_day_record(
+        ctx, patient.id, spec.kind, spec.same_values(form)
+    ) if sent and old is None and not form.record_anyway.data else None
+    if sent and duplicate is None:
         reason = (form.correction_reason.data or "").strip() or None
         try:
             spec.save(ctx, patient.id, form, corrects, reason)
@@ -84,8 +92,10 @@ def _record(spec: _Kind, patient_id: int) -> ResponseReturnValue:
         else:
             flash(spec.done + (" The earlier version is kept." if old is not None else ""))
             return redirect(url_for("prescriber.patient", patient_id=patient.id))
-    return (render_template(spec.template, form=form, patient=patient, old=old),
-            422 if posted else 200)
+    # A possible duplicate is a question, not an error: 200 with the form to send again.
+    return (render_template(spec.template, form=form, patient=patient, old=old,
+                            duplicate=duplicate),
+            422 if posted and duplicate is None else 200)
 
 
 def _save_counseling(ctx: Context, pid: int, form: Any, corrects: int | None,
@@ -113,6 +123,7 @@ COUNSELING = _Kind(
     lambda today: {"counseled_on": today},
     lambda row: {"counseled_on": row.counseled_on},
     _save_counseling,
+    lambda form: {"counseled_on": form.counseled_on.data},
 )
 PREGNANCY_TEST = _Kind(
     RecordKind.PREGNANCY_TEST, PregnancyTestForm, "prescriber/pregnancy_test.html",
@@ -121,6 +132,8 @@ PREGNANCY_TEST = _Kind(
     lambda row: {"collected_on": row.collected_on, "result": row.result,
                  "setting": row.setting},
     _save_test,
+    lambda form: {"collected_on": form.collected_on.data, "result": form.result.data,
+                  "setting": form.setting.data},
 )
 CONTRACEPTION = _Kind(
     RecordKind.CONTRACEPTION, ContraceptionForm, "prescriber/contraception.html",
@@ -129,6 +142,9 @@ CONTRACEPTION = _Kind(
     lambda row: {"recorded_on": row.recorded_on, "started_on": row.started_on,
                  "abstinence": row.abstinence, **_split_for_form(row.methods)},
     _save_contraception,
+    lambda form: {"recorded_on": form.recorded_on.data, "started_on": form.started_on.data,
+                  "methods": join_methods(_chosen_methods(form)),
+                  "abstinence": bool(form.abstinence.data)},
     _METHOD_ERRORS,
 )
 
