@@ -26,7 +26,7 @@ def test_staff_prepare_a_patient_and_the_prescriber_signs(open_as: OpenAs) -> No
     # The signed acts are the prescriber's: staff are not offered them.
     expect(acts.get_by_role("link", name="Acknowledgment", exact=True)).to_have_count(0)
     expect(acts.get_by_role("link", name="Counseling", exact=True)).to_have_count(0)
-    expect(nurse.get_by_text("wait for Dr Dr. Dana Derm to sign")).to_be_visible()
+    expect(nurse.get_by_text("wait for Dr. Dana Derm to sign")).to_be_visible()
 
     # The patient signs in front of the prescriber, who witnesses it and counsels.
     doc = open_as("doc@e2e.test")
@@ -39,7 +39,7 @@ def test_staff_prepare_a_patient_and_the_prescriber_signs(open_as: OpenAs) -> No
     # Staff draft the prescription; only the prescriber can mark it dispensable.
     steps.open_patient(nurse, kim)
     number = steps.write_prescription(nurse, kim, days=30, quantity=30)
-    expect(nurse.get_by_text("Ready for Dr Dr. Dana Derm to sign.")).to_be_visible()
+    expect(nurse.get_by_text("Ready for Dr. Dana Derm to sign.")).to_be_visible()
     expect(nurse.get_by_role("button", name="Mark dispensable")).to_have_count(0)
 
     # The prescriber's worklist has it ready to sign.

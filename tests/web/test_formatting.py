@@ -56,3 +56,11 @@ def test_templates_write_with_the_same_filters(app: Flask) -> None:
             m="due 2026-12-21")
     assert shown == ("Dec 20, 2026 / Dec 15, 2026 at 12:00 PM ET / 11:59 PM ET on Dec 20, 2026"
                      " / due Dec 21, 2026")
+
+
+def test_a_prescriber_is_given_the_title_once() -> None:
+    from tracker.services.text import as_doctor
+
+    assert as_doctor("Dana Derm") == "Dr Dana Derm"
+    assert as_doctor("Dr. Dana Derm") == "Dr. Dana Derm"
+    assert as_doctor("dr Dana Derm") == "dr Dana Derm"

@@ -19,6 +19,7 @@ from tracker.models import Role, StaffAssignment, User
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed, require
+from tracker.services.text import as_doctor
 
 _CLINIC_ROLES = (Role.PRESCRIBER, Role.STAFF)
 
@@ -53,7 +54,7 @@ def require_signer(ctx: Context, prescriber_id: int, act: str) -> None:
     """The prescriber's own signed acts (witnessing an acknowledgment, confirming counseling,
     marking a prescription dispensable): staff prepare them, only the prescriber signs."""
     if ctx.actor.role != Role.PRESCRIBER or ctx.actor.user_id != prescriber_id:
-        raise Forbidden(f"Only Dr {prescriber_name(ctx, prescriber_id)} can {act}; "
+        raise Forbidden(f"Only {as_doctor(prescriber_name(ctx, prescriber_id))} can {act}; "
                         f"office staff prepare it and it waits for the prescriber to sign.")
 
 

@@ -51,3 +51,12 @@ def as_text_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def as_doctor(name: str) -> str:
+    """A prescriber's name with the title once: "Dr Dana Derm", and a name that already
+    carries it ("Dr. Dana Derm") as it is."""
+    bare = name.strip()
+    if bare.lower().startswith(("dr ", "dr.")):
+        return bare
+    return f"Dr {bare}"

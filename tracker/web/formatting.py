@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from tracker.services.text import as_doctor
+
 # What people call the program's time zone; other zones are shown by their own abbreviation.
 _ZONE_ABBREVIATIONS = {
     "America/New_York": "ET", "America/Detroit": "ET",
@@ -77,3 +79,4 @@ def install(app: Flask) -> None:
     app.add_template_filter(partial(written_time, zone=zone), "written_time")
     app.add_template_filter(partial(cutoff, zone=zone), "cutoff")
     app.add_template_filter(written_dates, "written_dates")
+    app.add_template_filter(as_doctor, "doctor")
