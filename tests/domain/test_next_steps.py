@@ -34,6 +34,7 @@ from tracker.domain.next_steps import (
     checklist,
     fill_windows,
     outlook,
+    screening_only_tests,
     urgency,
 )
 from tracker.domain.policy import IPLEDGE_2021, IPLEDGE_2026, rule_sets
@@ -585,6 +586,21 @@ def test_fill_windows_follow_the_category_and_the_rule_set_of_each_date() -> Non
         ("test", d("2025-06-01"), d("2025-06-07")),
         ("visit", d("2026-03-02"), d("2026-03-31")),
     ]
+
+
+def test_only_a_first_fills_screening_test_opens_no_window() -> None:
+    history = enrolled(CGP, d("2026-01-01"))
+    history.test(d("2026-02-01"))  # screening: nothing 19 days before it
+    history.test(d("2026-02-15"))  # too soon after the screening test to confirm: screening too
+    history.test(d("2026-02-20"))  # confirmation: 19 days after the first one
+    history.test(d("2026-03-01"), POS)
+    history.test(d("2026-03-10"))  # the tests before the positive one screen nothing
+    history.test(d("2026-03-29"))  # confirmation of the 03-10 screening test
+    history.dispense(d("2026-04-01"))
+    history.test(d("2026-04-28"))  # a later fill needs no screening test
+    ids = {t.collected_on: t.id for t in history.facts().pregnancy_tests}
+    screening = screening_only_tests(history.facts(), rule_sets())
+    assert screening == {ids[d("2026-02-01")], ids[d("2026-02-15")], ids[d("2026-03-10")]}
 
 
 def test_counseling_of_a_patient_who_can_get_pregnant_opens_no_window() -> None:

@@ -57,6 +57,7 @@ __all__ = [
     "Urgency",
     "checklist",
     "fill_windows",
+    "screening_only_tests",
     "outlook",
     "urgency",
 ]
@@ -735,3 +736,26 @@ def fill_windows(patient: PatientFacts, rule_sets: tuple[Policy, ...]) -> tuple[
             windows.append(FillWindow("visit", visit.id, Window(
                 day, day + timedelta(days=policy.cngp_window_days - 1))))
     return tuple(sorted(windows, key=lambda w: (w.window.opens_on, w.kind, w.record_id)))
+
+
+def screening_only_tests(patient: PatientFacts,
+                         rule_sets: tuple[Policy, ...]) -> frozenset[int]:
+    """The negative tests whose window cannot cover a fill: a test collected before the first
+    fill of a course can only be that fill's confirmation test C if a negative screening test S
+    with C >= S + 19 days precedes it (RULES.md §6.6); without one it can only serve as the
+    screening test, and its D..D+6 (§6.4) allows no fill. Negative tests on or before the day
+    of a newer positive test count for nothing (§6.4), so they screen nothing either."""
+    screening: set[int] = set()
+    for test in patient.pregnancy_tests:
+        day = test.collected_on
+        if test.result != TestResult.NEGATIVE or not course_state(patient, day).first_fill:
+            continue
+        gap = timedelta(days=policy_for(day, rule_sets).screening_gap_days)
+        positives = [t.collected_on for t in patient.pregnancy_tests
+                     if t.result != TestResult.NEGATIVE and t.collected_on <= day]
+        counts_from = max(positives, default=None)
+        if not any(t.result == TestResult.NEGATIVE and t.collected_on <= day - gap
+                   and (counts_from is None or t.collected_on > counts_from)
+                   for t in patient.pregnancy_tests):
+            screening.add(test.id)
+    return frozenset(screening)

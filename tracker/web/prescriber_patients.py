@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.domain.next_steps import screening_only_tests
 from tracker.domain.validation import needs_guardian
 from tracker.http.requests import context, mark_rollback
 from tracker.services import care_team, duplicates, imports, patients, records
@@ -80,10 +81,12 @@ def patient(patient_id: int) -> ResponseReturnValue:
     view = chart.outlook
     picture = timeline.render(
         timeline.TimelineData(view.today, view.facts, view.windows, chart.authorizations,
-                              chart.dispenses, chart.closers),
+                              chart.dispenses, chart.closers,
+                              screening_only_tests(view.facts, context().rule_sets)),
         written_date)
     return render_template("prescriber/patient.html", view=view, records=chart.history,
                            prescriptions=chart.prescriptions, timeline=picture,
+                           timeline_legend=timeline.legend(),
                            closers=chart.closers, action=ActionForm(),
                            imported=imports.import_of(context(), patient_id))
 

@@ -80,7 +80,7 @@ def test_patient_page_shows_checklist_timeline_and_who_entered_each_record(
            "Negative office test collected Nov 5, 2026" in shown
     assert "Window: Dec 14, 2026 to Dec 20, 2026." in shown
     # The timeline: a server-side SVG, every mark titled.
-    assert '<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img"' in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="group"' in html
     assert "<title>Negative pregnancy test (laboratory), collected Dec 14, 2026</title>" in html
     assert "<title>Test window: Dec 14, 2026 to Dec 20, 2026</title>" in html
     assert "style=" not in html  # the CSP forbids inline styles
