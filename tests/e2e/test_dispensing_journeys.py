@@ -144,6 +144,11 @@ def test_confirmation_test_eight_days_old_is_refused_with_every_reason_and_chang
         written(days_ago(2)))
     assert fits_window(doc)
     shot(doc, "refusal")
+    # Shown by a GET (Post/Redirect/Get): reloading it sends nothing again (the audit trail
+    # below holds one refusal).
+    assert doc.url == rx_url + "/refused"
+    doc.reload()
+    expect(unmet).to_have_count(2)
 
     # Nothing changed: still pending, no authorization, the same two requirements open.
     doc.get_by_role("link", name="Back to the prescription").click()

@@ -100,6 +100,7 @@ SIGNED_BY_THE_PRESCRIBER = {
     "/patients/<int:patient_id>/acknowledgment",
     "/patients/<int:patient_id>/counseling/new",
     "/prescriptions/<int:prescription_id>/authorize",
+    "/prescriptions/<int:prescription_id>/refused",  # only the signer is ever refused
     "/prescriptions/<int:prescription_id>/reverse",
     "/settings",
     "/settings/staff/<int:staff_id>/end",

@@ -4,7 +4,7 @@ an authorization. A refusal lists every unmet requirement with the date it can b
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.domain.facts import PrescriptionStatus
@@ -90,11 +90,35 @@ def mark_dispensable(prescription_id: int) -> ResponseReturnValue:
         form.password.errors = [str(exc)]
         return _page(ctx, prescription_id, ReverseForm(formdata=None), 422, form)
     except Refused as exc:
-        detail = patient_history.prescription_detail(ctx, prescription_id)
-        return (render_template("prescriber/refused.html", detail=detail,
-                                decision=exc.decision, message=str(exc)), 409)
+        # Post/Redirect/Get: the refusal (its audit event committed with this request) is
+        # shown by a GET, so Back or Reload never sends the signature again.
+        session[_REFUSAL_KEY] = {"prescription_id": prescription_id, "message": str(exc)}
+        return redirect(url_for("prescriber.refused", prescription_id=prescription_id), 303)
+    session.pop(_REFUSAL_KEY, None)
     flash("The prescription is marked dispensable.")
     return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
+
+
+# The refusal the refused page tells: only the prescription and the message, in the
+# server-side session; the unmet requirements are evaluated again when the page is shown.
+_REFUSAL_KEY = "_authorization_refusal"
+
+
+@bp.route("/prescriptions/<int:prescription_id>/refused", methods=["GET"])
+@prescriber_only
+def refused(prescription_id: int) -> ResponseReturnValue:
+    """Why marking the prescription dispensable was refused. The engine's answer is the same
+    for the same records on the same program date (RULES.md §8: a refusal changes nothing), so
+    the unmet requirements are those of the refusal; if the records have changed since and
+    nothing is unmet any more, the prescription page says what can be done now."""
+    ctx = context()
+    kept = session.get(_REFUSAL_KEY) or {}
+    outlook = worklist_service.prescription_outlook(ctx, prescription_id)
+    if kept.get("prescription_id") != prescription_id or outlook.decision.dispensable:
+        return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
+    detail = patient_history.prescription_detail(ctx, prescription_id)
+    return render_template("prescriber/refused.html", detail=detail,
+                           decision=outlook.decision, message=kept["message"])
 
 
 @bp.route("/prescriptions/<int:prescription_id>/reverse", methods=["POST"])

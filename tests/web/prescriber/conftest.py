@@ -64,7 +64,7 @@ def submit(client: FlaskClient, url: str, data: dict[str, object], page_url: str
     token = csrf_token(client.get(page_url or url).get_data(as_text=True))
     response = client.post(url, data={**data, "csrf_token": token})
     assert response.status_code == status, response.get_data(as_text=True)[:3000]
-    if status == 302:
+    if status in (302, 303):
         return response.headers["Location"]
     return response.get_data(as_text=True)
 

@@ -62,8 +62,11 @@ def test_refusal_lists_every_unmet_requirement_with_its_date_and_changes_nothing
     p = builders.enrolled_patient(doc)
     rx = builders.prescription(doc, p.id)
     rx_url = f"/prescriptions/{rx.id}"
-    answer = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
-                   page_url=rx_url, status=409)
+    location = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
+                      page_url=rx_url, status=303)
+    # Post/Redirect/Get: the refusal is a page of its own, so Back never re-sends the form.
+    assert location.endswith(rx_url + "/refused")
+    answer = page(browser, location)
     shown = text_of(answer)
     assert "The prescription cannot be marked dispensable." in shown
     assert "nothing was changed" in shown
@@ -86,6 +89,17 @@ def test_refusal_lists_every_unmet_requirement_with_its_date_and_changes_nothing
     assert _count(db, Authorization) == 0
     refused = events(db, "authorization.refused")
     assert len(refused) == 1 and "SCREENING_TEST_MISSING" in (refused[0].new_values or "")
+    # Showing it again (Reload, Back) evaluates again and writes nothing, not even an event.
+    assert text_of(page(browser, location)) == shown
+    assert len(events(db, "authorization.refused")) == 1
+
+
+def test_refusal_page_is_only_shown_after_a_refusal(browser: FlaskClient, doc: Context) -> None:
+    p = builders.ready_for_first_fill(doc)
+    rx = builders.prescription(doc, p.id)
+    rx_url = f"/prescriptions/{rx.id}"
+    answer = browser.get(rx_url + "/refused")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(rx_url)
 
 
 def test_marking_dispensable_shows_the_number_and_the_last_day_large(
@@ -105,8 +119,9 @@ def test_marking_dispensable_shows_the_number_and_the_last_day_large(
     assert f'<p class="big">{auth.number}</p>' in html
     assert '<p class="big">Dec 20, 2026</p>' in html
     assert "The prescription is marked dispensable." in text_of(html)
-    again = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
-                   page_url=rx_url, status=409)
+    refused_url = submit(browser, rx_url + "/authorize", {"password": builders.PASSWORD},
+                         page_url=rx_url, status=303)
+    again = page(browser, refused_url)
     assert "The prescription is dispensable; only a pending prescription can be marked " \
            "dispensable." in text_of(again)
 
