@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests import builders
 from tests.conftest import Clock, csrf_token, login
+from tracker.models import LoginSession, User
 from tracker.services import users
 from tracker.services.context import Context
 
@@ -90,3 +92,47 @@ def test_a_deactivated_user_is_told_why_only_with_the_right_password(
     text = wrong.get_data(as_text=True)
     assert "The email or password is not right" in text and "deactivated" not in text
     assert client.get("/account").status_code == 302
+
+
+def test_a_user_deactivated_while_signed_in_is_told_why_on_the_sign_in_page(
+        client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    assert client.get("/account").status_code == 200
+    users.deactivate_user(builders.as_user(ctx, builders.admin(ctx)), user.id, "left")
+    turned_away = client.get("/worklist")
+    assert turned_away.status_code == 302 and "/login" in turned_away.headers["Location"]
+    text = client.get(turned_away.headers["Location"]).get_data(as_text=True)
+    assert "This account has been deactivated by an administrator. Ask your administrator " \
+           "to reactivate it." in text
+    assert "This account has been deactivated" not in client.get("/login").get_data(
+        as_text=True)  # said once
+
+
+def test_a_live_session_of_a_deactivated_user_ends_with_the_reason(
+        client: FlaskClient, ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    # A session that deactivation did not end (the account switched off some other way).
+    ctx.session.get(User, user.id).active = False  # type: ignore[union-attr]
+    ctx.session.flush()
+    turned_away = client.get("/worklist")
+    assert turned_away.status_code == 302 and "/login" in turned_away.headers["Location"]
+    text = client.get(turned_away.headers["Location"]).get_data(as_text=True)
+    assert "This account has been deactivated by an administrator." in text
+    ctx.session.expire_all()
+    live = ctx.session.scalars(select(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))).all()
+    assert live == []
+
+
+def test_an_ordinary_sign_out_says_nothing_of_deactivation(client: FlaskClient,
+                                                           ctx: Context) -> None:
+    user = builders.prescriber(ctx)
+    login(client, user.email, builders.PASSWORD)
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    turned_away = client.get("/worklist")
+    assert turned_away.status_code == 302
+    text = client.get(turned_away.headers["Location"]).get_data(as_text=True)
+    assert "deactivated" not in text

@@ -19,7 +19,7 @@ MAX_BYTES = 2048
 _SALT = "tracker.anonymous-session"
 # What is worth keeping when the values would not fit: without the CSRF token no form can be
 # sent, and the expiry flag explains the login page; flashed messages can go.
-_ESSENTIAL = ("csrf_token", "_expired")
+_ESSENTIAL = ("csrf_token", "_expired", "_deactivated")
 
 
 def cookie_name(app: Flask) -> str:

@@ -23,7 +23,11 @@ from werkzeug.datastructures import CallbackDict
 from tracker.db import reset_write_intent, set_write_intent, utcnow
 from tracker.http import anonymous
 from tracker.http.requests import db_session
-from tracker.models import LoginSession
+from tracker.models import LoginSession, User
+
+# Set for the visitor whose session was ended because their account was deactivated: the
+# sign-in page tells them why they were turned away.
+DEACTIVATED_KEY = "_deactivated"
 
 COOKIE_NAME = "tracker_session"
 # In production the browser itself guarantees the cookie was set over HTTPS by this very host
@@ -118,7 +122,7 @@ class DatabaseSessionInterface(SessionInterface):
             )
         )
         if row is None:
-            return None
+            return self._deactivated(sid)
         now = self._now(app)
         idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
         absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
@@ -133,6 +137,19 @@ class DatabaseSessionInterface(SessionInterface):
             session.modified = True
             return session
         return ServerSession(json.loads(row.data), row.id, row.last_seen_at)
+
+    def _deactivated(self, sid: str) -> ServerSession | None:
+        """An anonymous session that says why, when the cookie names a session ended because
+        its user was deactivated (users.deactivate_user ends every session of the user)."""
+        active = db_session().scalar(
+            select(User.active).join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.id_hash == _hash(sid))
+        )
+        if active is None or active:
+            return None
+        session = ServerSession({DEACTIVATED_KEY: True})
+        session.modified = True
+        return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)

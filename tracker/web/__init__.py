@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, session
 from flask_login import LoginManager, current_user
 
 from tracker.http import requests
 from tracker.http.access import permission_of
+from tracker.http.sessions import DEACTIVATED_KEY
 from tracker.models import User
 from tracker.web import formatting
 
@@ -17,7 +18,13 @@ def _load_user(user_id: str) -> object | None:
     if not user_id.isdigit():
         return None
     user = requests.db_session().get(User, int(user_id))
-    if user is None or not user.active:
+    if user is None:
+        return None
+    if not user.active:
+        # Deactivation ends every session of the user; should one still be live, it ends here
+        # (clearing the user ends the row) and the sign-in page says why.
+        session.clear()
+        session[DEACTIVATED_KEY] = True
         return None
     return LoginUser(user)
 

@@ -85,6 +85,8 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     expired = session.pop("_expired", False)
     signed_out = session.pop("_signed_out", None)
+    if session.pop(sessions.DEACTIVATED_KEY, False):
+        signed_out = auth_service.DEACTIVATED
     if form.validate_on_submit():
         result = auth_service.authenticate(
             context(), form.email.data or "", form.password.data or ""
