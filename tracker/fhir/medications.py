@@ -20,9 +20,13 @@ ISOTRETINOIN: dict[str, dict[str, str]] = {
         "197844": "isotretinoin 20 MG Oral Capsule",
         "197845": "isotretinoin 40 MG Oral Capsule",
         "403930": "isotretinoin 30 MG Oral Capsule",
+        "1547561": "isotretinoin 25 MG Oral Capsule",
+        "1547565": "isotretinoin 35 MG Oral Capsule",
+        "1300006": "isotretinoin 20 MG Oral Capsule [Absorica]",
     },
     NDC: {
         "0245-0571-01": "isotretinoin oral capsule (package)",
+        "10631-116-31": "Absorica 20 MG oral capsule (package)",
     },
 }
 
