@@ -115,8 +115,11 @@ def _cards(status: RemsStatus) -> list[dict[str, Any]]:
     for item in named_requirements(status):
         if item.met:
             continue
-        when = (f"\n\nCan be met from **{item.met_from}**." if item.met_from is not None
-                else "")
+        # A single reason already ends with its date; say the group's date only when it adds
+        # something (several reasons: the day all of them can be met).
+        when = (f"\n\nCan be met from **{item.met_from}**."
+                if item.met_from is not None
+                and f"Can be met from {item.met_from}." not in item.text else "")
         cards.append(_card(f"REMS: {item.name} not met", "critical",
                            f"{item.text}{when}", link))
     auth = status.open_authorization
