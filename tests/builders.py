@@ -107,3 +107,18 @@ def ready_for_first_fill(ctx: Context, **kw: object):  # type: ignore[no-untyped
 
 def prescription(ctx: Context, patient_id: int, days_supply: int = 30, quantity: int = 30):  # type: ignore[no-untyped-def]
     return prescriptions.write_prescription(ctx, patient_id, ctx.today(), days_supply, quantity)
+
+
+def patient_account(ctx: Context, patient_id: int, email: str | None = None) -> User:
+    """The patient's own portal account, set up as the patient would: the clinic (ctx acts as
+    the prescriber or their staff) invites, the patient accepts with their birth date."""
+    from tracker.models import Patient
+    from tracker.services import portal_accounts
+
+    invitation = portal_accounts.issue_invitation(ctx, patient_id)
+    found = ctx.session.get(Patient, patient_id)
+    assert found is not None
+    anonymous = dataclasses.replace(ctx, actor=Actor(user_id=None, role=None))
+    return portal_accounts.accept_invitation(
+        anonymous, invitation.code, found.date_of_birth,
+        email or f"patient{next(_seq)}@example.test", PASSWORD, fast_hash=True)

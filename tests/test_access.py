@@ -17,8 +17,11 @@ from tracker.services.context import Context
 # another route public is a decision to take on purpose: it belongs in this list.
 # The FHIR CapabilityStatement and the CDS Hooks discovery document describe the services and
 # hold no patient data; EHRs read them before they have credentials.
+# The patient portal's sign-in page and the page that sets up a patient's account with the
+# clinic's single-use invitation are opened before the patient has an account or a session.
 EXPECTED_PUBLIC = {"auth.index", "auth.login", "auth.reset_password", "health.healthz",
-                   "api.openapi", "fhir.metadata", "cds.discovery"}
+                   "api.openapi", "fhir.metadata", "cds.discovery", "portal.login",
+                   "portal.join"}
 # The FHIR and CDS Hooks routes and who may call them: deny by default holds there too.
 EXPECTED_INTEROPERABILITY = {
     "fhir.rems_etasu": "prescriber,staff,pharmacist",

@@ -1,4 +1,5 @@
-"""A small world for API tests: the four roles (the staff member works for the prescriber),
+"""A small world for API tests: the five roles (the staff member works for the prescriber; the
+patient is one of the prescriber's patients, with their own portal account),
 patients in useful states, and for every operation of API.md a request that succeeds when the
 right person sends it."""
 
@@ -20,7 +21,7 @@ from tracker.services import authorizations, tokens
 from tracker.services.context import Context
 
 PREFIX = "/api/v1"
-ROLES = ("admin", "prescriber", "pharmacist", "staff")
+ROLES = ("admin", "prescriber", "pharmacist", "staff", "patient")
 UNAUTHENTICATED = ("no token", "bad token", "revoked token", "deactivated user")
 BAD_TOKEN = "trk_" + "x" * 43  # shaped like a token, issued to nobody
 
@@ -64,6 +65,12 @@ class World:
     @cached_property
     def admin(self) -> User:
         return b.admin(self.ctx)
+
+    @cached_property
+    def patient_user(self) -> User:
+        """The portal account of `authorized` (a patient with an open authorization): a
+        patient's own account reaches no API operation (403), not even on their own record."""
+        return b.patient_account(self.acting(self.prescriber), self.authorized.id)
 
     def acting(self, user: User) -> Context:
         return b.as_user(self.ctx, user)
@@ -146,7 +153,7 @@ class World:
             return token
         user = {"admin": self.admin, "prescriber": self.prescriber,
                 "pharmacist": self.pharmacist, "staff": self.staff,
-                "other prescriber": self.other_prescriber,
+                "patient": self.patient_user, "other prescriber": self.other_prescriber,
                 "other staff": self.other_staff}[who]
         return tokens.create_token(self.ctx, user)
 
@@ -200,6 +207,8 @@ def valid_request(endpoint: str, w: World) -> Request:
             "completed_on": today.isoformat(), "answers": dict(b.ANSWERS),
             "contraception_methods": ["iud", "male_condom"], "abstinence": False}}),
         "get_questions": lambda: ("GET", "/comprehension/questions", {}),
+        "post_portal_invitation": lambda: ("POST", of_patient("/portal-invitations"),
+                                           {"json": {}}),
         "post_course_end": lambda: ("POST", f"/patients/{w.patient.id}/course-end",
                                     {"json": {"last_dose_on": today.isoformat()}}),
         "create_prescription": lambda: ("POST", "/prescriptions", {"json": {

@@ -51,6 +51,15 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
     admin = builders.admin(ctx)
     doc = builders.as_user(ctx, owner)
     patient = builders.ready_for_first_fill(doc)
+    # The patients' own portal accounts: a patient of the owner with an open authorization
+    # (its QR code page), and another prescriber's patient.
+    holder = builders.ready_for_first_fill(doc, first="Hana", last="Holder")
+    open_auth = authorizations.authorize(doc, builders.prescription(doc, holder.id).id,
+                                         signature=SIGNED)
+    own_account = builders.patient_account(doc, holder.id)
+    other_doc_ctx = builders.as_user(ctx, other_doc)
+    stranger = builders.patient(other_doc_ctx, first="Robin", last="Stranger")
+    other_account = builders.patient_account(other_doc_ctx, stranger.id)
     positive = records.record_pregnancy_test(doc, patient.id, doc.today() - timedelta(days=90),
                                              "positive", "lab")
     rx = builders.prescription(doc, patient.id)
@@ -67,10 +76,12 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
         "acknowledgment_id": ack_id, "dispense_id": dispense.id, "pharmacy_id": home.id,
         "user_id": owner.id, "token_id": token_id, "kind": "patients",
         "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup", "staff_id": staff.id,
+        "authorization_id": open_auth.id,
     }
     return {"owner": owner, "other_doc": other_doc, "counter": counter,
             "other_counter": other_counter, "admin": admin, "staff": staff,
-            "other_staff": other_staff, "values": values}
+            "other_staff": other_staff, "patient": own_account, "other_patient": other_account,
+            "values": values}
 
 
 def url_for_rule(rule: str, values: dict[str, object]) -> str:
@@ -108,7 +119,7 @@ SIGNED_BY_THE_PRESCRIBER = {
 
 
 @pytest.mark.parametrize("caller", ["owner", "other_doc", "counter", "other_counter", "admin",
-                                    "staff", "other_staff"])
+                                    "staff", "other_staff", "patient", "other_patient"])
 def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, world,  # type: ignore[no-untyped-def]
                                               caller: str) -> None:
     user = world[caller]
@@ -130,6 +141,8 @@ def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, w
                 "<int:patient_id>" in rule or "<int:prescription_id>" in rule
                 or "<int:staff_id>" in rule):
             expected = {404}
+        elif caller == "other_patient" and "<int:authorization_id>" in rule:
+            expected = {404}  # another patient's authorization is not revealed
         elif caller == "other_counter" and "<int:dispense_id>" in rule:
             expected = {404}
         elif caller != "owner" and rule.startswith("/account/tokens/<int:token_id>"):

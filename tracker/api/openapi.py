@@ -35,6 +35,17 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
                        "signed_on": DATE, "meaning": {"type": "string"},
                        "signed_at": DATE_TIME},
     },
+    "PortalInvitation": {
+        "type": "object",
+        "required": ["url", "code", "expires_at"],
+        "properties": {
+            "url": {"type": "string", "format": "uri",
+                    "description": "The link printed on the patient's slip (it holds the code)."},
+            "code": {"type": "string", "description": "The invitation code, to type when the "
+                     "link cannot be opened; single use. A new invitation voids it."},
+            "expires_at": DATE_TIME,
+        },
+    },
     "Counseling": {
         "type": "object",
         "required": ["id", "counseled_on"],

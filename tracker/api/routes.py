@@ -8,7 +8,7 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import abort, g, jsonify, request
+from flask import abort, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.api import idempotency
@@ -27,7 +27,15 @@ from tracker.domain.policy import rule_sets
 from tracker.http.bearer import bearer_token  # authenticates; signs where API.md asks
 from tracker.http.errors import problem
 from tracker.http.requests import context, db_session, writes_on_read
-from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
+from tracker.services import (
+    authorizations,
+    dispenses,
+    patients,
+    portal_accounts,
+    prescriptions,
+    records,
+    users,
+)
 from tracker.services.errors import Refused, ValidationFailed
 from tracker.services.signing import BearerToken
 
@@ -251,6 +259,20 @@ def post_course_end(id: int) -> ResponseReturnValue:
     ctx = context()
     patient = patients.end_course(ctx, id, data["last_dose_on"])
     return jsonify(patient_json(patients.view(ctx, patient)))
+
+
+PORTAL_INVITATION: dict[str, Field] = {}
+
+
+@operation("POST", "/patients/{id}/portal-invitations",
+           "Invite the patient to their own portal account (single use, 7 days)", CLINIC,
+           body=PORTAL_INVITATION, answer="PortalInvitation", status=201, errors=(404, 422))
+def post_portal_invitation(id: int) -> ResponseReturnValue:
+    body(PORTAL_INVITATION)
+    invitation = portal_accounts.issue_invitation(context(), id)
+    return created({"url": url_for("portal.join", code=invitation.code, _external=True),
+                    "code": invitation.code,
+                    "expires_at": invitation.expires_at.isoformat()})
 
 
 # --- prescriptions ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tracker.models.people import (
     StaffAssignment,
     User,
 )
+from tracker.models.portal import PatientAccount, PortalInvitation
 from tracker.models.prescription import (
     Authorization,
     AuthorizationState,
@@ -52,8 +53,10 @@ __all__ = [
     "LoginSession",
     "PasswordReset",
     "Patient",
+    "PatientAccount",
     "PatientImport",
     "Pharmacy",
+    "PortalInvitation",
     "PregnancyTest",
     "Prescription",
     "Role",

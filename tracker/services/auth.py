@@ -99,6 +99,24 @@ def _count_failure(ctx: Context, keys: list[str], now: datetime) -> int:
     return counts[0]
 
 
+def seconds_to_wait(ctx: Context, keys: list[str]) -> int:
+    """How many seconds the back-off still makes an attempt on any of the keys wait (0: none).
+    Other secrets a person types to get in (a portal invitation's birth date) use the same
+    back-off as sign-in, under keys of their own."""
+    wait = _waiting(ctx, keys, ctx.now())
+    return math.ceil(wait.total_seconds()) if wait else 0
+
+
+def count_failed_attempt(ctx: Context, keys: list[str]) -> int:
+    """Count one failed attempt on each key, as a failed sign-in counts (see seconds_to_wait)."""
+    return _count_failure(ctx, keys, ctx.now())
+
+
+def attempt_keys(subject: str, addr: str | None) -> list[str]:
+    """The back-off keys of an attempt on `subject` from the client address `addr`."""
+    return [subject] + (["addr:" + addr] if addr else [])
+
+
 def authenticate(ctx: Context, email: str, password: str) -> LoginResult:
     """Check a login. While a wait runs (per account or per address) even a right password is
     refused, so guessing cannot go faster; the answer says when to try again and is the same

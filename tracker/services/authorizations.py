@@ -29,7 +29,7 @@ from tracker.models import (
 from tracker.services import counter_access
 from tracker.services.audit import record_event
 from tracker.services.care_team import require_signer
-from tracker.services.codes import random_code
+from tracker.services.codes import printed_code, random_code
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
 from tracker.services.errors import Forbidden, NoMatch, NotFound, ValidationFailed
@@ -42,11 +42,12 @@ from tracker.services.text import MESSAGE as TEXT_MESSAGE
 from tracker.services.text import has_control_characters
 
 REASON_MAX = 500
+AUTHORIZATION_GROUPS = 3  # an authorization number: three groups of four characters
 
 
 def new_authorization_number() -> str:
     """Random and unguessable (60 bits): knowing one number says nothing of another."""
-    return random_code(3)
+    return random_code(AUTHORIZATION_GROUPS)
 
 
 def authorization_fields(auth: Authorization) -> dict[str, object]:
@@ -149,7 +150,7 @@ def authorize(ctx: Context, prescription_id: int, *, signature: SignerProof) -> 
 
 
 def authorization_by_number(ctx: Context, number: str) -> Authorization | None:
-    number = (number or "").strip().upper()
+    number = printed_code(number, AUTHORIZATION_GROUPS).upper()
     if not number or len(number) > 20:
         return None
     return ctx.session.scalar(select(Authorization).where(Authorization.number == number))

@@ -29,7 +29,8 @@ from tracker.models import (
 )
 from tracker.services import counter_access
 from tracker.services.audit import record_event
-from tracker.services.authorizations import authorization_by_number
+from tracker.services.authorizations import AUTHORIZATION_GROUPS, authorization_by_number
+from tracker.services.codes import printed_code
 from tracker.services.context import Context
 from tracker.services.dml import rows_changed
 from tracker.services.errors import Forbidden, NoMatch, NotFound, require
@@ -76,6 +77,8 @@ def lookup(ctx: Context, number: str, date_of_birth: date | None) -> Lookup:
     """The pharmacy's view of an authorization, evaluated now and folded to what the counter
     may see. The number and the birth date must both match; otherwise NotFound."""
     pharmacy = pharmacist_pharmacy(ctx)
+    # As typed, read out or scanned from the patient's QR code: one number, one throttle.
+    number = printed_code(number, AUTHORIZATION_GROUPS).upper()
     counter_access.check_not_throttled(ctx, number)
     auth = authorization_by_number(ctx, number)
     loaded = load_case(ctx.session, auth.prescription_id) if auth is not None else None

@@ -12,7 +12,13 @@ from typing import Any, TypeVar
 from tracker.domain.comprehension import answer_errors, grade
 from tracker.domain.contraception import contraception_errors
 from tracker.domain.facts import RecordKind, TestResult, TestSetting
-from tracker.models import ComprehensionAttempt, ContraceptionEntry, Counseling, PregnancyTest
+from tracker.models import (
+    ComprehensionAttempt,
+    ContraceptionEntry,
+    Counseling,
+    Patient,
+    PregnancyTest,
+)
 from tracker.services.audit import record_event
 from tracker.services.care_team import require_signer
 from tracker.services.context import Context
@@ -190,7 +196,15 @@ def check_comprehension(errors: dict[str, list[str]], completed_on: date | None,
 def record_comprehension(ctx: Context, patient_id: int, completed_on: date | None,
                          answers: Any, methods: Any, abstinence: bool) -> ComprehensionAttempt:
     """The patient's answers to RULES.md §9, graded here; failed attempts are kept too."""
-    patient = own_patient(ctx, patient_id)
+    return store_comprehension(ctx, own_patient(ctx, patient_id), completed_on, answers,
+                               methods, abstinence)
+
+
+def store_comprehension(ctx: Context, patient: Patient, completed_on: date | None,
+                        answers: Any, methods: Any, abstinence: bool) -> ComprehensionAttempt:
+    """An attempt at RULES.md §9 for a patient the caller has already checked access to: on
+    the clinic's screen (record_comprehension) or in the patient's own portal. Both are the
+    same record, so the engine counts them alike (§6.3)."""
     errors: dict[str, list[str]] = {}
     chosen = check_comprehension(errors, completed_on, answers, methods, abstinence,
                                  ctx.today(), patient.date_of_birth)

@@ -9,7 +9,7 @@ from tracker.http import requests
 from tracker.http.access import permission_of
 from tracker.http.sessions import DEACTIVATED_KEY
 from tracker.models import User
-from tracker.web import formatting
+from tracker.web import formatting, i18n
 
 
 def _load_user(user_id: str) -> object | None:
@@ -44,6 +44,7 @@ def _nav_endpoints(app: Flask) -> frozenset[str]:
 
 def install(app: Flask) -> None:
     formatting.install(app)
+    i18n.install(app)
     login = LoginManager()
     login.session_protection = None  # sessions are server-side and rotated at login
     login.user_loader(_load_user)
@@ -57,10 +58,11 @@ def install(app: Flask) -> None:
     def _globals() -> dict[str, object]:
         return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
 
-    from tracker.web import admin, audit_views, auth, pharmacy, prescriber
+    from tracker.web import admin, audit_views, auth, pharmacy, portal, prescriber
 
     app.register_blueprint(auth.bp)
     prescriber.register(app)
     pharmacy.register(app)
     admin.register(app)
     audit_views.register(app)
+    portal.install(app)

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import login_user, logout_user
 from werkzeug.datastructures import MultiDict
 
@@ -56,6 +57,7 @@ def home_for(role: Role) -> str:
         Role.STAFF: "prescriber.worklist",
         Role.PHARMACIST: "pharmacy.lookup",
         Role.ADMIN: "admin.home",
+        Role.PATIENT: "portal.home",
     }.get(role, "auth.account")
     return endpoint if endpoint in current_app.view_functions else "auth.account"
 
@@ -87,6 +89,12 @@ def login() -> ResponseReturnValue:
     signed_out = session.pop("_signed_out", None)
     if session.pop(sessions.DEACTIVATED_KEY, False):
         signed_out = auth_service.DEACTIVATED
+    if request.method == "GET" and (request.args.get("next") or "").startswith("/portal"):
+        # A patient's page asked them to sign in: the patient's sign-in page, in their
+        # language (the expired-session notice goes with them).
+        if expired:
+            session["_expired"] = True
+        return redirect(url_for("portal.login"))
     if form.validate_on_submit():
         result = auth_service.authenticate(
             context(), form.email.data or "", form.password.data or ""
@@ -139,8 +147,12 @@ def _fill_restored_form() -> None:
 @requires()
 def logout() -> ResponseReturnValue:
     record_event(context(), "logout", "user", g.user.id)
+    patient = g.user.role == Role.PATIENT
     logout_user()
     sessions.end(session)
+    if patient:
+        flash(gettext("You are signed out."))
+        return redirect(url_for("portal.login"))
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 

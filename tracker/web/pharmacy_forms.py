@@ -3,8 +3,6 @@ services, whose messages are shown on the same fields."""
 
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,14 +15,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from tracker.services.authorizations import AUTHORIZATION_GROUPS
+from tracker.services.codes import printed_code
 from tracker.web.forms import explain_unreadable_date
 
 NUMBER_MAX = 20
 REASON_MAX = 500
-_GROUP = 4
-# Authorization numbers use Crockford's base32, which reads the easily confused O as 0 and
-# I or L as 1, so a number read out over the phone still matches.
-_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def normalize_number(value: str | None) -> str | None:
@@ -32,10 +28,7 @@ def normalize_number(value: str | None) -> str | None:
     ("7K2M-9QXD-4TPA"). Anything that does not look like one is returned trimmed, unchanged."""
     if value is None:
         return None
-    compact = re.sub(r"[\s\-]", "", value).upper().translate(_CONFUSABLE)
-    if re.fullmatch(r"[0-9A-Z]{12}", compact):
-        return "-".join(compact[i:i + _GROUP] for i in range(0, len(compact), _GROUP))
-    return value.strip()
+    return printed_code(value, AUTHORIZATION_GROUPS)
 
 
 def _whole_number(field: IntegerField) -> None:

@@ -144,6 +144,7 @@ def register(app: Flask) -> None:
     # The other modules of the area add their routes to `bp` when imported.
     from tracker.web import (  # noqa: F401
         handover,
+        portal_invitations,
         prescriber_patients,
         prescriber_prescriptions,
         prescriber_records,
