@@ -200,3 +200,4 @@ def qr_code(authorization_id: int) -> ResponseReturnValue:
 def install(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(_long_date, "long_date")
+    app.add_template_global(portal_words.error_words, "portal_error")

@@ -198,3 +198,24 @@ def wait_message(seconds: int) -> str:
                        "again in %(count)d seconds.", count=seconds)
     return gettext("Sign-in is paused for a while after too many failed attempts. Try again "
                    "in %(count)d minutes.", count=-(-seconds // 60))
+
+
+# The error pages of the patient's pages: a title and what to do, by status.
+ERRORS: Mapping[int, tuple[LazyString, LazyString]] = {
+    400: (_l("The form had expired"),
+          _l("Go back, reload the page and send the form again.")),
+    403: (_l("Not allowed"), _l("This page is not part of your portal.")),
+    404: (_l("Not found"), _l("This page does not exist, or it is not yours.")),
+    405: (_l("Not allowed"), _l("This page is not part of your portal.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    422: (_l("Please check your input"), _l("Some of what you sent could not be accepted.")),
+    429: (_l("Too many attempts"), _l("Wait a while, then try again.")),
+}
+UNEXPECTED = (_l("Something went wrong"),
+              _l("An unexpected error occurred and has been logged. Please try again later."))
+
+
+def error_words(status: int) -> tuple[str, str]:
+    """The title and the advice of an error page of the portal, in the page's language."""
+    title, advice = ERRORS.get(status, UNEXPECTED)
+    return str(title), str(advice)
