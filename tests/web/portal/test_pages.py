@@ -235,3 +235,13 @@ def test_the_session_ends_after_the_idle_limit_as_for_staff(
     assert response.status_code == 302
     landing = client.get(response.headers["Location"], follow_redirects=True)
     assert "Your session ended after a period of inactivity" in landing.get_data(as_text=True)
+
+
+def test_while_an_authorization_is_open_nothing_else_is_asked(
+        doc: Context, client: FlaskClient) -> None:
+    patient = builders.ready_for_first_fill(doc)
+    authorizations.authorize(doc, builders.prescription(doc, patient.id).id, signature=SIGNED)
+    signed_in(client, doc, patient)
+    page = client.get("/portal").get_data(as_text=True)
+    assert "Nothing: your medicine is authorized. Pick it up at the pharmacy." in page
+    assert "The window for your next fill" not in page

@@ -132,7 +132,7 @@ def test_a_spanish_patient_reads_the_questions_in_spanish(ctx: Context,
     client.get("/portal/login?lang=es")
     portal_login(client, user.email)
     home = client.get("/portal").get_data(as_text=True)
-    assert "Responda sus preguntas del mes" in home and "Está inscrito" in home
+    assert "Responda sus preguntas del mes" in home and "Su inscripción está completa." in home
     questions = client.get("/portal/monthly").get_data(as_text=True)
     assert "La isotretinoína puede causar defectos de nacimiento graves" in questions
     assert "Verdadero" in questions and "Ligadura de trompas" in questions

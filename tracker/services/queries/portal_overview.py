@@ -150,13 +150,16 @@ def overview(ctx: Context) -> PortalOverview:
         select(Prescription).where(Prescription.patient_id == patient.id)))
     seen = outlook_of(ctx, patient, facts, [summary_of(rx) for rx in rxs], [])
     decision = seen.outlook.decision
-    needs = _needs(seen.checklist)
     authorizations = _open_authorizations(ctx, patient.id)
+    # While an authorization is open, the next fill is the one at the pharmacy: what a later
+    # fill would need (and its window) waits until it is picked up.
+    needs = () if authorizations else _needs(seen.checklist)
+    window = decision.window if not authorizations else None
     return PortalOverview(
         patient=patient, today=seen.today, enrolled=seen.status.enrolled,
         can_get_pregnant=patient.category == Category.CAN_GET_PREGNANT,
         needs=needs,
-        window_closes_on=decision.window.closes_on if decision.window is not None else None,
+        window_closes_on=window.closes_on if window is not None else None,
         ready_for_prescriber=decision.dispensable and not authorizations,
         authorizations=authorizations,
         acknowledgment=(ctx.session.get(Acknowledgment, seen.status.acknowledgment_id)
