@@ -105,7 +105,7 @@ FOREIGN_PATIENT = {
         ("get_patient", ""), ("patch_patient", ""), ("post_acknowledgment", "/acknowledgments"),
         ("post_counseling", "/counseling"), ("post_pregnancy_test", "/pregnancy-tests"),
         ("post_contraception", "/contraception"), ("post_comprehension", "/comprehension"),
-        ("post_course_end", "/course-end")]
+        ("post_course_end", "/course-end"), ("post_portal_invitation", "/portal-invitations")]
 }
 FOREIGN_PRESCRIPTION = {
     endpoint: _on(endpoint, lambda w, tail=tail: f"/prescriptions/{w.foreign_rx.id}{tail}")
@@ -132,6 +132,9 @@ SPECIFIC: dict[tuple[str, int], tuple[Case, str | None]] = {
     ("post_reverse", 409): (_reverse_twice, None),
     ("get_authorization", 429): (_locked_number("get_authorization"), None),
     ("post_reverse", 429): (_locked_number("post_reverse"), None),
+    # The body is {}: any field in it is unknown (API.md: unknown fields answer 422).
+    ("post_portal_invitation", 422): (_with_body("post_portal_invitation",
+                                                 email="alex@example.test"), "email"),
     ("patch_prescriber", 422): (_with_body("patch_prescriber", home_testing_permitted="yes"),
                                 "home_testing_permitted"),
     ("create_patient", 422): (_with_body("create_patient", date_of_birth="2027-01-01"),
