@@ -261,14 +261,12 @@ def post_course_end(id: int) -> ResponseReturnValue:
     return jsonify(patient_json(patients.view(ctx, patient)))
 
 
-PORTAL_INVITATION: dict[str, Field] = {}
-
-
 @operation("POST", "/patients/{id}/portal-invitations",
            "Invite the patient to their own portal account (single use, 7 days)", CLINIC,
-           body=PORTAL_INVITATION, answer="PortalInvitation", status=201, errors=(404, 422))
+           answer="PortalInvitation", status=201, errors=(404, 422), optional_body=True)
 def post_portal_invitation(id: int) -> ResponseReturnValue:
-    body(PORTAL_INVITATION)
+    if request.get_data():
+        parse({}, read_json())  # `{}`: any field is unknown (422)
     invitation = portal_accounts.issue_invitation(context(), id)
     return created({"url": url_for("portal.join", code=invitation.code, _external=True),
                     "code": invitation.code,
