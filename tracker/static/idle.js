@@ -12,7 +12,9 @@
   var timer = null;
 
   function ended() {
-    text.textContent = "Your session has ended. Sign in again: a form you send now is kept " +
+    // A page in another language gives its own words (the patient portal's Spanish).
+    text.textContent = box.getAttribute("data-ended-text") ||
+      "Your session has ended. Sign in again: a form you send now is kept " +
       "and shown to you again after you sign in.";
     form.hidden = true;
   }

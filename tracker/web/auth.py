@@ -94,7 +94,8 @@ def login() -> ResponseReturnValue:
         # language (the expired-session notice goes with them).
         if expired:
             session["_expired"] = True
-        return redirect(url_for("portal.login"))
+        return redirect(url_for("portal.login", next=request.args.get("next"),
+                                draft=request.args.get("draft")))
     if form.validate_on_submit():
         result = auth_service.authenticate(
             context(), form.email.data or "", form.password.data or ""
@@ -139,6 +140,10 @@ def _fill_restored_form() -> None:
         return
     session.pop(RESTORED_FORM_KEY)
     g.restored_form = MultiDict([tuple(pair) for pair in kept["fields"]])
+    if request.blueprint == "portal":  # the patient's pages speak the patient's language
+        flash(gettext("Your session had expired, so nothing was saved. What you typed is "
+                      "filled in below: check it and send it again."))
+        return
     flash("Your session had expired, so nothing was saved. What you typed is filled in below: "
           "check it and send it again.")
 
@@ -283,6 +288,9 @@ def reset_password() -> ResponseReturnValue:
             return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/reset_password.html", form=form), status
+
+
+safe_next = _safe_next  # the patient's sign-in page (tracker.web.portal) checks `next` alike
 
 
 class _LoginUser:

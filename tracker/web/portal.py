@@ -40,7 +40,7 @@ from tracker.services import portal_accounts, portal_tasks
 from tracker.services.errors import NoMatch, NotFound, Throttled, ValidationFailed
 from tracker.services.queries import portal_overview
 from tracker.web import portal_words
-from tracker.web.auth import LoginUser, home_for
+from tracker.web.auth import LoginUser, home_for, restore_draft, safe_next
 from tracker.web.portal_forms import JoinForm, LoginForm, MonthlyForm, question_field
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -76,9 +76,12 @@ def login() -> ResponseReturnValue:
         if result.user is not None:
             sessions.rotate(session)
             login_user(LoginUser(result.user))
+            # A form sent after the session had expired is filled in again (expired_forms).
+            restore_draft(result.user.id, request.args.get("draft"))
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
-            return redirect(url_for(home_for(result.user.role)))
+            return redirect(safe_next(request.args.get("next"))
+                            or url_for(home_for(result.user.role)))
         if result.retry_after is not None:
             form.form_errors = [portal_words.wait_message(result.retry_after)]
             response = make_response(render_template("portal/login.html", form=form), 429)

@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import PRIMARY_METHODS, SECONDARY_METHODS
+from tracker.web.forms import RestorableForm
 from tracker.web.portal_words import METHODS
 from tracker.web.portal_words import QUESTIONS as QUESTION_WORDS
 
@@ -90,7 +91,7 @@ def question_field(question_id: str) -> str:
     return "q_" + question_id.replace("-", "_")
 
 
-class MonthlyForm(FlaskForm):
+class MonthlyForm(RestorableForm):
     """The monthly questions and the patient's own statement of their birth control."""
 
     primary_methods = _methods(_l("Primary methods"), PRIMARY_METHODS)

@@ -6,6 +6,7 @@ the monthly questions, which count for the engine exactly as the ones answered a
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -245,3 +246,27 @@ def test_while_an_authorization_is_open_nothing_else_is_asked(
     page = client.get("/portal").get_data(as_text=True)
     assert "Nothing: your medicine is authorized. Pick it up at the pharmacy." in page
     assert "The window for your next fill" not in page
+
+
+def test_answers_sent_after_the_session_expired_come_back_after_sign_in_in_spanish(
+        doc: Context, client: FlaskClient, clock: Clock) -> None:
+    patient = waiting_for_the_questions(doc)
+    user = signed_in(client, doc, patient)
+    page = client.get("/portal/monthly?lang=es").get_data(as_text=True)
+    clock.now += timedelta(minutes=16)
+    sent = client.post("/portal/monthly", data={
+        **answer_form(builders.ANSWERS, ["iud", "male_condom"]),
+        "csrf_token": csrf_token(page)})
+    assert sent.status_code == 302
+    to_portal = client.get(sent.headers["Location"])  # the staff sign-in sends a patient on
+    assert to_portal.headers["Location"].startswith("/portal/login?next=/portal/monthly&draft=")
+    login_url = to_portal.headers["Location"]
+    login_page = client.get(login_url).get_data(as_text=True)
+    assert "Su sesión terminó tras un periodo sin actividad." in login_page
+    back = client.post(login_url, data={"email": user.email, "password": builders.PASSWORD,
+                                        "csrf_token": csrf_token(login_page)})
+    assert back.status_code == 302 and back.headers["Location"] == "/portal/monthly"
+    form = client.get("/portal/monthly").get_data(as_text=True)
+    assert "Lo que escribió aparece abajo" in form
+    iud = re.search(r'<input[^>]*value="iud"[^>]*>', form)
+    assert iud is not None and "checked" in iud.group(0)
