@@ -328,6 +328,32 @@ def maintenance_purge() -> None:
                f"{report.form_drafts} form drafts")
 
 
+@cli.group(help="Reminder emails to patients and their care team.")
+def notify() -> None:
+    pass
+
+
+@notify.command("run", help="Queue the reminders due today and send what is due through "
+                "TRACKER_SMTP_URL (from TRACKER_MAIL_FROM). Safe to run every 15 minutes "
+                "from cron or a systemd timer, and on several machines at once: no notice is "
+                "sent twice. Exits 1 when the SMTP server could not be reached.")
+def notify_run() -> None:
+    from tracker.notify import run
+    from tracker.services.mailer import MailConfigError
+
+    app = _app()
+    database: Database = app.extensions["tracker.db"]
+    try:
+        report = run(app)
+    except MailConfigError as exc:
+        raise Fail(str(exc)) from exc
+    finally:
+        database.engine.dispose()
+    click.echo(report.line())
+    if report.server_down:
+        raise Fail("the SMTP server could not be reached; unsent notices wait for the next run")
+
+
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")
 @click.argument("path")
 def backup(path: str) -> None:

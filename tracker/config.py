@@ -155,6 +155,14 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
                                             env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
         # Browser-based EHR apps allowed to call the FHIR and CDS Hooks endpoints directly:
         # exact origins, comma-separated (https://ehr.example.org); none by default.
+        # Reminder emails (`tracker notify run`): the SMTP server (smtp://user:pass@host:port,
+        # smtps:// for TLS, ?starttls=1), the sender, the address the app is reached at (links
+        # in the care team's digest) and how many times a notice is tried before giving up.
+        "SMTP_URL": env.get("TRACKER_SMTP_URL") or None,
+        "MAIL_FROM": env.get("TRACKER_MAIL_FROM") or None,
+        "BASE_URL": (env.get("TRACKER_BASE_URL") or "").strip().rstrip("/") or None,
+        "NOTIFY_MAX_ATTEMPTS": int(_positive("TRACKER_NOTIFY_MAX_ATTEMPTS",
+                                             env.get("TRACKER_NOTIFY_MAX_ATTEMPTS", "8"))),
         "CORS_ORIGINS": tuple(o.strip().rstrip("/") for o in
                               env.get("TRACKER_CORS_ORIGINS", "").split(",") if o.strip()),
     }

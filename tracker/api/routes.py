@@ -129,19 +129,41 @@ def get_patient(id: int) -> ResponseReturnValue:
     return jsonify(patient_json(patients.view(ctx, patients.own_patient(ctx, id))))
 
 
-CHANGE_CATEGORY = {
-    "category": CATEGORY,
+CHANGE_PATIENT = {
+    "category": Field("enum", required=False, choices=CATEGORY.choices,
+                      description="A new category (needs a new acknowledgment)."),
     "reason": Field("string", required=False, nullable=True, multiline=True,
                     description="Why the category changes (kept in the audit trail)."),
+    "email": Field("string", required=False, nullable=True, max_length=254,
+                   description="The patient's email address for reminders; null for none."),
+    "language": Field("enum", required=False, choices=("en", "es"),
+                      description="The language of the patient's reminders."),
+    "reminders_opted_out": Field("bool", required=False,
+                                 description="The patient does not want reminder emails."),
 }
+_REMINDER_FIELDS = ("email", "language", "reminders_opted_out")
 
 
-@operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new acknowledgment)",
-           CLINIC, body=CHANGE_CATEGORY, answer="Patient", errors=(404, 422))
+@operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new "
+           "acknowledgment) or reminder settings", CLINIC, body=CHANGE_PATIENT,
+           answer="Patient", errors=(404, 422))
 def patch_patient(id: int) -> ResponseReturnValue:
-    data = body(CHANGE_CATEGORY)
+    data = body(CHANGE_PATIENT)
+    if not any(name in data for name in ("category", *_REMINDER_FIELDS)):
+        raise ValidationFailed({"category": [
+            "Give what changes: the category, or the email, language or reminders_opted_out."]})
+    if "reason" in data and "category" not in data:
+        raise ValidationFailed({"reason": ["A reason goes with a change of category."]})
     ctx = context()
-    patient = patients.change_category(ctx, id, data["category"], data.get("reason"))
+    patient = patients.own_patient(ctx, id)
+    settings = {name: data[name] for name in _REMINDER_FIELDS if name in data}
+    if settings:
+        patient = patients.change_reminders(
+            ctx, id, email=settings.get("email", patients.UNCHANGED),
+            language=settings.get("language", patients.UNCHANGED),
+            opted_out=settings.get("reminders_opted_out", patients.UNCHANGED))
+    if "category" in data:
+        patient = patients.change_category(ctx, id, data["category"], data.get("reason"))
     return jsonify(patient_json(patients.view(ctx, patient)))
 
 

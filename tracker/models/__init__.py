@@ -5,6 +5,7 @@ from tracker.db import Base
 from tracker.models.audit import AuditEvent
 from tracker.models.imports import ImportedPatient, PatientImport
 from tracker.models.interop import CdsClient
+from tracker.models.notices import Notice, NoticeAudience, NoticeStatus
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
     ApiToken,
@@ -50,6 +51,9 @@ __all__ = [
     "ImportedPatient",
     "LoginAttempt",
     "LoginSession",
+    "Notice",
+    "NoticeAudience",
+    "NoticeStatus",
     "PasswordReset",
     "Patient",
     "PatientImport",

@@ -38,6 +38,7 @@ from tracker.services.paging import page_number
 from tracker.services.queries import (
     admin_overview,
     audit_events,
+    notice_list,
     pharmacy_list,
     token_list,
     user_list,
@@ -91,6 +92,24 @@ def home() -> ResponseReturnValue:
             ctx, page_number(request.args.get("page"))),
         notice_days=pharmacy_service.RENEWAL_NOTICE_DAYS,
     )
+
+
+# --- reminder notices ---------------------------------------------------------------------------
+
+
+@bp.route("/notices", methods=["GET"])
+@requires(ADMIN)
+def notices() -> ResponseReturnValue:
+    """The reminder emails of `tracker notify run`: sent, waiting and failed, newest first."""
+    ctx = context()
+    status = request.args.get("status") or None
+    if status not in notice_list.STATUS_LABELS:
+        status = None
+    found = notice_list.list_notices(ctx, page_number(request.args.get("page")), status)
+    return render_template("admin/notices.html", found=found, status=status,
+                           counts=notice_list.counts(ctx),
+                           statuses=notice_list.STATUS_LABELS,
+                           args={"status": status} if status else {})
 
 
 # --- pharmacies ---------------------------------------------------------------------------------

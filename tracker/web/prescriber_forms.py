@@ -288,3 +288,14 @@ class HomeTestingForm(FlaskForm):
         # The permission is given only with its attestation (RULES.md §3).
         if self.permit.data == "1" and not field.data:
             raise ValidationError("To permit home tests, tick the attestation.")
+
+
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("es", "Spanish (español)")]
+
+
+class RemindersForm(RestorableForm):
+    email = StringField("Patient's email address",
+                        description="Optional: reminders go here. Leave it blank for none.")
+    language = _radio("Language of the reminders", LANGUAGE_CHOICES)
+    opted_out = BooleanField("The patient does not want reminder emails")
+    submit = SubmitField("Save")

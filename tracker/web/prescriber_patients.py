@@ -25,6 +25,7 @@ from tracker.web.prescriber_forms import (
     CategoryForm,
     EndCourseForm,
     PatientForm,
+    RemindersForm,
 )
 
 
@@ -149,6 +150,30 @@ def change_category(patient_id: int) -> ResponseReturnValue:
                   "category before the next fill.")
             return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
     return (render_template("prescriber/category.html", form=form, patient=patient),
+            _status(request.method == "POST"))
+
+
+@bp.route("/patients/<int:patient_id>/reminders", methods=["GET", "POST"])
+@clinic
+def reminders(patient_id: int) -> ResponseReturnValue:
+    """The patient's email address, the language of their reminders and whether they want
+    them (tracker notify run); every change is audited."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    form = RemindersForm(data={"email": patient.email or "", "language": patient.language,
+                               "opted_out": patient.reminders_opted_out})
+    if form.validate_on_submit():
+        try:
+            patients.change_reminders(ctx, patient.id, email=form.email.data,
+                                      language=form.language.data or "",
+                                      opted_out=bool(form.opted_out.data))
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
+        else:
+            flash("The reminder settings are saved.")
+            return redirect(url_for("prescriber.patient", patient_id=patient.id))
+    return (render_template("prescriber/reminders.html", form=form, patient=patient),
             _status(request.method == "POST"))
 
 
