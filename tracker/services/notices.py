@@ -222,7 +222,8 @@ def _insert_ignoring_duplicates(ctx: Context, rows: list[dict[str, Any]]) -> int
                 index_elements=["key"])
         else:  # pragma: no cover - the two databases tracker runs on are above
             stmt = insert(Notice).values(**row)
-        inserted += rows_changed(ctx.session, stmt)
+        # RETURNING tells what was written on both databases (psycopg gives no row count here).
+        inserted += len(ctx.session.execute(stmt.returning(Notice.id)).all())
     return inserted
 
 
