@@ -149,11 +149,12 @@ _REMINDER_FIELDS = ("email", "language", "reminders_opted_out")
            answer="Patient", errors=(404, 422))
 def patch_patient(id: int) -> ResponseReturnValue:
     data = body(CHANGE_PATIENT)
-    if not any(name in data for name in ("category", *_REMINDER_FIELDS)):
-        raise ValidationFailed({"category": [
-            "Give what changes: the category, or the email, language or reminders_opted_out."]})
     if "reason" in data and "category" not in data:
         raise ValidationFailed({"reason": ["A reason goes with a change of category."]})
+    if not any(name in data for name in ("category", *_REMINDER_FIELDS)):
+        raise ValidationFailed({"body": [
+            "Send at least one field to change: category, email, language or "
+            "reminders_opted_out."]})
     ctx = context()
     patient = patients.own_patient(ctx, id)
     settings = {name: data[name] for name in _REMINDER_FIELDS if name in data}

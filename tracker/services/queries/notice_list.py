@@ -82,6 +82,8 @@ def list_notices(ctx: Context, page: int = 1, status: str | None = None,
 def counts(ctx: Context) -> dict[NoticeStatus, int]:
     """How many notices have each status."""
     require_admin(ctx)
-    found = dict(ctx.session.execute(
-        select(Notice.status, func.count()).group_by(Notice.status)).tuples().all())
-    return {status: int(found.get(status, 0)) for status in NoticeStatus}
+    found: dict[str, int] = {}
+    for status, count in ctx.session.execute(
+            select(Notice.status, func.count()).group_by(Notice.status)):
+        found[str(status)] = int(count)
+    return {status: found.get(status.value, 0) for status in NoticeStatus}
