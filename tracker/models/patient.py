@@ -12,7 +12,6 @@ from tracker.domain.facts import Category
 from tracker.models._types import StrEnumType, one_of
 from tracker.models.people import User
 
-
 # The languages reminders are written in (templates/email/<language>/).
 LANGUAGES = ("en", "es")
 

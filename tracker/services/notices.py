@@ -266,7 +266,8 @@ class Backoff:
     max_attempts: int = 8
 
     def delay(self, attempts: int) -> timedelta:
-        return min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        wait: timedelta = self.first_delay * (2 ** max(attempts - 1, 0))
+        return min(wait, self.max_delay)
 
 
 def due_ids(ctx: Context, limit: int = 1000) -> list[int]:
