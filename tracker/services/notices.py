@@ -200,8 +200,9 @@ def plan(ctx: Context, base_url: str | None = None) -> list[Planned]:
         if not patients:
             break
         last_id = patients[-1].id
+        by_id = {p.id: p for p in patients}
         for patient_id, situation in situations_of(ctx, patients).items():
-            patient = next(p for p in patients if p.id == patient_id)
+            patient = by_id[patient_id]
             steps = outlook(situation, today, policy, ctx.rule_sets).steps
             planned += patient_notices(patient, situation, steps, today)
             digest[patient.prescriber_id] += _digest_items(patient, steps, base_url)
