@@ -39,10 +39,11 @@ class Patient(Base):
     # without rebuilding the table (and every table that refers to it).
     program_number: Mapped[str] = mapped_column(String(20), nullable=True)
     # Reminders (tracker.services.notices): where to send them, in which language, and
-    # whether the patient declined them.
+    # whether the patient declined them. The defaults are the database's, so that the bulk
+    # writers (import, generated demo) need not name these columns.
     email: Mapped[str | None] = mapped_column(String(254))
-    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
-    reminders_opted_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    language: Mapped[str] = mapped_column(String(2), server_default="en")
+    reminders_opted_out: Mapped[bool] = mapped_column(server_default=false())
 
     prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
 
