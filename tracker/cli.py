@@ -338,8 +338,8 @@ def notify() -> None:
                 "from cron or a systemd timer, and on several machines at once: no notice is "
                 "sent twice. Exits 1 when the SMTP server could not be reached.")
 def notify_run() -> None:
+    from tracker.mail import MailConfigError
     from tracker.notify import run
-    from tracker.services.mailer import MailConfigError
 
     app = _app()
     database: Database = app.extensions["tracker.db"]

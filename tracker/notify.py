@@ -26,10 +26,7 @@ from typing import Any, Protocol
 from flask import Flask
 
 from tracker.db import Database, utcnow
-from tracker.models import NoticeStatus
-from tracker.services import notices
-from tracker.services.context import Actor, Context
-from tracker.services.mailer import (
+from tracker.mail import (
     Connection,
     DeliveryError,
     MailConfigError,
@@ -37,6 +34,9 @@ from tracker.services.mailer import (
     check_sender,
     parse_smtp_url,
 )
+from tracker.models import NoticeStatus
+from tracker.services import notices
+from tracker.services.context import Actor, Context
 
 
 class Transport(Protocol):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.notify.smtp import PASSWORD, USER, smtp_server
-from tracker.services.mailer import (
+from tracker.mail import (
     Connection,
     DeliveryError,
     MailConfigError,

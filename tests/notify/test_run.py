@@ -21,11 +21,11 @@ from tests.notify.smtp import free_port, smtp_server
 from tracker import create_app
 from tracker.db import Database
 from tracker.keyring import Keyring
+from tracker.mail import Connection, parse_smtp_url
 from tracker.models import Notice, NoticeStatus
 from tracker.notify import run
 from tracker.services import notices, patients, records
 from tracker.services.context import Actor, Context
-from tracker.services.mailer import Connection, parse_smtp_url
 from tracker.services.notices import Backoff
 
 SENDER = "Clinic reminders <reminders@clinic.example.org>"

@@ -1,5 +1,5 @@
-"""Email through an SMTP server: the server named by TRACKER_SMTP_URL, the message built as
-plain text and HTML alternatives.
+"""Email through an SMTP server, for `tracker notify run`: the server named by
+TRACKER_SMTP_URL, the message built as plain text and HTML alternatives.
 
     smtp://host:25                      plain SMTP (a relay on the same network)
     smtp://user:pass@host:587?starttls=1  STARTTLS, then authentication
