@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import click
 
@@ -27,8 +28,8 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _context(writes: bool = True) -> Iterator[Context]:
-    app = _app()
+def _context(writes: bool = True, app: Any = None) -> Iterator[Context]:
+    app = app or _app()
     database: Database = app.extensions["tracker.db"]
     try:
         with database.transaction(writes=writes) as session:
@@ -395,42 +396,83 @@ def _generate(ctx: Context, patients: int, seed: int) -> None:
 
 
 @cli.command("import", help="Import patients already in treatment, with their history, from "
-             "a JSON Lines file (one patient per line; see the README). All or nothing: any "
-             "invalid line and nothing is written. Prints one JSON line per patient.")
+             "a JSON Lines file (one patient per line; see the README). The whole file is "
+             "checked first: any invalid line and nothing is written. Then the patients are "
+             "written in batches, each in its own transaction. Prints one JSON line per "
+             "patient.")
 @click.option("--prescriber", "prescriber_email", required=True,
               help="email of the prescriber the patients belong to")
 @click.option("--dry-run", is_flag=True, help="validate and report, write nothing")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="processes checking the lines side by side  [default: the machine's cores]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="patients written per transaction")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_patients(prescriber_email: str, dry_run: bool, file: str) -> None:
+def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, batch_size: int,
+                    file: str) -> None:
     import os
     import time
 
-    from tracker.services.imports import import_file
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.services.errors import Forbidden
+    from tracker.services.imports import check_file, write_batch
 
     with open(file, "rb") as source:
         data = source.read()
     began = time.monotonic()
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    with _context(writes=not dry_run) as ctx:
-        with click.progressbar(length=2 * lines if not dry_run else lines,
-                               label="Importing" if not dry_run else "Checking",
-                               file=sys.stderr, show_pos=True) as bar:
-            try:
-                report = import_file(ctx, prescriber_email, os.path.basename(file), data,
-                                     dry_run=dry_run, progress=bar.update)
-            except NotFound as exc:
-                raise Fail(str(exc)) from exc
+    lines = sum(1 for line in data.splitlines() if line.strip())
+    app = _app()
+    with click.progressbar(length=2 * lines if not dry_run else lines,
+                           label="Importing" if not dry_run else "Checking",
+                           file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        try:
+            # Checking reads only: no write lock is held while the lines are checked.
+            with _context(writes=False, app=app) as ctx:
+                plan = check_file(ctx, prescriber_email, os.path.basename(file), data,
+                                  dry_run=dry_run, progress=bar.update,
+                                  workers=workers or os.cpu_count() or 1)
+        except NotFound as exc:
+            raise Fail(str(exc)) from exc
+        report = plan.report
         if not report.ok:
             for problem in report.problems:
                 click.echo(problem, err=True)
             raise Fail(f"{len(report.problems)} problem(s) in {report.file_name}; "
                        f"nothing was imported")
+        bar.update(lines - len(plan.fresh))  # lines with nothing to write
+        batches = plan.batches(batch_size) if not dry_run else []
+        done = 0
+        for number, batch in enumerate(batches, 1):
+            # One transaction per batch: between batches the database serves others (on
+            # SQLite the write lock is released). The whole file was checked above, so a batch
+            # fails only for a reason outside the file (the database, the disk).
+            try:
+                with _context(app=app) as ctx:
+                    write_batch(ctx, plan, batch)
+            except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
+                if not done:
+                    report.import_id = None  # its row went with the failed transaction
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise Fail(
+                    f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
+                    f"that batch was written. {done} patient(s) of earlier batches were "
+                    f"written and stay{_import_id(report.import_id)}. Run the same command "
+                    f"again to import the rest: the patients already imported are found by "
+                    f"their external_id and skipped") from exc
+            done += len(batch)
+            bar.update(len(batch))
+    report = plan.finish()
     for imported in report.ids:
         click.echo(imported.line())
     verb = "would import" if dry_run else "imported"
     click.echo(f"{verb} {report.new} new patient(s), {len(report.ids) - report.new} already "
                f"imported, from {report.file_name} (sha256 {report.sha256}) in "
                f"{time.monotonic() - began:,.1f} s", err=True)
+
+
+def _import_id(import_id: int | None) -> str:
+    return f" (import {import_id})" if import_id is not None else ""
 
 
 @cli.command("serve", help="Serve the app on this machine (development server).")
