@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -64,6 +65,13 @@ def patient_line(n: int, today: date) -> dict[str, object]:
     return line
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the checking workers)."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), \
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
@@ -95,6 +103,7 @@ def main() -> int:
     print(f"{args.patients:,} patients, {size / 1e6:,.1f} MB of JSON Lines", file=sys.stderr)
     for run in ("first import", "same file again"):
         began = time.monotonic()
+        cpu = _cpu()
         saved = sys.stdout
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the id lines are not the point
         try:
@@ -103,7 +112,9 @@ def main() -> int:
             sys.stdout.close()
             sys.stdout = saved
         took = time.monotonic() - began
-        print(f"{run}: exit {code}, {took:,.1f} s, {args.patients / took:,.0f} patients/s")
+        print(f"{run}: exit {code}, {took:,.1f} s, {args.patients / took:,.0f} patients/s, "
+              f"{_cpu() - cpu:,.1f} s of CPU in the command and its workers, "
+              f"load average {os.getloadavg()[0]:.1f}")
         if code != 0:
             return code
     return 0

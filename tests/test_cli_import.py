@@ -98,12 +98,12 @@ def test_a_failed_batch_keeps_the_earlier_ones_and_the_same_command_finishes_the
     real = imports.write_batch
     calls: list[int] = []
 
-    def fails_second(ctx: object, plan: imports.ImportPlan, batch: list[object]) -> None:
-        calls.append(len(batch))
+    def fails_second(ctx: object, plan: imports.ImportPlan,
+                     prepared: imports.PreparedBatch) -> None:
+        calls.append(len(prepared.batch))
+        real(ctx, plan, prepared)  # type: ignore[arg-type]
         if len(calls) == 2:
-            real(ctx, plan, batch)  # type: ignore[arg-type]  # written, then rolled back
-            raise OSError("No space left on device")
-        real(ctx, plan, batch)  # type: ignore[arg-type]
+            raise OSError("No space left on device")  # after writing: all of it rolled back
 
     monkeypatch.setattr(imports, "write_batch", fails_second)
     code, out, err = run(capsys, "import", "--prescriber", "doc@example.test",

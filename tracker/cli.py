@@ -416,7 +416,7 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
     from sqlalchemy.exc import SQLAlchemyError
 
     from tracker.services.errors import Forbidden
-    from tracker.services.imports import check_file, write_batch
+    from tracker.services.imports import check_file, prepare_batch, start_import, write_batch
 
     with open(file, "rb") as source:
         data = source.read()
@@ -442,22 +442,26 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
                        f"nothing was imported")
         bar.update(lines - len(plan.fresh))  # lines with nothing to write
         batches = plan.batches(batch_size) if not dry_run else []
+        if batches:
+            with _context(app=app) as ctx:
+                start_import(ctx, plan)
         done = 0
         for number, batch in enumerate(batches, 1):
-            # One transaction per batch: between batches the database serves others (on
-            # SQLite the write lock is released). The whole file was checked above, so a batch
-            # fails only for a reason outside the file (the database, the disk).
+            # One transaction per batch, holding the database only to insert rows built
+            # before it: between batches the database serves others (on SQLite, the write lock
+            # is free while the next batch is built). The whole file was checked above, so a
+            # batch fails only for a reason outside the file (the database, the disk).
             try:
+                with _context(writes=False, app=app) as ctx:
+                    prepared = prepare_batch(ctx, plan, batch)
                 with _context(app=app) as ctx:
-                    write_batch(ctx, plan, batch)
+                    write_batch(ctx, plan, prepared)
             except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
-                if not done:
-                    report.import_id = None  # its row went with the failed transaction
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise Fail(
                     f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
                     f"that batch was written. {done} patient(s) of earlier batches were "
-                    f"written and stay{_import_id(report.import_id)}. Run the same command "
+                    f"written and stay (import {report.import_id}). Run the same command "
                     f"again to import the rest: the patients already imported are found by "
                     f"their external_id and skipped") from exc
             done += len(batch)
@@ -469,10 +473,6 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
     click.echo(f"{verb} {report.new} new patient(s), {len(report.ids) - report.new} already "
                f"imported, from {report.file_name} (sha256 {report.sha256}) in "
                f"{time.monotonic() - began:,.1f} s", err=True)
-
-
-def _import_id(import_id: int | None) -> str:
-    return f" (import {import_id})" if import_id is not None else ""
 
 
 @cli.command("serve", help="Serve the app on this machine (development server).")

@@ -336,3 +336,25 @@ def test_a_refused_fill_says_why_in_words_with_the_reason_code_after(
     assert head.startswith("line 1: fills[0].authorized_on: The rules did not allow")
     assert words.endswith(f" [{code}]") and code not in words.removesuffix(f" [{code}]")
     assert words[0].isupper() and len(words) > len(code) + 20
+
+
+def test_a_batch_prepared_before_others_wrote_takes_fresh_ids_when_written(
+        ctx: Context, setting: tuple[User, Pharmacy, Context]) -> None:
+    """Batches are built outside their write transaction; rows written meanwhile by the app
+    (a patient registered by hand) must not collide with the ids the batch had taken."""
+    from tracker.services import imports
+
+    doc, _, me = setting
+    plan = imports.check_file(ctx, doc.email, "a.jsonl", EXAMPLE.read_bytes())
+    imports.start_import(ctx, plan)
+    prepared = imports.prepare_batch(ctx, plan, plan.fresh)
+    by_hand = builders.ready_for_first_fill(me)
+    imports.write_batch(ctx, plan, prepared)
+    report = plan.finish()
+    ids = {i.patient_id for i in report.ids}
+    assert by_hand.id not in ids and len(ids) == 3
+    assert ctx.session.get(Patient, by_hand.id).last_name == by_hand.last_name  # type: ignore[union-attr]
+    assert ctx.session.scalar(select(func.count()).select_from(ImportedPatient)) == 3
+    assert ctx.session.get(PatientImport, report.import_id).patients == 3  # type: ignore[union-attr]
+    integrity = verify_all(ctx)
+    assert integrity.chain.ok and not integrity.bad_signatures

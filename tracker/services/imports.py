@@ -32,7 +32,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from tracker.domain.facts import PrescriptionStatus, RecordKind
@@ -283,6 +283,30 @@ def _already_imported(ctx: Context, prescriber: User,
     return found
 
 
+@dataclass(frozen=True)
+class _Run:
+    """The import run's row, as the batches need it (across transactions)."""
+
+    id: int
+    file_name: str
+    sha256: str
+    ran_at: datetime
+    prescriber_id: int
+
+
+@dataclass
+class PreparedBatch:
+    """A batch's rows as the driver takes them, with their audit events and ids."""
+
+    batch: list[History]
+    counts: dict[str, int]
+    bases: dict[str, int] | None  # SQLite: the first id taken in each table
+    columns: dict[str, tuple[str, ...]]
+    rows: dict[str, list[tuple[Any, ...]]]
+    events: list[PendingEvent]
+    done: dict[str, ImportedId]
+
+
 @dataclass
 class ImportPlan:
     """A file checked: its report (problems, or the lines' count) and the new patients to
@@ -292,6 +316,7 @@ class ImportPlan:
     report: ImportReport
     checked: _Checked
     written: dict[str, ImportedId] = field(default_factory=dict)
+    run: _Run | None = None
 
     @property
     def fresh(self) -> list[History]:
@@ -324,28 +349,46 @@ def check_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes,
     return ImportPlan(prescriber_email, report, checked)
 
 
-def write_batch(ctx: Context, plan: ImportPlan, batch: list[History]) -> None:
-    """Write a batch of the plan's new patients in the caller's transaction. The first batch
-    records the import run; each batch adds its patients to the run's count, so that a run
+def start_import(ctx: Context, plan: ImportPlan) -> None:
+    """Record the import run (file, hash, who, when) in the caller's transaction, before its
+    first batch; each written batch adds its patients to the run's count, so that a run
     stopped by a failed batch counts what it wrote."""
     prescriber = importing_prescriber(ctx, plan.prescriber_email)
     report = plan.report
-    if report.import_id is None:
-        run = PatientImport(file_name=report.file_name, sha256=report.sha256,
-                            prescriber_id=prescriber.id, ran_by=ctx.actor.user_id,
-                            ran_by_name=ctx.actor.name or "tracker-cli",
-                            ran_at=ctx.now(), patients=0)
-        ctx.session.add(run)
-        ctx.session.flush()
-        report.import_id = run.id
-    else:
-        found = ctx.session.get(PatientImport, report.import_id)
-        if found is None:
-            raise NotFound(f"import {report.import_id} is gone")
-        run = found
-    run.patients += len(batch)
+    run = PatientImport(file_name=report.file_name, sha256=report.sha256,
+                        prescriber_id=prescriber.id, ran_by=ctx.actor.user_id,
+                        ran_by_name=ctx.actor.name or "tracker-cli", ran_at=ctx.now(),
+                        patients=0)
+    ctx.session.add(run)
     ctx.session.flush()
-    plan.written.update(_Writer(ctx, prescriber, run).write(batch))
+    report.import_id = run.id
+    plan.run = _Run(run.id, run.file_name, run.sha256, run.ran_at, prescriber.id)
+
+
+def prepare_batch(ctx: Context, plan: ImportPlan, batch: list[History]) -> PreparedBatch:
+    """A batch's rows, e-signatures and audit events, built before its write transaction so
+    that the write holds the database (SQLite's write lock) only while inserting. Reads only
+    (on PostgreSQL it takes the rows' ids from the sequences)."""
+    if plan.run is None:
+        raise RuntimeError("start_import() comes before the batches")
+    return _Writer(ctx, plan.run).prepare(batch)
+
+
+def write_batch(ctx: Context, plan: ImportPlan, prepared: PreparedBatch) -> None:
+    """Insert a prepared batch in the caller's transaction. On SQLite its ids were taken as
+    those after the largest when it was prepared: if someone else inserted rows since, the
+    batch is prepared again here, under the write lock."""
+    if plan.run is None:
+        raise RuntimeError("start_import() comes before the batches")
+    importing_prescriber(ctx, plan.prescriber_email)  # still there and active
+    writer = _Writer(ctx, plan.run)
+    if prepared.bases is not None and writer.bases(prepared.counts) != prepared.bases:
+        prepared = writer.prepare(prepared.batch)
+    writer.insert(prepared)
+    record_events(ctx, prepared.events)
+    ctx.session.execute(update(PatientImport).where(PatientImport.id == plan.run.id)
+                        .values(patients=PatientImport.patients + len(prepared.batch)))
+    plan.written.update(prepared.done)
 
 
 def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes, *,
@@ -359,9 +402,10 @@ def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes
                       progress=progress)
     if plan.report.problems:
         return plan.report
-    if not dry_run:
+    if not dry_run and plan.fresh:
+        start_import(ctx, plan)
         for batch in plan.batches():
-            write_batch(ctx, plan, batch)
+            write_batch(ctx, plan, prepare_batch(ctx, plan, batch))
             if progress is not None:
                 progress(len(batch))
     return plan.finish()
@@ -390,29 +434,33 @@ _KIND_TABLES = {
 }
 
 
-def _reserve_ids(conn: Connection, name: str, count: int) -> Iterator[int]:
+def _next_id(conn: Connection, name: str) -> int:
+    """SQLite: the id after the largest of a table."""
+    return (conn.execute(select(func.max(_TABLES[name].c.id))).scalar() or 0) + 1
+
+
+def _reserve_ids(conn: Connection, name: str, count: int, base: int | None) -> Iterator[int]:
     """`count` new ids of a table. PostgreSQL: taken from its sequence, so the app's own inserts
-    running meanwhile never collide. SQLite: after the largest (writers take turns, and this
-    transaction holds the write lock)."""
+    running meanwhile never collide. SQLite: from `base`, the id after the largest; the batch
+    checks under the write lock that it still is (writers take turns)."""
     if count == 0:
         return iter(())
-    if conn.dialect.name == "postgresql":
+    if base is None:
         # The table name comes from the fixed _TABLES mapping, never from input.
         return iter(conn.execute(text(
             f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "  # noqa: S608  # nosec B608
             "FROM generate_series(1, :n)"), {"n": count}).scalars().all())
-    table = _TABLES[name]
-    start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-    return iter(range(start, start + count))
+    return iter(range(base, base + count))
 
 
 class _Writer:
-    """Writes batches of validated histories as rows of every table, parents first."""
+    """Builds batches of validated histories as rows of every table, and inserts them parents
+    first."""
 
-    def __init__(self, ctx: Context, prescriber: User, run: PatientImport) -> None:
+    def __init__(self, ctx: Context, run: _Run) -> None:
         self.ctx = ctx
         self.conn = ctx.session.connection()
-        self.doc = prescriber.id
+        self.doc = run.prescriber_id
         self.run = run
         self.at = run.ran_at
         self.zone = ZoneInfo(ctx.program_timezone)
@@ -421,7 +469,11 @@ class _Writer:
         self.columns: dict[str, tuple[str, ...]] = {}
         self.stored: dict[Any, Any] = {}
         self.moments: dict[date, datetime] = {}
-        self.bulk = BulkWriter(self.conn, self.columns, _TABLES)
+
+    def bases(self, counts: dict[str, int]) -> dict[str, int] | None:
+        if not self.sqlite:
+            return None
+        return {name: _next_id(self.conn, name) for name, n in counts.items() if n}
 
     def values(self, name: str, row: dict[str, Any]) -> tuple[Any, ...]:
         """A row as the driver takes it, in the order of its table's columns (those given by
@@ -447,12 +499,14 @@ class _Writer:
             found = self.moments[day] = datetime.combine(day, time(12), self.zone).astimezone(UTC)
         return found
 
-    def write(self, batch: list[History]) -> dict[str, ImportedId]:
+    def prepare(self, batch: list[History]) -> PreparedBatch:
         counts = {name: 0 for name in _TABLES}
         for h in batch:
             for name, n in _row_counts(h).items():
                 counts[name] += n
-        ids = {name: _reserve_ids(self.conn, name, n) for name, n in counts.items()}
+        bases = self.bases(counts)
+        ids = {name: _reserve_ids(self.conn, name, n, bases.get(name) if bases else None)
+               for name, n in counts.items()}
         rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
         events: list[PendingEvent] = []
         done: dict[str, ImportedId] = {}
@@ -467,11 +521,13 @@ class _Writer:
                      "program_number": imported.program_number,
                      "records": {name: n for name, n in _row_counts(h).items() if n}},
                 reason=f"imported from {self.run.file_name}"))
+        values = {name: [self.values(name, row) for row in rows[name]] for name in _TABLES}
+        return PreparedBatch(batch, counts, bases, self.columns, values, events, done)
+
+    def insert(self, prepared: PreparedBatch) -> None:
+        bulk = BulkWriter(self.conn, prepared.columns, _TABLES)
         for name in _TABLES:
-            if rows[name]:
-                self.bulk.write(name, [self.values(name, row) for row in rows[name]])
-        record_events(self.ctx, events)
-        return done
+            bulk.write(name, prepared.rows[name])
 
     def _patient(self, h: History, ids: dict[str, Iterator[int]],
                  rows: dict[str, list[dict[str, Any]]]) -> ImportedId:
