@@ -3,6 +3,7 @@ and a backup-and-restore drill."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -231,7 +232,8 @@ def test_rotated_keys_keep_the_trail_and_signatures_verifiable(
 
 
 def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
-        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
     monkeypatch.setenv("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "24")
     assert run(capsys, "users", "create", "--role", "prescriber", "--email", "doc@example.test",
                "--name", "Doc Purge", "--npi", "1234567893")[0] == 0
@@ -256,10 +258,18 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
             FormDraft(id_hash="n" * 64, user_id=user_id, path="/x", fields="[]",
                       created_at=now - timedelta(minutes=59)),
         ])
+    uploads = tmp_path / "instance" / "imports"
+    uploads.mkdir(parents=True)
+    for name, hours in (("o" * 64, 7), ("n" * 64, 5)):
+        (uploads / f"{name}.jsonl").write_text("{}\n")
+        stamp = (now - timedelta(hours=hours)).timestamp()
+        os.utime(uploads / f"{name}.jsonl", (stamp, stamp))
+    monkeypatch.setenv("TRACKER_IMPORT_UPLOAD_RETENTION_HOURS", "6")
     code, out, _ = run(capsys, "maintenance", "purge")
     assert code == 0
     assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
-                           "1 idempotency records, 1 form drafts")
+                           "1 idempotency records, 1 form drafts, 1 unconfirmed import uploads")
+    assert [p.name for p in uploads.iterdir()] == [f"{'n' * 64}.jsonl"]
     with db.transaction(writes=False) as s:
         assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
         assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]

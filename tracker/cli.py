@@ -309,24 +309,28 @@ def maintenance() -> None:
 
 @maintenance.command("purge", help="Remove ended or expired sign-in sessions, login counters "
                      "the throttle no longer needs and Idempotency-Key answers older than "
-                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS and form drafts kept after an expired "
-                     "session for more than an hour; print how many of each.")
+                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS, form drafts kept after an expired "
+                     "session for more than an hour and import files uploaded and not confirmed "
+                     "within TRACKER_IMPORT_UPLOAD_RETENTION_HOURS; print how many of each.")
 def maintenance_purge() -> None:
     from datetime import timedelta
 
     from tracker.services.maintenance import PurgeLimits, purge
 
-    config = _app().config
+    app = _app()
+    config = app.config
     limits = PurgeLimits(
         session_idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
         session_absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
         idempotency_retention=timedelta(hours=config["IDEMPOTENCY_RETENTION_HOURS"]),
+        import_upload_retention=timedelta(hours=config["IMPORT_UPLOAD_RETENTION_HOURS"]),
     )
-    with _context() as ctx:
-        report = purge(ctx, limits)
+    with _context(app=app) as ctx:
+        report = purge(ctx, limits, app.instance_path)
     click.echo(f"removed {report.sessions} sign-in sessions, {report.login_attempts} login "
                f"counters, {report.idempotency_records} idempotency records, "
-               f"{report.form_drafts} form drafts")
+               f"{report.form_drafts} form drafts, {report.import_uploads} unconfirmed import "
+               f"uploads")
 
 
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")

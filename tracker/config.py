@@ -138,6 +138,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "IDEMPOTENCY_RETENTION_HOURS": _positive(
             "TRACKER_IDEMPOTENCY_RETENTION_HOURS",
             env.get("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "72")),
+        # A file uploaded on the import page waits this many hours for its confirmation;
+        # `tracker maintenance purge` removes it afterwards (it holds patients' data).
+        "IMPORT_UPLOAD_RETENTION_HOURS": _positive(
+            "TRACKER_IMPORT_UPLOAD_RETENTION_HOURS",
+            env.get("TRACKER_IMPORT_UPLOAD_RETENTION_HOURS", "24")),
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
         "SIGNATURE_KEY_ID": env.get("TRACKER_SIGNATURE_KEY_ID"),
         "SIGNATURE_KEYS": env.get("TRACKER_SIGNATURE_KEYS"),

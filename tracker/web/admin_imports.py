@@ -5,7 +5,6 @@ what is imported is exactly what was checked. Both steps are audited."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tracker.http.requests import context, mark_rollback
 from tracker.models import Role
 from tracker.services.audit import record_event
 from tracker.services.errors import Forbidden, NotFound
+from tracker.services.import_uploads import keep, kept_path
 from tracker.services.imports import ImportReport, file_digest, import_file
 
 bp = Blueprint("admin_imports", __name__, url_prefix="/admin/imports")
@@ -42,18 +42,12 @@ class ConfirmImportForm(FlaskForm):
 
 
 def _kept(sha256: str) -> Path:
-    """Where an uploaded file waits for its confirmation: named by its hash only."""
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder / f"{sha256}.jsonl"
+    return kept_path(current_app.instance_path, sha256)
 
 
 def _keep(data: bytes) -> str:
     sha256 = file_digest(data)
-    path = _kept(sha256)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    keep(current_app.instance_path, sha256, data)
     return sha256
 
 
