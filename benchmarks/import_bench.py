@@ -76,6 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--workers", type=int, help="tracker import --workers (default: cores)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tracker-import-bench-"))
     os.environ["TRACKER_DATABASE_URL"] = args.database_url or f"sqlite:///{work / 'bench.db'}"
@@ -107,7 +108,9 @@ def main() -> int:
         saved = sys.stdout
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the id lines are not the point
         try:
-            code = tracker(["import", "--prescriber", "bench@example.test", str(source)])
+            workers = ["--workers", str(args.workers)] if args.workers else []
+            code = tracker(["import", "--prescriber", "bench@example.test", *workers,
+                            str(source)])
         finally:
             sys.stdout.close()
             sys.stdout = saved
