@@ -1,9 +1,13 @@
 """Importing patients already in treatment, with their history (API.md `tracker import`).
 
-All or nothing: every line is validated first (tracker.services.import_lines), and nothing is
-written unless every line passes. Then the rows are written with bulk inserts, a batch of
-patients at a time, in the caller's transaction. Patients already imported for the prescriber
-under the same `external_id` are left as they are and reported with their ids.
+All or nothing: every line is validated first (tracker.services.import_lines; for a large file
+in several worker processes, the checks being pure), and nothing is written unless every line
+passes. Then the rows are written with bulk inserts, a batch of patients at a time: all in the
+caller's transaction (`import_file`, the admin page), or each batch in its own transaction
+(`start_import`, `prepare_batch`, `write_batch`: the command line, so that the database serves
+others between batches). A batch that fails then leaves the earlier ones written; importing the
+same file again finishes the job, since patients already imported for the prescriber under the
+same `external_id` are left as they are and reported with their ids.
 
 How the imported rows are filled in (what the source system could not give):
 - every row is recorded by the prescriber, at the import's time (`recorded_at`, `changed_at`,
