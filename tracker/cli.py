@@ -409,7 +409,7 @@ def _generate(ctx: Context, patients: int, seed: int) -> None:
 @click.option("--dry-run", is_flag=True, help="validate and report, write nothing")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="processes checking the lines side by side  [default: the machine's cores]")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True,
               help="patients written per transaction")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, batch_size: int,

@@ -42,8 +42,9 @@ from tracker.services.context import Actor, Context
 pytestmark = pytest.mark.concurrency
 
 PATIENTS = int(os.environ.get("TRACKER_MIGRATION_DAY_PATIENTS", "200"))
-# Small batches at the default size, so that even a short import has several of them.
-BATCH = 1000 if PATIENTS >= 10_000 else 25
+# The command's own batch size at the size; small batches at the suite's, so that even a
+# short import has several of them.
+BATCH = 250 if PATIENTS >= 10_000 else 25
 ROOT = Path(__file__).resolve().parents[2]
 SIGNATURE_KEY = "test-signature-key"
 

@@ -78,7 +78,10 @@ from tracker.services.patients import acknowledgment_fields
 from tracker.services.prescriptions import new_prescription_number
 from tracker.services.signatures import sign
 
-BATCH_PATIENTS = 1000
+# Patients a batch: small enough that its write transaction holds SQLite's write lock well
+# within the app's busy timeout (30 s) even on a crowded machine, as API reads that record
+# something (a lookup's token use, its audit event) wait for it.
+BATCH_PATIENTS = 250
 IMPORTED = "imported"
 IMPORTED_MEANING = ("Signed outside the tracker (on paper or in the system the patient's "
                     "history was imported from); imported, not witnessed here")
@@ -173,10 +176,16 @@ def validate(ctx: Context, prescriber: User, data: bytes,
     except UnicodeDecodeError:
         checked.problems.append("line 1: file: The file must be UTF-8 text (JSON Lines).")
         return checked
-    lines = [(number, raw, read_line(raw)) for number, raw in raw_lines]
+    # Each line's external id (None: none given) or why it is not a JSON object; the parsed
+    # objects are not kept (a large file's would not fit in memory twice).
+    lines: list[tuple[int, str, str | None | list[Problem]]] = []
+    for number, raw in raw_lines:
+        read = read_line(raw)
+        lines.append((number, raw, external_id_of(read) if isinstance(read, dict) else read))
+    del raw_lines
     if not lines:
         checked.problems.append("line 1: file: The file holds no patient.")
-    ids = [external_id_of(line) for _, _, line in lines if isinstance(line, dict)]
+    ids = [line for _, _, line in lines if isinstance(line, str)]
     checked.existing = _already_imported(ctx, prescriber, [i for i in ids if i])
     line_ctx = line_context(ctx, prescriber)
     seen: dict[str, int] = {}
@@ -185,7 +194,7 @@ def validate(ctx: Context, prescriber: User, data: bytes,
     todo: list[tuple[int, str]] = []
     outcome: dict[int, list[str] | str] = {}
     for number, raw, line in lines:
-        external_id = external_id_of(line) if isinstance(line, dict) else None
+        external_id = line if isinstance(line, str) else None
         if external_id and external_id in seen:
             outcome[number] = [f"line {number}: external_id: The external id "
                                f"{external_id!r} is already on line {seen[external_id]}."]
@@ -194,10 +203,10 @@ def validate(ctx: Context, prescriber: User, data: bytes,
             seen[external_id] = number
         if external_id is not None and external_id in checked.existing:
             outcome[number] = external_id
-        elif isinstance(line, dict):
-            todo.append((number, raw))
-        else:
+        elif isinstance(line, list):
             outcome[number] = [f"line {number}: {path}: {why}" for path, why in line]
+        else:
+            todo.append((number, raw))
     if progress is not None and len(lines) > len(todo):
         progress(len(lines) - len(todo))
     parsed = dict(_check_lines(todo, line_ctx, progress, workers))
