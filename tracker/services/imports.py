@@ -277,7 +277,8 @@ def _start_worker(line_ctx: LineContext) -> None:
 
 
 def _check_in_worker(chunk: list[tuple[int, str]]) -> list[tuple[int, History | list[Problem]]]:
-    assert _worker_context is not None  # nosec B101 - set by the pool's initializer
+    if _worker_context is None:  # set by the pool's initializer
+        raise RuntimeError("the worker was started without the lines' context")
     return check_chunk(chunk, _worker_context)
 
 
