@@ -14,6 +14,8 @@ from tracker.cli import main
 from tracker.db import Database, utcnow
 from tracker.models import (
     Base,
+    CdsClient,
+    CdsJwtId,
     FormDraft,
     IdempotencyRecord,
     LoginAttempt,
@@ -256,15 +258,23 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
             FormDraft(id_hash="n" * 64, user_id=user_id, path="/x", fields="[]",
                       created_at=now - timedelta(minutes=59)),
         ])
+        client = CdsClient(issuer="https://ehr.example.test", public_key="-",
+                           prescribers=[s.get(User, user_id)])
+        s.add(client)
+        s.flush()
+        s.add_all([CdsJwtId(client_id=client.id, jti="expired", expires_at=now - day),
+                   CdsJwtId(client_id=client.id, jti="live",
+                            expires_at=now + timedelta(minutes=5))])
     code, out, _ = run(capsys, "maintenance", "purge")
     assert code == 0
     assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
-                           "1 idempotency records, 1 form drafts")
+                           "1 idempotency records, 1 form drafts, 1 expired CDS JWT ids")
     with db.transaction(writes=False) as s:
         assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
         assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]
         assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
         assert s.scalars(select(FormDraft.id_hash)).all() == ["n" * 64]
+        assert s.scalars(select(CdsJwtId.jti)).all() == ["live"]
     db.engine.dispose()
     assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
     assert run(capsys, "audit", "verify")[0] == 0
