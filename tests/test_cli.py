@@ -278,3 +278,42 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
     db.engine.dispose()
     assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
     assert run(capsys, "audit", "verify")[0] == 0
+
+
+def test_cds_clients_add_list_and_remove_are_audited(
+        env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tracker.models import AuditEvent
+
+    for n, email in enumerate(("one@example.test", "two@example.test")):
+        assert run(capsys, "users", "create", "--role", "prescriber", "--email", email,
+                   "--name", f"Doc {n}", "--npi", ("1234567893", "1245319599")[n])[0] == 0
+    key = tmp_path / "ehr.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    code, out, _ = run(capsys, "cds-clients", "add", "--iss", "https://ehr.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "two@example.test")
+    assert code == 0 and out.strip().isdigit()
+    code, _, err = run(capsys, "cds-clients", "add", "--iss", "https://other.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "ghost@example.test")
+    assert code != 0 and "ghost@example.test" in err
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{out.split()[0]}\thttps://ehr.example.test\tactive\tone@example.test,two@example.test"]
+    assert run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")[0] == 0
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert "\trevoked " in out
+    code, _, err = run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")
+    assert code != 0 and "No registered client" in err
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        actions = s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("cds_client.%")).order_by(AuditEvent.id)).all()
+    db.engine.dispose()
+    assert actions == ["cds_client.registered", "cds_client.listed", "cds_client.revoked",
+                       "cds_client.listed"]

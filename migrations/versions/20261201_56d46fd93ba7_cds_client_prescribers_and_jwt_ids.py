@@ -23,11 +23,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The link to cds_clients is added once cds_clients has lost its column: on SQLite that
+    # change copies the table, which a table referencing it would forbid.
     op.create_table('cds_client_prescribers',
     sa.Column('client_id', sa.Integer(), nullable=False),
     sa.Column('prescriber_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['client_id'], ['cds_clients.id'],
-                            name=op.f('fk_cds_client_prescribers_client_id_cds_clients')),
     sa.ForeignKeyConstraint(['prescriber_id'], ['users.id'],
                             name=op.f('fk_cds_client_prescribers_prescriber_id_users')),
     sa.PrimaryKeyConstraint('client_id', 'prescriber_id',
@@ -41,6 +41,10 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cds_clients_prescriber_id'))
         batch_op.drop_constraint('fk_cds_clients_prescriber_id_users', type_='foreignkey')
         batch_op.drop_column('prescriber_id')
+    with op.batch_alter_table('cds_client_prescribers', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            batch_op.f('fk_cds_client_prescribers_client_id_cds_clients'), 'cds_clients',
+            ['client_id'], ['id'])
     op.create_table('cds_jwt_ids',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=False),
@@ -58,7 +62,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_cds_jwt_ids_expires_at'), table_name='cds_jwt_ids')
     op.drop_table('cds_jwt_ids')
-    # Back to one prescriber per client: each keeps the first it was registered for.
+    # Back to one prescriber per client: each keeps the first it was registered for. The link
+    # to cds_clients goes first, so that SQLite may copy cds_clients.
+    with op.batch_alter_table('cds_client_prescribers', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_cds_client_prescribers_client_id_cds_clients',
+                                 type_='foreignkey')
     with op.batch_alter_table('cds_clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('prescriber_id', sa.Integer(), nullable=True))
     op.execute("UPDATE cds_clients SET prescriber_id = (SELECT min(prescriber_id) FROM "
