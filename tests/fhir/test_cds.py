@@ -380,3 +380,13 @@ def test_registration_needs_active_prescribers(ctx: Context,
         assert "prescriber" in refused.value.errors
     client = register_cds_client(ctx, ISSUER, _pem(key), [doctor.email, doctor.email.upper()])
     assert [p.id for p in client.prescribers] == [doctor.id]
+
+
+def test_a_deactivated_prescribers_patients_are_no_longer_shown(
+        ctx: Context, client: FlaskClient, doctor: Any, key: ec.EllipticCurvePrivateKey) -> None:
+    from tracker.services.users import deactivate_user
+
+    b.enrolled_patient(b.as_user(ctx, doctor))
+    deactivate_user(b.as_user(ctx, b.admin(ctx)), doctor.id, "left the practice")
+    cards = _call(client, _jwt(key), _hook()).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning"]

@@ -154,8 +154,10 @@ def service(service_id: str) -> ResponseReturnValue:
                                       "Patient of context.patientId.")
     if "id" in patient and patient["id"] != hook.context["patientId"].removeprefix("Patient/"):
         raise Malformed("prefetch.patient is not the patient of context.patientId.")
+    # A deactivated prescriber's client no longer acts for them (nor sees their patients).
+    acting_for = [p.id for p in client.prescribers if p.active]
     status = rems_status(context(_client_actor(client)), _query(patient),
-                         for_prescribers=[p.id for p in client.prescribers])
+                         for_prescribers=acting_for)
     if status is None:
         return jsonify({"cards": [_card(
             "REMS: patient not found in the isotretinoin program", "warning",
