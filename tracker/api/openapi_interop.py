@@ -22,7 +22,8 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
               "description": "CDS Hooks 2.0: a JWT signed with the private key of a client "
                             "registered with `tracker cds-clients add` (`iss` = its issuer, "
                             "`aud` = the service's URL, `exp`, `iat`, `jti`; RS256/384/512 or "
-                            "ES256/384/512)"},
+                            "ES256/384/512). Each JWT is accepted once: a `jti` already used "
+                            "is refused until the token expires."},
 }
 
 _TEXT = {"type": "string", "pattern": "\\S"}  # not empty, not only spaces
