@@ -150,6 +150,16 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
                                        env.get("TRACKER_AUDIT_UNKEYED_EVENTS", "0")),
         "ARGON2_FAST": False,
         "DB_POOL_SIZE": int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+        # SQLite: how long a write waits for another writer before the request answers 503.
+        "DB_BUSY_TIMEOUT_SECONDS": _positive("TRACKER_DB_BUSY_TIMEOUT_SECONDS",
+                                             env.get("TRACKER_DB_BUSY_TIMEOUT_SECONDS", "30")),
+        # PostgreSQL: how long opening a connection may take before the request answers 503.
+        "DB_CONNECT_TIMEOUT_SECONDS": int(_positive(
+            "TRACKER_DB_CONNECT_TIMEOUT_SECONDS",
+            env.get("TRACKER_DB_CONNECT_TIMEOUT_SECONDS", "5"))),
+        # The Retry-After of a 503 answered while the database cannot be reached.
+        "DB_RETRY_AFTER_SECONDS": int(_positive(
+            "TRACKER_DB_RETRY_AFTER_SECONDS", env.get("TRACKER_DB_RETRY_AFTER_SECONDS", "5"))),
         # No form or JSON body is larger; Flask reads none bigger (413) when this is set.
         "MAX_CONTENT_LENGTH": int(_positive("TRACKER_MAX_CONTENT_LENGTH",
                                             env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
