@@ -92,7 +92,8 @@ class Saboteur:
         return row is not None
 
     def terminate(self, pid: int) -> None:
-        self.admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        """Terminate the backend and wait (up to 5 s) until it is gone."""
+        self.admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
 
     def app_backends(self) -> int:
         own = self.holder.info.backend_pid if self.holder is not None else 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.conftest import PG_URL, csrf_token
 from tests.faults.harness import BORN, Answer, World, finished, in_background, served
@@ -160,6 +161,41 @@ def test_a_record_cut_before_its_audit_event_is_not_stored(world: World,
     assert again.status == 201, again.text[:400]
     assert world.count(PregnancyTest) == tests_before + 1
     assert len(world.audit_actions("pregnancy_test.")) == len(events_before) + 1
+    assert world.trail_verifies()
+
+
+def test_a_connection_lost_at_the_commit_answers_503_and_the_retry_dispenses_once(
+    world: World, saboteur: Saboteur, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The view has done all its work; the backend is terminated just before COMMIT reaches
+    it (an engine event, the test's hook): the commit fails after the view, and is answered
+    503 as well."""
+    armed = {"commit": True}
+
+    @event.listens_for(world.app.extensions["tracker.db"].engine, "commit")
+    def _cut(conn: Any) -> None:
+        if armed.pop("commit", False):
+            saboteur.terminate(conn.connection.dbapi_connection.info.backend_pid)
+
+    counter = world.api("pharmacist")
+    key = {"Idempotency-Key": "at-commit-5b1c"}
+    path = f"/api/v1/prescriptions/{world.rx_id}/dispense"
+    try:
+        with caplog.at_level(logging.INFO, logger="tracker"):
+            cut = counter.send("POST", path, json_body=world.dispense_body(), headers=key)
+    finally:
+        event.remove(world.app.extensions["tracker.db"].engine, "commit", _cut)
+
+    assert "commit" not in armed  # the hook did run
+    assert_unavailable_problem(cut)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert world.count(Dispense) == 0
+    assert world.count(IdempotencyRecord) == 0
+    assert world.trail_verifies()
+    again = counter.send("POST", path, json_body=world.dispense_body(), headers=key)
+    assert again.status == 201, again.text[:400]
+    assert world.count(Dispense) == 1
+    assert world.audit_actions("dispense.") == ["dispense.recorded"]
     assert world.trail_verifies()
 
 
