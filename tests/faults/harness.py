@@ -5,10 +5,13 @@ afterwards (counted rows, the audit trail verified as `tracker audit verify` doe
 from __future__ import annotations
 
 import json
+import secrets
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
+import jwt
 from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -209,6 +213,14 @@ def served(url: str, instance: Path, **config: Any) -> Iterator[World]:
         server.server_close()
         thread.join(timeout=10)
         app.extensions["tracker.db"].engine.dispose()
+
+
+def cds_client_jwt() -> str:
+    """A CDS client's bearer JWT: the service looks its issuer up before checking it."""
+    now = int(time.time())
+    return jwt.encode({"iss": "https://ehr.example.org", "aud": "tracker", "iat": now,
+                       "exp": now + 300, "jti": uuid.uuid4().hex},
+                      secrets.token_bytes(64), algorithm="HS256")
 
 
 def in_background(call: Any) -> tuple[threading.Thread, list[Any]]:

@@ -16,7 +16,16 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import PG_URL, csrf_token
-from tests.faults.harness import BORN, Answer, World, finished, in_background, served
+from tests.faults.harness import (
+    BORN,
+    Answer,
+    Http,
+    World,
+    cds_client_jwt,
+    finished,
+    in_background,
+    served,
+)
 from tests.faults.saboteur import Saboteur
 from tests.fhir.helpers import ETASU, etasu_body
 from tracker.models import Authorization, Dispense, IdempotencyRecord, PregnancyTest, Prescription
@@ -287,6 +296,9 @@ def _every_entry(world: World, browser: Any) -> dict[str, Answer]:
         "fhir": counter.send("POST", ETASU, json_body=etasu_body()),
         "fhir alias": counter.send("POST", "/4_0_0/GuidanceResponse/$rems-etasu",
                                    json_body=etasu_body()),
+        "cds": Http(world.base, cds_client_jwt()).send(
+            "POST", "/cds-services/rems-order-sign",
+            json_body={"hook": "order-sign", "hookInstance": "c0ffee"}),
     }
 
 
@@ -307,7 +319,7 @@ def test_a_restart_like_outage_answers_503_everywhere_and_the_app_recovers_by_it
     page = during["page"]
     assert page.status == 503 and page.mimetype == "text/html", page.text[:300]
     assert "The database cannot be reached for a moment" in page.text
-    for name in ("fhir", "fhir alias"):
+    for name in ("fhir", "fhir alias", "cds"):
         outcome = during[name]
         assert outcome.status == 503 and outcome.mimetype == "application/fhir+json"
         assert outcome.headers["retry-after"] == str(RETRY_AFTER)

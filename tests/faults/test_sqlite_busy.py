@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, csrf_token
-from tests.faults.harness import BORN, World, served
+from tests.faults.harness import BORN, Http, World, cds_client_jwt, served
 from tests.fhir.helpers import ETASU, etasu_body
 from tracker.models import Dispense, PregnancyTest
 
@@ -58,6 +58,9 @@ def test_writes_past_the_busy_timeout_answer_503_and_go_through_once_the_lock_is
                                         headers=key)
             form = browser.send("POST", "/pharmacy", form=lookup)
             fhir = counter.send("POST", ETASU, json_body=etasu_body())
+            cds = Http(world.base, cds_client_jwt()).send(
+                "POST", "/cds-services/rems-order-sign",
+                json_body={"hook": "order-sign", "hookInstance": "c0ffee"})
             health = world.browser().send("GET", "/healthz")
     finally:
         holder.execute("ROLLBACK")
@@ -71,12 +74,15 @@ def test_writes_past_the_busy_timeout_answer_503_and_go_through_once_the_lock_is
     assert form.status == 503 and form.mimetype == "text/html"
     assert "The database cannot be reached for a moment" in form.text
     assert form.headers["retry-after"] == str(RETRY_AFTER)
-    assert fhir.status == 503 and fhir.json()["resourceType"] == "OperationOutcome"
-    assert fhir.json()["issue"][0]["code"] == "transient"
+    for outcome in (fhir, cds):
+        assert outcome.status == 503 and outcome.mimetype == "application/fhir+json"
+        assert outcome.json()["resourceType"] == "OperationOutcome"
+        assert outcome.json()["issue"][0]["code"] == "transient"
+        assert outcome.headers["retry-after"] == str(RETRY_AFTER)
     # The health check only reads, which needs no write lock: the database does answer.
     assert health.status == 200
     incidents = [r for r in caplog.records if "database unavailable" in r.getMessage()]
-    assert len(incidents) == 4 and all(r.exc_info is None for r in incidents)
+    assert len(incidents) == 5 and all(r.exc_info is None for r in incidents)
     assert all("sqlstate=None" in r.getMessage() and "OperationalError" in r.getMessage()
                for r in incidents)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
