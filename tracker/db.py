@@ -189,12 +189,22 @@ def _unavailable_here(exc: BaseException) -> bool:
     if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError
                       | sa_exc.InternalError):
         return False
+    if not _is_psycopg_error(orig):
+        return False
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate is None:
         # psycopg gives no SQLSTATE when there is no server to give one: refused,
         # reset or closed connections.
         return not isinstance(exc, sa_exc.InternalError)
     return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+def _is_psycopg_error(error: BaseException) -> bool:
+    try:
+        import psycopg  # the PostgreSQL driver; imported only once PostgreSQL is in use
+    except ImportError:  # pragma: no cover - a dependency of tracker
+        return False
+    return isinstance(error, psycopg.Error)
 
 
 class Database:
