@@ -199,7 +199,7 @@ def _unavailable_here(exc: BaseException) -> bool:
     return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
 
 
-def _is_psycopg_error(error: BaseException) -> bool:
+def _is_psycopg_error(error: BaseException | None) -> bool:
     try:
         import psycopg  # the PostgreSQL driver; imported only once PostgreSQL is in use
     except ImportError:  # pragma: no cover - a dependency of tracker
