@@ -175,7 +175,8 @@ def document() -> dict[str, Any]:
         "operationId": "healthz", "summary": "Health check", "security": [],
         "responses": {
             "200": {"description": "The database is reachable", **health},
-            "503": {"description": "The database is unreachable", **health},
+            "503": {"description": "The database is unreachable", "headers": RETRY_AFTER,
+                    **health},
         },
     }}
     paths.update(openapi_interop.paths())
