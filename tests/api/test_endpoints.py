@@ -1,6 +1,6 @@
 """Every status code the OpenAPI document lists for an endpoint, produced by a request that
-earns it: success (checked against the document's schema), 400, 401, 403, 404, 409, 413, 415
-and 422, each as a problem document. The roles are covered by the matrix in test_access.py."""
+earns it: success (checked against the document's schema), 400, 401, 403, 404, 409, 413, 415,
+422 and 503, each as a problem document. The roles are covered by the matrix in test_access.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from flask import Flask
+from flask import Flask, has_request_context
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem, valid_request
@@ -49,11 +51,27 @@ def _on(endpoint: str, path: Callable[[World], str], who: str | None = None) -> 
     return case
 
 
+def _lose_the_connection(w: World) -> None:
+    """The next statement a request sends finds its database connection gone, as after a
+    restart (the error SQLAlchemy raises then; the real faults are in tests/faults)."""
+    armed = [True]
+
+    def lose(*_args: Any) -> None:
+        if armed and has_request_context():
+            armed.clear()
+            raise OperationalError("SELECT 1", {}, OSError("server closed the connection"),
+                                   connection_invalidated=True)
+
+    event.listen(w.ctx.session.connection(), "before_cursor_execute", lose)
+
+
 def _generic(op: Operation, status: int) -> Case | None:
     def case(w: World) -> Call:
         method, path, kw = valid_request(op.endpoint, w)
         who = _role(op)
-        if status == 401:
+        if status == 503:
+            _lose_the_connection(w)
+        elif status == 401:
             who = "no token"
         elif status == 403:
             who = "admin"
@@ -66,7 +84,7 @@ def _generic(op: Operation, status: int) -> Case | None:
                   "content_type": "application/x-www-form-urlencoded"}
         return who, method, path, kw
 
-    return case if status in {op.status, 400, 401, 403, 413, 415} else None
+    return case if status in {op.status, 400, 401, 403, 413, 415, 503} else None
 
 
 def _dispense_after_positive_test(w: World) -> Call:
@@ -218,8 +236,11 @@ def test_each_documented_status_is_answered_as_documented(
     if status == 409:
         assert problem["unmet"], problem
         assert all({"code", "message", "met_from"} <= set(r) for r in problem["unmet"])
+    if status == 503:
+        assert problem["code"] == "DATABASE_UNAVAILABLE" and problem["incident"]
+        assert int(response.headers["Retry-After"]) >= 1
     if status == 404 and who == "pharmacist" and op.endpoint in COUNTER_LOOKUPS:
         # API.md: every lookup at the counter, found or not, is kept in the access log.
         assert w.audit_count() == events + 1
-    elif status in {400, 401, 404, 413, 415, 422}:
+    elif status in {400, 401, 404, 413, 415, 422, 503}:
         assert w.audit_count() == events  # refused before anything was written

@@ -84,13 +84,22 @@ ERROR_TEXT = {
     429: "Too many failed attempts: the authorization number (5 wrong birth dates in 24 hours) "
          "or the user's lookups (30 failures in an hour) are locked; `Retry-After` says for "
          "how many seconds",
+    503: "The database cannot be reached for a moment (a restart, a failover): nothing can be "
+         "confirmed. Send the request again after `Retry-After` seconds; a write that takes "
+         "an Idempotency-Key is applied at most once when sent again with the same key. "
+         "`code` is DATABASE_UNAVAILABLE",
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending it again",
+                               "schema": {"type": "integer", "minimum": 1}}}
 
 
 def _problem(code: int) -> dict[str, Any]:
-    return {"description": ERROR_TEXT[code],
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    answer: dict[str, Any] = {"description": ERROR_TEXT[code],
+                              "content": {"application/problem+json": {
+                                  "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    if code == 503:
+        answer["headers"] = RETRY_AFTER
+    return answer
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
@@ -166,7 +175,8 @@ def document() -> dict[str, Any]:
         "operationId": "healthz", "summary": "Health check", "security": [],
         "responses": {
             "200": {"description": "The database is reachable", **health},
-            "503": {"description": "The database is unreachable", **health},
+            "503": {"description": "The database is unreachable", "headers": RETRY_AFTER,
+                    **health},
         },
     }}
     paths.update(openapi_interop.paths())

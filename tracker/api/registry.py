@@ -44,9 +44,10 @@ class Operation:
 
     @property
     def statuses(self) -> tuple[int, ...]:
-        """Every status the operation can answer: its success, the token and role checks, and
-        what its path, body and Idempotency-Key can get wrong."""
-        codes = {self.status, 401, 403, *self.errors}
+        """Every status the operation can answer: its success, the token and role checks, what
+        its path, body and Idempotency-Key can get wrong, and 503 (the database cannot be
+        reached for a moment; every operation needs it, if only to check the token)."""
+        codes = {self.status, 401, 403, 503, *self.errors}
         if self.takes_body:
             codes |= {400, 413, 415, 422}
         if "{" in self.path:
