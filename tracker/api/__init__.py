@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tracker.api import routes  # noqa: F401 - declares the operations
-from tracker.api.fields import INT_MAX
+from tracker.api.fields import INT_MAX, Calendar
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import reason_json
@@ -24,6 +24,7 @@ from tracker.http import csrf
 from tracker.http.access import PERMISSION_ATTR, public
 from tracker.http.bearer import admit_token_holder
 from tracker.http.errors import problem
+from tracker.http.requests import context
 from tracker.services.errors import Refused
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -82,8 +83,15 @@ def _refused(exc: Refused) -> ResponseReturnValue:
 @bp.route("/openapi.json", methods=["GET"])
 @public
 def openapi() -> ResponseReturnValue:
-    """The OpenAPI 3.1 document of this API, served without a token."""
-    return jsonify(document())
+    """The OpenAPI 3.1 document of this API, served without a token. Its date bounds are those
+    of today's program date."""
+    return jsonify(document(current_calendar()))
+
+
+def current_calendar() -> Calendar:
+    """Today's program date and the first rule set's start, which bound the accepted dates."""
+    ctx = context()
+    return Calendar(ctx.today(), min(policy.in_force_from for policy in ctx.rule_sets))
 
 
 for _op in OPERATIONS:
