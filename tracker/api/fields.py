@@ -90,7 +90,10 @@ class Field:
         elif self.kind == "bool":
             out = {"type": "boolean", "enum": [True]} if self.true_only else {"type": "boolean"}
         elif self.kind == "int":
-            out = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
+            # JSON Schema counts 30.0 as an integer; this API reads only the plain form.
+            out = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX,
+                   "description": "A whole number written without a fraction or exponent "
+                                  "(30, not 30.0)."}
             if self.minimum is not None:
                 out["minimum"] = self.minimum
             if self.maximum is not None:
@@ -217,10 +220,6 @@ def _parse(name: str, f: Field, value: Any, errors: dict[str, list[str]]) -> Any
             bad("Give true or false.")
         return value
     elif f.kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            # JSON has one number type: 30.0 is the whole number 30 (as JSON Schema's
-            # `integer` has it).
-            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             bad("Give a whole number.")
         elif problem := _int_problem(f, value):
