@@ -68,7 +68,7 @@ def _example(op: Operation, status: int) -> dict[str, Any] | None:
 
 def error_response(op: Operation, status: int) -> dict[str, Any]:
     """A problem document answer of the operation."""
-    description = ERROR_TEXT[status]
+    description = ERROR_TEXT.get(status) or TITLES.get(status, "Error")
     if status == 422 and op.rules:
         description += ". Also: " + op.rules
     media: dict[str, Any] = {"schema": PROBLEM}
