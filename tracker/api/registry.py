@@ -26,6 +26,10 @@ class Operation:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: bool = False
     optional_body: bool = False  # no body, or an empty JSON object
+    # What is refused (422) for reasons JSON Schema cannot state, because they depend on stored
+    # data (the registered name, the current category): said in the operation's description.
+    rules: str = ""
+    conflict_example: str = "NOT_DISPENSABLE"  # the reason code a 409 example shows
     view: Callable[..., Any] | None = None
 
     @property

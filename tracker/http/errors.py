@@ -106,6 +106,14 @@ def _audit_denial(status: int) -> None:
 def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
+        response = make_response(_http_answer(exc))
+        if (exc.code or 500) == 405:
+            # RFC 9110 §15.5.6: every 405 names the methods the resource does allow, whatever
+            # format the answer takes (problem document, FHIR outcome or page).
+            response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
+        return response
+
+    def _http_answer(exc: HTTPException) -> Any:
         status = exc.code or 500
         mark_rollback()
         if status == 403:
@@ -118,8 +126,6 @@ def install(app: Flask) -> None:
             response = problem(status, detail)
             if status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"
-            if status == 405 and exc.get_response().headers.get("Allow"):
-                response.headers["Allow"] = exc.get_response().headers["Allow"]
             return response
         return _page(status, detail)
 
