@@ -12,9 +12,10 @@ from wtforms import DateField, EmailField, PasswordField, StringField, SubmitFie
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tracker.services.tokens import LABEL_MAX
+from tracker.web.shown_again import ShownAgainForm
 
 
-class RestorableForm(FlaskForm):
+class RestorableForm(ShownAgainForm):
     """A data-entry form that, opened right after signing in again, shows what was typed before
     the session expired (tracker.http.expired_forms). It is only filled in, never sent."""
 
