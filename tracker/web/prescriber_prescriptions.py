@@ -136,10 +136,10 @@ def refused(prescription_id: int) -> ResponseReturnValue:
     the unmet requirements are those of the refusal; if the records have changed since and
     nothing is unmet any more, the prescription page says what can be done now."""
     ctx = context()
+    detail = patient_history.prescription_detail(ctx, prescription_id)  # another's: 404
     kept = session.get(_REFUSAL_KEY) or {}
     if kept.get("prescription_id") != prescription_id:
         return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
-    detail = patient_history.prescription_detail(ctx, prescription_id)
     if kept.get("reversal"):
         return render_template("prescriber/refused.html", detail=detail, reversal=True,
                                decision=_kept_reversal(kept["reversal"]),
