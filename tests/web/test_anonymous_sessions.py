@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
-from tests.conftest import Clock, csrf_token, login
+from tests.conftest import Clock, csrf_token, login, shown_again
 from tests.web.test_security import production_app
 from tracker.http import anonymous
 from tracker.models import LoginSession
@@ -97,7 +97,7 @@ def test_signing_in_creates_the_row_and_drops_the_anonymous_cookie(
     refused = client.post("/account/password", data={
         "current_password": "wrong", "new_password": "a brand new passphrase",
         "csrf_token": csrf_token(page)})
-    assert refused.status_code == 422
+    shown_again(client, refused, "/account/password")
 
 
 def test_signing_out_ends_the_row_and_leaves_no_anonymous_row(client: FlaskClient,

@@ -33,7 +33,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ShownAgainForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField(
         "New password",
@@ -43,7 +43,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class OwnTokenForm(FlaskForm):
+class OwnTokenForm(ShownAgainForm):
     label = StringField("Label", validators=[Optional(), Length(max=LABEL_MAX)],
                         description="What the token is for, for example: practice system.")
     password = PasswordField(
