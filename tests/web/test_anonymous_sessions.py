@@ -65,9 +65,12 @@ def test_a_changed_anonymous_cookie_is_not_believed(client: FlaskClient, ctx: Co
     cookie = client.get_cookie(anonymous.COOKIE_NAME)
     assert cookie is not None
     value, signature = cookie.value.rsplit(".", 1)
-    # Change the first character: every bit of it is signature (the last one's low bits are
-    # base64 padding, so changing it may leave the decoded signature as it was).
-    forged = ("A" if signature[0] != "A" else "B") + signature[1:]
+    # Change a character in the middle: every bit of it is signature (the last one's low bits
+    # are base64 padding, so changing it may leave the decoded signature as it was).
+    middle = len(signature) // 2
+    forged = (signature[:middle] + ("A" if signature[middle] != "A" else "B")
+              + signature[middle + 1:])
+    assert forged != signature
     client.set_cookie(anonymous.COOKIE_NAME, f"{value}.{forged}")
     response = client.post("/login", data={"email": user.email, "password": builders.PASSWORD,
                                            "csrf_token": token})
