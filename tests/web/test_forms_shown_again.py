@@ -127,3 +127,15 @@ def test_the_page_a_form_was_sent_back_to_fills_in_only_that_form(client: FlaskC
     assert _errors(page) == ["No prescriber has the email ghost@example.test."]
     # The deactivation form on the same page is left as it was.
     assert page.count("ghost@example.test") == 2  # the typed value and the message
+
+
+def test_what_was_kept_is_dropped_when_another_page_is_opened_first(client: FlaskClient,
+                                                                    ctx: Context) -> None:
+    doc = builders.prescriber(ctx)
+    login(client, doc.email, builders.PASSWORD)
+    sent = post_form(client, "/patients/new", {"first_name": "Marisol", "last_name": "",
+                                               "date_of_birth": "", "category": ""})
+    assert sent.status_code == 303
+    assert client.get("/worklist").status_code == 200
+    later = client.get("/patients/new").get_data(as_text=True)
+    assert "Marisol" not in later and _errors(later) == []

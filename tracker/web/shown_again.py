@@ -35,8 +35,11 @@ def show_again(form: FlaskForm, page: str, **notes: Any) -> Response:
     must not keep."""
     errors = {name: [str(message) for message in field.errors]
               for name, field in form._fields.items() if field.errors}
+    path = urlsplit(page).path
+    if request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root):]  # as request.path names it (served under a prefix)
     session[KEY] = {
-        "path": urlsplit(page).path,
+        "path": path,
         "form": _name(type(form)),
         "fields": [[name, value] for name, value in request.form.items(multi=True)
                    if drafts.keeps(name)],
@@ -48,14 +51,15 @@ def show_again(form: FlaskForm, page: str, **notes: Any) -> Response:
 
 
 def _take() -> None:
-    """On the GET of the page the form was sent back to: take what was kept (shown once)."""
-    kept = session.get(KEY)
-    if kept is None or request.method != "GET" or g.get("user") is None:
+    """On the GET of the page the form was sent back to: take what was kept (shown once). The
+    next page opened is that page (the 303 leads there); should it be another, what was kept
+    is dropped, so an old form never turns up filled in later."""
+    if (KEY not in session or request.method != "GET" or g.get("user") is None
+            or request.endpoint == "static"):
         return
-    if kept.get("path") != request.path:
-        return
-    session.pop(KEY)
-    g.shown_again = kept
+    kept = session.pop(KEY)
+    if kept.get("path") == request.path:
+        g.shown_again = kept
 
 
 def notes() -> dict[str, Any]:
