@@ -92,7 +92,7 @@ def test_a_purge_is_audited_with_its_counts(ctx: Context, clock: Clock) -> None:
         AuditEvent.action == "maintenance.purged")).one()
     assert json.loads(event.new_values or "{}") == {
         "sessions": 1, "login_attempts": 0, "idempotency_records": 0, "form_drafts": 0,
-        "import_uploads": 0}
+        "cds_jwt_ids": 0, "import_uploads": 0}
     assert event.occurred_at == clock.now
 
 

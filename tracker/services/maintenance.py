@@ -1,7 +1,8 @@
 """Housekeeping: remove the rows that only served for a while (ended or expired sign-in sessions,
 login counters the throttle no longer reads, old Idempotency-Key answers, form drafts nobody came
-back for), so the tables stay the size of what is in use, and the import files uploaded and never
-confirmed. Nothing regulated is touched; the audit trail records each purge."""
+back for, the ids of CDS client JWTs that have expired), so the tables stay the size of
+what is in use, and the import files uploaded and never confirmed. Nothing regulated is touched;
+the audit trail records each purge."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import CursorResult, and_, delete, or_
 
-from tracker.models import IdempotencyRecord, LoginAttempt, LoginSession
+from tracker.models import CdsJwtId, IdempotencyRecord, LoginAttempt, LoginSession
 from tracker.services.audit import record_event
 from tracker.services.auth import FORGET_AFTER
 from tracker.services.context import Context
@@ -35,6 +36,7 @@ class PurgeReport:
     login_attempts: int
     idempotency_records: int
     form_drafts: int
+    cds_jwt_ids: int
     import_uploads: int = 0
 
 
@@ -59,10 +61,14 @@ def purge(ctx: Context, limits: PurgeLimits, instance_path: str | None = None) -
     answers = ctx.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.created_at < now - limits.idempotency_retention,
     ).execution_options(synchronize_session=False))
+    # An expired JWT is refused whatever its jti: its jti need not be remembered any more.
+    jwt_ids = ctx.session.execute(delete(CdsJwtId).where(
+        CdsJwtId.expires_at < now,
+    ).execution_options(synchronize_session=False))
     uploads = 0 if instance_path is None else \
         purge_uploads(instance_path, now - limits.import_upload_retention)
     report = PurgeReport(_count(sessions), _count(attempts), _count(answers),
-                         purge_drafts(ctx.session, now), uploads)
+                         purge_drafts(ctx.session, now), _count(jwt_ids), uploads)
     record_event(ctx, "maintenance.purged", "system", None, new=asdict(report))
     return report
 
