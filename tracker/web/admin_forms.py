@@ -15,7 +15,8 @@ from tracker.services.queries.token_list import TOKEN_STATUSES
 from tracker.web.forms import explain_unreadable_date
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("staff", "Office staff (a prescriber's)"),
-                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator")]
+                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator"),
+                ("auditor", "Auditor (reports and audit trails, read-only)")]
 WORKS_FOR_HELP = ("The emails of the prescribers they work for, one per line. Office staff "
                   "prepare those prescribers' work and never sign for them.")
 
