@@ -68,6 +68,7 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
         "acknowledgment_id": ack_id, "dispense_id": dispense.id, "pharmacy_id": home.id,
         "user_id": owner.id, "token_id": token_id, "kind": "patients",
         "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup", "staff_id": staff.id,
+        "table": "summary",
     }
     return {"owner": owner, "other_doc": other_doc, "counter": counter,
             "other_counter": other_counter, "admin": admin, "auditor": auditor, "staff": staff,
@@ -156,7 +157,7 @@ def test_the_auditor_opens_reports_and_audit_trails_but_no_clinical_record(
         status = call(client, method, url_for_rule(rule, world["values"]), signed_in=True)
         assert status == 403, (method, rule, status)
     values = world["values"]
-    for url in (f"/audit/patients/{values['patient_id']}",
+    for url in ("/reports", "/reports/summary.csv", f"/audit/patients/{values['patient_id']}",
                 f"/audit/users/{values['user_id']}", "/audit/"):
         assert client.get(url).status_code == 200, url
     # Read-only: no form of the administration is theirs.
