@@ -204,6 +204,8 @@ def valid_request(endpoint: str, w: World) -> Request:
             "completed_on": today.isoformat(), "answers": dict(b.ANSWERS),
             "contraception_methods": ["iud", "male_condom"], "abstinence": False}}),
         "get_questions": lambda: ("GET", "/comprehension/questions", {}),
+        "get_report_summary": lambda: ("GET", "/reports/summary", {"query_string": {
+            "from": days(-30, today), "to": today.isoformat()}}),
         "post_course_end": lambda: ("POST", f"/patients/{w.patient.id}/course-end",
                                     {"json": {"last_dose_on": today.isoformat()}}),
         "create_prescription": lambda: ("POST", "/prescriptions", {"json": {

@@ -93,7 +93,7 @@ def test_only_admins_and_auditors_read_it(ctx: Context, history) -> None:  # typ
         build_report(b.as_user(ctx, history["doc"]), Period(day(1), day(15)))
 
 
-def test_the_period_is_checked_and_a_rule_set_clips_it(ctx: Context) -> None:
+def test_the_period_is_checked_and_a_rule_set_clips_it(ctx: Context, clock: Clock) -> None:
     # ipledge-2026 is in force from Nov 15, 2026 in the tests.
     assert choose_period(ctx, date(2026, 10, 1), TODAY, "ipledge-2026") == Period(
         date(2026, 11, 15), TODAY, "ipledge-2026")
@@ -104,10 +104,14 @@ def test_the_period_is_checked_and_a_rule_set_clips_it(ctx: Context) -> None:
     for first, last, rule_set, field in [
         (day(10), day(9), None, "from"),
         (day(1), TODAY + timedelta(days=1), None, "to"),
-        (date(2018, 1, 1), TODAY, None, "from"),
+        (date(2018, 1, 1), TODAY, None, "from"),  # before the first rule set
         (day(1), TODAY, "ipledge-1999", "rule_set"),
         (date(2022, 1, 1), date(2022, 12, 31), "ipledge-2026", "rule_set"),
     ]:
         with pytest.raises(ValidationFailed) as refused:
             choose_period(ctx, first, last, rule_set)
         assert field in refused.value.errors, (first, last, rule_set)
+    clock.set_day(date(2030, 1, 1))
+    with pytest.raises(ValidationFailed) as refused:
+        choose_period(ctx, date(2022, 1, 1), date(2029, 6, 30))
+    assert refused.value.errors["from"] == ["A period is at most seven years long."]

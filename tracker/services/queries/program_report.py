@@ -223,7 +223,8 @@ def require_reader(ctx: Context) -> None:
 
 def choose_period(ctx: Context, first: date | None, last: date | None,
                   rule_set: str | None = None) -> Period:
-    """The period asked for, checked: today at the latest, at most seven years long; a rule
+    """The period asked for, checked: from the first rule set to today, at most seven years
+    long; a rule
     set clips it to the days that rule set was in force (RULES.md §2). Default: the last twelve
     months up to today."""
     today = ctx.today()
@@ -232,9 +233,13 @@ def choose_period(ctx: Context, first: date | None, last: date | None,
         months = last.year * 12 + last.month - 1 - 11
         first = date(months // 12, months % 12 + 1, 1)
     errors: dict[str, list[str]] = {}
+    start = min(p.in_force_from for p in ctx.rule_sets)
     if last > today:
         errors["to"] = [f"The period ends today ({today.isoformat()}) at the latest."]
-    if first > last:
+    if first < start:
+        errors["from"] = [f"The period starts on {start.isoformat()} (the first rule set) "
+                          "or later."]
+    elif first > last:
         errors["from"] = ["The period starts on or before its last day."]
     elif (last - first).days + 1 > LONGEST_PERIOD_DAYS:
         errors["from"] = ["A period is at most seven years long."]
