@@ -31,7 +31,7 @@ def _nice_top(largest: int) -> int:
     if largest <= 5:
         return max(largest, 1)
     step = 10 ** (len(str(largest)) - 1)
-    for multiple in (1, 2, 2.5, 5, 10):
+    for multiple in (1, 2, 2.5, 4, 5, 8, 10):
         top = int(step * multiple)
         if top >= largest:
             return top
@@ -71,7 +71,7 @@ def column_chart(title: str, description: str, labels: Sequence[str],
             parts.append(Markup('<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
                                 'fill="{}"><title>{}, {}: {}</title></rect>').format(
                 x, y, bar * 0.92, h, PALETTE[j % len(PALETTE)], label, s.name, value))
-            if value and bar >= 14:
+            if value and bar >= 20:
                 parts.append(Markup('<text x="{:.1f}" y="{:.1f}" text-anchor="middle" '
                                     'font-size="{}">{}</text>').format(
                     x + bar * 0.46, y - 3, FONT - 2, value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -266,16 +267,8 @@ def build_report(ctx: Context, period: Period) -> Report:
     require_reader(ctx)
     report = Report(period=period, as_of=ctx.today())
     report.monthly = {m: Counter() for m in period.months()}
-    _patients(ctx, report)
-    _enrollments(ctx, report)
-    _authorizations(ctx, report)
-    _dispenses(ctx, report)
-    _refusals(ctx, report)
-    _test_to_authorization(ctx, report)
-    _comprehension(ctx, report)
-    _positive_tests(ctx, report)
-    _prescribers(ctx, report)
-    _pharmacies(ctx, report)
+    for measure in MEASURES:
+        measure(ctx, report)
     return report
 
 
@@ -596,3 +589,9 @@ def _pharmacies(ctx: Context, report: Report) -> None:
         if pharmacy_id in rows:
             rows[pharmacy_id].counter_refusals += n
     report.pharmacies = sorted(rows.values(), key=lambda r: (-r.dispenses, r.name, r.id))
+
+
+# In this order: the per-prescriber and per-pharmacy tables take the refusals counted before.
+MEASURES: tuple[Callable[[Context, Report], None], ...] = (
+    _patients, _enrollments, _authorizations, _dispenses, _refusals, _test_to_authorization,
+    _comprehension, _positive_tests, _prescribers, _pharmacies)
