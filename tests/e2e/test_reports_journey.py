@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.e2e.conftest import (
     PASSWORD,
@@ -23,8 +25,11 @@ from tests.e2e.conftest import (
     sign_in,
 )
 from tracker.db import Database
-from tracker.services import users
+from tracker.models import Patient, User
+from tracker.services import authorizations, prescriptions, users
 from tracker.services.context import Actor, Context
+from tracker.services.errors import Refused
+from tracker.services.signing import ReenteredPassword
 
 AUDITOR = "auditor@e2e.test"
 
@@ -43,6 +48,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with database.transaction() as session:
         users.create_user(Context(session=session, actor=Actor.system("e2e")), role="auditor",
                           email=AUDITOR, name="Rene Auditor", password=PASSWORD)
+        _refused_markings(session, tmp / "demo-logins.txt")
     database.engine.dispose()
     port = _free_port()
     process = _start(env, port)
@@ -53,6 +59,24 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.wait(timeout=10)
 
 
+def _refused_markings(session: Session, logins: Path) -> None:
+    """Dr. Derm presses "Mark dispensable" for three demo patients who are not ready (not
+    enrolled, waiting for the 30-day contraception lead time, a positive test): three refusals
+    in the audit trail, as the page would record them."""
+    line = next(x for x in logins.read_text().splitlines() if "dana.derm@demo.test" in x)
+    password = line.split()[-1]
+    doc = session.scalar(select(User).where(User.email == "dana.derm@demo.test"))
+    assert doc is not None
+    ctx = Context(session=session, actor=Actor(user_id=doc.id, role=doc.role, name=doc.name))
+    for first, last in (("Jordan", "Lee"), ("Casey", "Morgan"), ("Quinn", "Rossi")):
+        patient = session.scalar(select(Patient).where(Patient.first_name == first,
+                                                       Patient.last_name == last))
+        assert patient is not None
+        rx = prescriptions.write_prescription(ctx, patient.id, ctx.today(), 30, 30)
+        with pytest.raises(Refused):
+            authorizations.authorize(ctx, rx.id, signature=ReenteredPassword(password))
+
+
 def test_the_auditor_reads_the_program_report(page: Page, demo_server: Server) -> None:
     sign_in(page, demo_server, AUDITOR)
     # The auditor's home is the report.
@@ -60,6 +84,8 @@ def test_the_auditor_reads_the_program_report(page: Page, demo_server: Server) -
     trend = page.get_by_role("img", name="Month by month")
     expect(trend).to_be_visible()
     expect(page.get_by_role("img", name="Refusals by reason code")).to_be_visible()
+    expect(page.locator("#table-refusals").get_by_role(
+        "rowheader", name="PATIENT_NOT_ENROLLED")).to_be_visible()
     expect(page.get_by_role("img", name="Days from prescription written to dispense")
            ).to_be_visible()
     summary = page.locator("#table-summary")
