@@ -430,7 +430,7 @@ def _refusals(ctx: Context, report: Report) -> None:
                AuditEvent.occurred_at >= _instant(ctx, p.first),
                AuditEvent.occurred_at < _instant(ctx, p.last + timedelta(days=1)))).all()
     refusals: dict[str, Counter[str]] = defaultdict(Counter)
-    patients: dict[str, set[int]] = defaultdict(set)
+    refused: set[tuple[str, int]] = set()  # (code, patient): each patient once per code
     events: Counter[str] = Counter({a: 0 for a in REFUSAL_ACTIONS})
     by_prescriber: Counter[int] = Counter()
     by_pharmacy: Counter[int] = Counter()
@@ -439,14 +439,14 @@ def _refusals(ctx: Context, report: Report) -> None:
         for code in json.loads(values or "{}").get("unmet", []):
             refusals[code][action] += 1
             if patient_id is not None:
-                patients[code].add(patient_id)
+                refused |= {(code, patient_id)}
         if action == MARKING_REFUSED and prescriber_id is not None:
             by_prescriber[prescriber_id] += 1
         if action == DISPENSE_REFUSED and pharmacy_id is not None:
             by_pharmacy[pharmacy_id] += 1
     report.refusals = {code: dict(by) for code, by in refusals.items()}
     report.refusal_events = dict(events)
-    report.patients_refused = {code: len(ids) for code, ids in patients.items()}
+    report.patients_refused = dict(Counter(code for code, _ in refused))
     report.marking_refusals = by_prescriber
     report.counter_refusals = by_pharmacy
 
