@@ -50,7 +50,7 @@ def summary(r: Report) -> Table:
         ("Dispenses", r.dispenses),
         ("Refused “Mark dispensable”", r.refusal_events[MARKING_REFUSED]),
         ("Refused dispenses", r.refusal_events[DISPENSE_REFUSED]),
-        ("Patients refused for a lockout (LOCKOUT_PERIOD)", r.lockouts),
+        ("Patients refused for a lockout after a missed first window", r.lockouts),
         ("Median days, confirmation test to authorization", r.median_test_to_authorization),
         ("Median days, authorization to dispense", r.median_authorization_to_dispense),
         ("Fills delayed", r.delayed_fills),
