@@ -14,6 +14,8 @@ from tracker.cli import main
 from tracker.db import Database, utcnow
 from tracker.models import (
     Base,
+    CdsClient,
+    CdsJwtId,
     FormDraft,
     IdempotencyRecord,
     LoginAttempt,
@@ -272,15 +274,62 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
             FormDraft(id_hash="n" * 64, user_id=user_id, path="/x", fields="[]",
                       created_at=now - timedelta(minutes=59)),
         ])
+        client = CdsClient(issuer="https://ehr.example.test", public_key="-",
+                           prescribers=[s.get(User, user_id)])
+        s.add(client)
+        s.flush()
+        s.add_all([CdsJwtId(client_id=client.id, jti="expired", expires_at=now - day),
+                   CdsJwtId(client_id=client.id, jti="live",
+                            expires_at=now + timedelta(minutes=5))])
     code, out, _ = run(capsys, "maintenance", "purge")
     assert code == 0
     assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
-                           "1 idempotency records, 1 form drafts")
+                           "1 idempotency records, 1 form drafts, 1 expired CDS JWT ids")
     with db.transaction(writes=False) as s:
         assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
         assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]
         assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
         assert s.scalars(select(FormDraft.id_hash)).all() == ["n" * 64]
+        assert s.scalars(select(CdsJwtId.jti)).all() == ["live"]
     db.engine.dispose()
     assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
     assert run(capsys, "audit", "verify")[0] == 0
+
+
+def test_cds_clients_add_list_and_remove_are_audited(
+        env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tracker.models import AuditEvent
+
+    for n, email in enumerate(("one@example.test", "two@example.test")):
+        assert run(capsys, "users", "create", "--role", "prescriber", "--email", email,
+                   "--name", f"Doc {n}", "--npi", ("1234567893", "1245319599")[n])[0] == 0
+    key = tmp_path / "ehr.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    code, out, _ = run(capsys, "cds-clients", "add", "--iss", "https://ehr.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "two@example.test")
+    assert code == 0 and out.strip().isdigit()
+    code, _, err = run(capsys, "cds-clients", "add", "--iss", "https://other.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "ghost@example.test")
+    assert code != 0 and "ghost@example.test" in err
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{out.split()[0]}\thttps://ehr.example.test\tactive\tone@example.test,two@example.test"]
+    assert run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")[0] == 0
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert "\trevoked " in out
+    code, _, err = run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")
+    assert code != 0 and "No registered client" in err
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        actions = s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("cds_client.%")).order_by(AuditEvent.id)).all()
+    db.engine.dispose()
+    assert actions == ["cds_client.registered", "cds_client.listed", "cds_client.revoked",
+                       "cds_client.listed"]

@@ -204,26 +204,41 @@ def cds_clients() -> None:
 
 @cds_clients.command("add", help=(
     "Register an EHR: the issuer (iss) of its JWTs, the file with its RSA or EC public key "
-    "(PEM) and the prescriber whose patients it asks about."))
+    "(PEM) and the prescribers whose patients it asks about (--prescriber, once per "
+    "prescriber of the practice the EHR serves)."))
 @click.option("--iss", "issuer", required=True)
 @click.option("--public-key", "key_file", required=True, type=click.File("r"))
-@click.option("--prescriber", "prescriber_email", required=True)
-def cds_clients_add(issuer: str, key_file, prescriber_email: str) -> None:  # type: ignore[no-untyped-def]
+@click.option("--prescriber", "prescriber_emails", required=True, multiple=True)
+def cds_clients_add(issuer: str, key_file, prescriber_emails: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     from tracker.services.cds_clients import PUBLIC_KEY_MAX, register_cds_client
 
     pem = key_file.read(PUBLIC_KEY_MAX + 1)
     with _context() as ctx:
         try:
-            client = register_cds_client(ctx, issuer, pem, prescriber_email)
+            client = register_cds_client(ctx, issuer, pem, prescriber_emails)
         except ValidationFailed as exc:
             raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
         client_id = client.id
     click.echo(str(client_id))
 
 
-@cds_clients.command("revoke", help="Stop accepting the JWTs of the EHR with this issuer.")
-@click.option("--iss", "issuer", required=True)
-def cds_clients_revoke(issuer: str) -> None:
+@cds_clients.command("list", help="Print one line per registered EHR: id, issuer, whether it "
+                     "is active or revoked, and the emails of its prescribers.")
+def cds_clients_list() -> None:
+    from tracker.services.cds_clients import list_cds_clients
+
+    with _context() as ctx:
+        lines = [
+            "\t".join((str(c.id), c.issuer,
+                       "active" if c.revoked_at is None else f"revoked {c.revoked_at:%Y-%m-%d}",
+                       ",".join(p.email for p in c.prescribers)))
+            for c in list_cds_clients(ctx)
+        ]
+    for line in lines:
+        click.echo(line)
+
+
+def _remove_cds_client(issuer: str) -> None:
     from tracker.services.cds_clients import revoke_cds_client
 
     with _context() as ctx:
@@ -231,6 +246,19 @@ def cds_clients_revoke(issuer: str) -> None:
             revoke_cds_client(ctx, issuer)
         except ValidationFailed as exc:
             raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
+
+
+@cds_clients.command("remove", help="Stop accepting the JWTs of the EHR with this issuer (it "
+                     "stays listed as revoked, for the audit trail).")
+@click.option("--iss", "issuer", required=True)
+def cds_clients_remove(issuer: str) -> None:
+    _remove_cds_client(issuer)
+
+
+@cds_clients.command("revoke", help="The same as remove.")
+@click.option("--iss", "issuer", required=True)
+def cds_clients_revoke(issuer: str) -> None:
+    _remove_cds_client(issuer)
 
 
 @cli.group(help="The audit trail.")
@@ -308,8 +336,9 @@ def maintenance() -> None:
 
 @maintenance.command("purge", help="Remove ended or expired sign-in sessions, login counters "
                      "the throttle no longer needs and Idempotency-Key answers older than "
-                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS and form drafts kept after an expired "
-                     "session for more than an hour; print how many of each.")
+                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS, form drafts kept after an expired "
+                     "session for more than an hour and the ids of expired CDS client JWTs; "
+                     "print how many of each.")
 def maintenance_purge() -> None:
     from datetime import timedelta
 
@@ -325,7 +354,7 @@ def maintenance_purge() -> None:
         report = purge(ctx, limits)
     click.echo(f"removed {report.sessions} sign-in sessions, {report.login_attempts} login "
                f"counters, {report.idempotency_records} idempotency records, "
-               f"{report.form_drafts} form drafts")
+               f"{report.form_drafts} form drafts, {report.cds_jwt_ids} expired CDS JWT ids")
 
 
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")

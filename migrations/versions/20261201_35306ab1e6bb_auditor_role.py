@@ -6,7 +6,7 @@ rewritten in place, as in 84a89c47c080 (rebuilding `users` is refused by the for
 that point at it).
 
 Revision ID: 35306ab1e6bb
-Revises: 7a2f4c9d1b36
+Revises: 56d46fd93ba7
 Create Date: 2026-12-01 18:30:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '35306ab1e6bb'
-down_revision: str | None = '7a2f4c9d1b36'
+down_revision: str | None = '56d46fd93ba7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -88,5 +88,6 @@ def test_a_purge_is_audited_with_its_counts(ctx: Context, clock: Clock) -> None:
     event = ctx.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "maintenance.purged")).one()
     assert json.loads(event.new_values or "{}") == {
-        "sessions": 1, "login_attempts": 0, "idempotency_records": 0, "form_drafts": 0}
+        "sessions": 1, "login_attempts": 0, "idempotency_records": 0, "form_drafts": 0,
+        "cds_jwt_ids": 0}
     assert event.occurred_at == clock.now

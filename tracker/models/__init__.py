@@ -4,7 +4,7 @@
 from tracker.db import Base
 from tracker.models.audit import AuditEvent
 from tracker.models.imports import ImportedPatient, PatientImport
-from tracker.models.interop import CdsClient
+from tracker.models.interop import CdsClient, CdsJwtId
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
     ApiToken,
@@ -40,6 +40,7 @@ __all__ = [
     "Base",
     "CategoryChange",
     "CdsClient",
+    "CdsJwtId",
     "ComprehensionAttempt",
     "ContraceptionEntry",
     "Counseling",

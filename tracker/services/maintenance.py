@@ -1,6 +1,6 @@
 """Housekeeping: remove the rows that only served for a while (ended or expired sign-in sessions,
 login counters the throttle no longer reads, old Idempotency-Key answers, form drafts nobody came
-back for), so the tables stay the
+back for, the ids of CDS client JWTs that have expired), so the tables stay the
 size of what is in use. Nothing regulated is touched; the audit trail records each purge."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import CursorResult, and_, delete, or_
 
-from tracker.models import IdempotencyRecord, LoginAttempt, LoginSession
+from tracker.models import CdsJwtId, IdempotencyRecord, LoginAttempt, LoginSession
 from tracker.services.audit import record_event
 from tracker.services.auth import FORGET_AFTER
 from tracker.services.context import Context
@@ -32,6 +32,7 @@ class PurgeReport:
     login_attempts: int
     idempotency_records: int
     form_drafts: int
+    cds_jwt_ids: int
 
 
 def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
@@ -54,8 +55,12 @@ def purge(ctx: Context, limits: PurgeLimits) -> PurgeReport:
     answers = ctx.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.created_at < now - limits.idempotency_retention,
     ).execution_options(synchronize_session=False))
+    # An expired JWT is refused whatever its jti: its jti need not be remembered any more.
+    jwt_ids = ctx.session.execute(delete(CdsJwtId).where(
+        CdsJwtId.expires_at < now,
+    ).execution_options(synchronize_session=False))
     report = PurgeReport(_count(sessions), _count(attempts), _count(answers),
-                         purge_drafts(ctx.session, now))
+                         purge_drafts(ctx.session, now), _count(jwt_ids))
     record_event(ctx, "maintenance.purged", "system", None, new=asdict(report))
     return report
 

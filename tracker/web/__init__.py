@@ -9,7 +9,7 @@ from tracker.http import requests
 from tracker.http.access import permission_of
 from tracker.http.sessions import DEACTIVATED_KEY
 from tracker.models import User
-from tracker.web import formatting
+from tracker.web import formatting, shown_again
 
 
 def _load_user(user_id: str) -> object | None:
@@ -52,6 +52,8 @@ def install(app: Flask) -> None:
     @app.before_request
     def _current_user() -> None:
         g.user = current_user.user if current_user.is_authenticated else None
+
+    shown_again.install(app)
 
     @app.context_processor
     def _globals() -> dict[str, object]:
