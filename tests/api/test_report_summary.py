@@ -43,6 +43,10 @@ def test_the_auditor_reads_the_summary_of_a_period(app: Flask, ctx: Context,
     ({"from": "12/01/2026"}, "from"),
     ({"to": "2099-01-01"}, "to"),
     ({"rule_set": "ipledge-1999"}, "rule_set"),
+    ({"rule_set": ""}, "rule_set"),
+    ({"from": ""}, "from"),
+    ({"to": "2021-12-12"}, "to"),
+    ({"verbose": "1"}, "verbose"),
 ])
 def test_a_bad_period_answers_422_naming_the_field(app: Flask, ctx: Context,
                                                     query: dict[str, str], field: str) -> None:
@@ -50,3 +54,12 @@ def test_a_bad_period_answers_422_naming_the_field(app: Flask, ctx: Context,
     response = world.send("admin", "GET", "/reports/summary", query_string=query)
     assert is_problem(response, 422)
     assert field in response.get_json()["errors"]
+
+
+def test_the_default_period_starts_no_earlier_than_the_first_rule_set(app: Flask,
+                                                                      ctx: Context) -> None:
+    world: World = build_world(app, ctx)
+    response = world.send("admin", "GET", "/reports/summary", query_string={"to": "2022-03-31"})
+    assert response.status_code == 200
+    assert (response.get_json()["from"], response.get_json()["to"]) == ("2021-12-13",
+                                                                        "2022-03-31")

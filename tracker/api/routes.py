@@ -473,11 +473,13 @@ def post_dispense(id: int) -> ResponseReturnValue:
 # --- program reports ------------------------------------------------------------------------
 
 READERS = ("admin", "auditor")
-_PERIOD_DAY = {"type": "string", "format": "date"}
+_PERIOD_DAY = Field("date", dates=DateRange(from_first_rule_set=True))
 
 
 @operation("GET", "/reports/summary", "The program report's headline numbers for a period",
            READERS, answer="ReportSummary", errors=(422,),
+           rules="a `from` after `to`, a period longer than seven years, or a `rule_set` not in "
+                 "force during the period.",
            query={"from": {"required": False, "schema": _PERIOD_DAY,
                            "description": "First day, a program date (default: the first "
                                           "day of the month eleven months before `to`)."},
@@ -493,9 +495,12 @@ def get_report_summary() -> ResponseReturnValue:
     days: dict[str, date | None] = {}
     for name in ("from", "to"):
         value = request.args.get(name)
-        days[name] = parse_date(value) if value else None
-        if value and days[name] is None:
+        days[name] = parse_date(value) if value is not None else None
+        if value is not None and days[name] is None:
             errors[name] = ["Give a date as YYYY-MM-DD."]
+    if request.args.get("rule_set") == "":  # the pages' "every rule set"; here: leave it out
+        errors["rule_set"] = ["Choose one of " + ", ".join(p.id for p in rule_sets()) +
+                              ", or leave the parameter out for every rule set."]
     if errors:
         raise ValidationFailed(errors)
     ctx = context()

@@ -230,11 +230,13 @@ def choose_period(ctx: Context, first: date | None, last: date | None,
     months up to today."""
     today = ctx.today()
     last = last or today
-    if first is None:  # the first day of the month eleven months before the last day's
-        months = last.year * 12 + last.month - 1 - 11
-        first = date(months // 12, months % 12 + 1, 1)
-    errors: dict[str, list[str]] = {}
     start = min(p.in_force_from for p in ctx.rule_sets)
+    if first is None:  # the first day of the month eleven months before the last day's,
+        months = last.year * 12 + last.month - 1 - 11  # or the first rule set's first day
+        first = max(date(months // 12, months % 12 + 1, 1), start)
+    errors: dict[str, list[str]] = {}
+    if last < start:
+        errors["to"] = [f"The period ends on {start.isoformat()} (the first rule set) or later."]
     if last > today:
         errors["to"] = [f"The period ends today ({today.isoformat()}) at the latest."]
     if first < start:
