@@ -83,6 +83,22 @@ def test_password_from_stdin_needs_no_change(env: str, capsys: pytest.CaptureFix
     db.engine.dispose()
 
 
+def test_an_auditor_is_created_from_the_command_line(
+        env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "users", "create", "--role", "auditor", "--email",
+                       "audit@example.test", "--name", "Aud Itor")
+    assert code == 0 and "created auditor audit@example.test" in out
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        user = s.scalar(select(User).where(User.email == "audit@example.test"))
+        assert user is not None and user.role == "auditor" and user.npi is None
+    db.engine.dispose()
+    # An auditor has no NPI and no pharmacy.
+    code, _, err = run(capsys, "users", "create", "--role", "auditor", "--email",
+                       "a2@example.test", "--name", "A", "--pharmacy", "1")
+    assert code != 0 and "pharmacy" in err
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["users", "create", "--role", "wizard", "--email", "w@example.test", "--name", "W"],
      "role"),
@@ -117,7 +133,7 @@ def test_demo_creates_every_role_and_patients_and_refuses_a_second_time(
 ) -> None:
     code, out, _ = run(capsys, "demo")
     assert code == 0
-    for role in ("admin", "prescriber", "pharmacist", "staff"):
+    for role in ("admin", "prescriber", "pharmacist", "staff", "auditor"):
         assert role in out
     db = Database(env)
     with db.transaction(writes=False) as s:

@@ -123,7 +123,7 @@ def users() -> None:
 
 
 @users.command("create", help="Create a user; prints a one-time initial password if none given.")
-@click.option("--role", required=True, help="admin, prescriber, pharmacist or staff")
+@click.option("--role", required=True, help="admin, prescriber, pharmacist, staff or auditor")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--npi", help="prescribers: 10-digit NPI")

@@ -38,6 +38,10 @@ DATA_DEPENDENT_REFUSALS = tuple(re.compile(p) for p in (
     r"^The (quantity|days' supply) is from 1 to the prescribed \d+\.$",
     # API.md: pharmacy staff reverse with the patient's birth date; a prescriber may omit it.
     r"^Give the patient's birth date: pharmacy staff reverse an authorization only with it\.$",
+    # A report's period: relations between two query parameters (and the rule sets' dates).
+    r"^The period starts on or before its last day\.$",
+    r"^A period is at most seven years long\.$",
+    r"^The rule set [\w-]+ was not in force in the period\.$",
     # API.md: an Idempotency-Key is bound to its first body.
     r"^This key was used with a different body; use a new key for a new request\.$",
 ))

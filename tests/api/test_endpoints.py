@@ -77,8 +77,8 @@ def _generic(op: Operation, status: int) -> Case | None:
             _lose_the_connection(w)
         elif status == 401:
             who = "no token"
-        elif status == 403:
-            who = "admin"
+        elif status == 403:  # the admin, or for the admin's own operations a prescriber
+            who = "admin" if "admin" not in op.roles else "prescriber"
         elif status == 400:
             kw = {"data": b'{"unclosed": ', "content_type": "application/json"}
         elif status == 413:
@@ -177,6 +177,8 @@ SPECIFIC: dict[tuple[str, int], tuple[Case, str | None]] = {
     ("get_eligibility", 422): (lambda w: ("prescriber", "GET",
                                           f"/prescriptions/{w.rx.id}/eligibility",
                                           {"query_string": {"as_of": "2026-02-30"}}), "as_of"),
+    ("get_report_summary", 422): (lambda w: ("auditor", "GET", "/reports/summary",
+                                             {"query_string": {"from": "2026-02-30"}}), "from"),
     ("post_authorize", 422): (lambda w: ("prescriber", "POST",
                                          f"/prescriptions/{w.rx.id}/authorize",
                                          {"json": {"force": True}}), "force"),

@@ -18,6 +18,9 @@ DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 METHOD_LIST = {"type": "array", "items": {"type": "string"}}
 
+_COUNT = {"type": "integer", "minimum": 0}
+_COUNTS = {"type": "object", "additionalProperties": _COUNT}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
 _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
     "Prescriber": {
         "type": "object",
@@ -65,6 +68,41 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["id", "statement"],
         "properties": {"id": {"type": "string"}, "statement": {"type": "string"}},
+    },
+    "ReportSummary": {
+        "type": "object",
+        "description": "The program report (docs/reports.md says how each number is counted).",
+        "required": ["from", "to", "rule_set", "as_of", "active_patients", "new_enrollments",
+                     "authorizations", "missed_windows", "dispenses", "refusals",
+                     "refusal_events", "lockouts", "median_days_test_to_authorization",
+                     "median_days_authorization_to_dispense", "delayed_fills",
+                     "delayed_share", "delay_histogram", "comprehension_first_tries",
+                     "comprehension_first_try_passes", "comprehension_first_try_rate",
+                     "positive_tests", "positive_tests_unreported",
+                     "registry_reports_outstanding", "prescribers_lapsed",
+                     "pharmacies_lapsed", "pharmacies_due_for_renewal", "monthly"],
+        "properties": {
+            "from": DATE, "to": DATE, "as_of": DATE,
+            "rule_set": {"type": ["string", "null"]},
+            "active_patients": _COUNTS, "new_enrollments": _COUNTS,
+            "authorizations": _COUNTS, "missed_windows": _COUNTS,
+            "dispenses": _COUNT,
+            "refusals": {"type": "object", "additionalProperties": _COUNTS,
+                         "description": "Reason code -> audit action -> how many."},
+            "refusal_events": _COUNTS,
+            "lockouts": _COUNT,
+            "median_days_test_to_authorization": _NUMBER_OR_NULL,
+            "median_days_authorization_to_dispense": _NUMBER_OR_NULL,
+            "delayed_fills": _COUNT, "delayed_share": _NUMBER_OR_NULL,
+            "delay_histogram": _COUNTS,
+            "comprehension_first_tries": _COUNT, "comprehension_first_try_passes": _COUNT,
+            "comprehension_first_try_rate": _NUMBER_OR_NULL,
+            "positive_tests": _COUNT, "positive_tests_unreported": _COUNT,
+            "registry_reports_outstanding": _COUNT, "prescribers_lapsed": _COUNT,
+            "pharmacies_lapsed": _COUNT, "pharmacies_due_for_renewal": _COUNT,
+            "monthly": {"type": "object", "additionalProperties": _COUNTS,
+                        "description": "YYYY-MM -> enrollments, authorizations, dispenses."},
+        },
     },
     "Health": {
         "type": "object",

@@ -38,6 +38,7 @@ from tracker.http.errors import problem
 from tracker.http.requests import context, db_session, writes_on_read
 from tracker.services import authorizations, dispenses, patients, prescriptions, records, users
 from tracker.services.errors import Refused, ValidationFailed
+from tracker.services.queries import program_report
 from tracker.services.signing import BearerToken
 
 PRESCRIBER = ("prescriber",)
@@ -467,3 +468,42 @@ def post_dispense(id: int) -> ResponseReturnValue:
         return 201, dispense_json(row, data["authorization_number"].strip().upper())
 
     return _idempotent(run, data_sent)
+
+
+# --- program reports ------------------------------------------------------------------------
+
+READERS = ("admin", "auditor")
+_PERIOD_DAY = Field("date", dates=DateRange(from_first_rule_set=True))
+
+
+@operation("GET", "/reports/summary", "The program report's headline numbers for a period",
+           READERS, answer="ReportSummary", errors=(422,),
+           rules="a `from` after `to`, a period longer than seven years, or a `rule_set` not in "
+                 "force during the period.",
+           query={"from": {"required": False, "schema": _PERIOD_DAY,
+                           "description": "First day, a program date (default: the first "
+                                          "day of the month eleven months before `to`)."},
+                  "to": {"required": False, "schema": _PERIOD_DAY,
+                         "description": "Last day, a program date, today at the latest "
+                                        "(default: today). At most seven years after `from`."},
+                  "rule_set": {"required": False,
+                               "schema": {"type": "string",
+                                          "enum": [p.id for p in rule_sets()]},
+                               "description": "Only the days this rule set was in force."}})
+def get_report_summary() -> ResponseReturnValue:
+    errors: dict[str, list[str]] = {}
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        value = request.args.get(name)
+        days[name] = parse_date(value) if value is not None else None
+        if value is not None and days[name] is None:
+            errors[name] = ["Give a date as YYYY-MM-DD."]
+    if request.args.get("rule_set") == "":  # the pages' "every rule set"; here: leave it out
+        errors["rule_set"] = ["Choose one of " + ", ".join(p.id for p in rule_sets()) +
+                              ", or leave the parameter out for every rule set."]
+    if errors:
+        raise ValidationFailed(errors)
+    ctx = context()
+    period = program_report.choose_period(ctx, days["from"], days["to"],
+                                          request.args.get("rule_set") or None)
+    return jsonify(program_report.build_report(ctx, period).summary())

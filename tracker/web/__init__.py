@@ -59,10 +59,11 @@ def install(app: Flask) -> None:
     def _globals() -> dict[str, object]:
         return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
 
-    from tracker.web import admin, audit_views, auth, pharmacy, prescriber
+    from tracker.web import admin, audit_views, auth, pharmacy, prescriber, reports
 
     app.register_blueprint(auth.bp)
     prescriber.register(app)
     pharmacy.register(app)
     admin.register(app)
     audit_views.register(app)
+    reports.register(app)

@@ -16,7 +16,8 @@ from tracker.web.forms import explain_unreadable_date
 from tracker.web.shown_again import ShownAgainForm
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("staff", "Office staff (a prescriber's)"),
-                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator")]
+                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator"),
+                ("auditor", "Auditor (reports and audit trails, read-only)")]
 WORKS_FOR_HELP = ("The emails of the prescribers they work for, one per line. Office staff "
                   "prepare those prescribers' work and never sign for them.")
 

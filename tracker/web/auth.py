@@ -57,6 +57,7 @@ def home_for(role: Role) -> str:
         Role.STAFF: "prescriber.worklist",
         Role.PHARMACIST: "pharmacy.lookup",
         Role.ADMIN: "admin.home",
+        Role.AUDITOR: "reports.index",
     }.get(role, "auth.account")
     return endpoint if endpoint in current_app.view_functions else "auth.account"
 
