@@ -1,6 +1,7 @@
-"""Demo data: an admin, two prescribers, two pharmacies with staff, and patients in every state
-from just registered to dispensed. Everything goes through the services (validated, audited),
-with the clock set back where a record must lie in the past (a dispense happens "today")."""
+"""Demo data: an admin, an auditor, two prescribers, two pharmacies with staff, and patients in
+every state from just registered to dispensed. Everything goes through the services (validated,
+audited), with the clock set back where a record must lie in the past (a dispense happens
+"today")."""
 
 from __future__ import annotations
 
@@ -168,6 +169,8 @@ def build_demo(ctx: Context) -> list[Login]:
                                         today - timedelta(days=400), today - timedelta(days=400))
     rx1 = user("pharmacist", "sam.counter@demo.test", "Sam Counter", pharmacy_id=main_st.id)
     user("pharmacist", "kim.harbor@demo.test", "Kim Harbor", pharmacy_id=harbor.id)
+    # Reads the program reports and the audit trail for the sponsor; changes nothing.
+    user("auditor", "rene.audit@demo.test", "Rene Auditor")
     ctx.session.flush()
 
     b = _Builder(ctx, passwords)

@@ -10,7 +10,7 @@ CHECK on the column): on SQLite a batch rebuild of `patients` would have to rebu
 table that refers to it.
 
 Revision ID: b681d5272b3a
-Revises: 7a2f4c9d1b36
+Revises: 35306ab1e6bb
 Create Date: 2026-12-01 18:30:00.000000+00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import tracker.db
 
 revision: str = 'b681d5272b3a'
-down_revision: str | None = '7a2f4c9d1b36'
+down_revision: str | None = '35306ab1e6bb'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,7 +20,7 @@ from tracker.services import authorizations, tokens
 from tracker.services.context import Context
 
 PREFIX = "/api/v1"
-ROLES = ("admin", "prescriber", "pharmacist", "staff")
+ROLES = ("admin", "prescriber", "pharmacist", "staff", "auditor")
 UNAUTHENTICATED = ("no token", "bad token", "revoked token", "deactivated user")
 BAD_TOKEN = "trk_" + "x" * 43  # shaped like a token, issued to nobody
 
@@ -64,6 +64,10 @@ class World:
     @cached_property
     def admin(self) -> User:
         return b.admin(self.ctx)
+
+    @cached_property
+    def auditor(self) -> User:
+        return b.auditor(self.ctx)
 
     def acting(self, user: User) -> Context:
         return b.as_user(self.ctx, user)
@@ -144,7 +148,7 @@ class World:
             user.active = False
             self.ctx.session.flush()
             return token
-        user = {"admin": self.admin, "prescriber": self.prescriber,
+        user = {"admin": self.admin, "auditor": self.auditor, "prescriber": self.prescriber,
                 "pharmacist": self.pharmacist, "staff": self.staff,
                 "other prescriber": self.other_prescriber,
                 "other staff": self.other_staff}[who]
@@ -200,6 +204,8 @@ def valid_request(endpoint: str, w: World) -> Request:
             "completed_on": today.isoformat(), "answers": dict(b.ANSWERS),
             "contraception_methods": ["iud", "male_condom"], "abstinence": False}}),
         "get_questions": lambda: ("GET", "/comprehension/questions", {}),
+        "get_report_summary": lambda: ("GET", "/reports/summary", {"query_string": {
+            "from": days(-30, today), "to": today.isoformat()}}),
         "post_course_end": lambda: ("POST", f"/patients/{w.patient.id}/course-end",
                                     {"json": {"last_dose_on": today.isoformat()}}),
         "create_prescription": lambda: ("POST", "/prescriptions", {"json": {

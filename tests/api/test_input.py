@@ -229,6 +229,15 @@ def test_eligibility_is_asked_of_today_or_a_day_under_the_rule_sets(w: World,
     assert "2021-12-13" in _errors(response)["as_of"][0]
 
 
+@pytest.mark.parametrize("query", [{"asof": "2026-12-01"}, {"": "true"}, {"as_of": "2026-12-01",
+                                                                        "verbose": "1"}])
+def test_a_query_parameter_the_operation_does_not_take_is_refused(w: World,
+                                                                  query: dict[str, str]) -> None:
+    response = w.send("prescriber", "GET", f"/prescriptions/{w.rx.id}/eligibility",
+                      query_string=query)
+    assert "as_of" in next(iter(_errors(response).values()))[0]
+
+
 @pytest.mark.parametrize("born", ["1990-06-32", "06/09/1990", "", "1990-6-9"])
 def test_the_pharmacy_lookup_needs_a_real_birth_date(w: World, born: str) -> None:
     response = w.send("pharmacist", "GET", f"/authorizations/{w.number}",

@@ -225,6 +225,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "additionalProperties": {"type": "array", "items": {"type": "string"}}},
             "unmet": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
             "incident": {"type": "string"},
+            "code": {"type": "string", "description": "DATABASE_UNAVAILABLE on a 503"},
         },
     },
 }

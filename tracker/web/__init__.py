@@ -9,7 +9,7 @@ from tracker.http import requests
 from tracker.http.access import permission_of
 from tracker.http.sessions import DEACTIVATED_KEY
 from tracker.models import User
-from tracker.web import formatting
+from tracker.web import formatting, shown_again
 
 
 def _load_user(user_id: str) -> object | None:
@@ -53,14 +53,17 @@ def install(app: Flask) -> None:
     def _current_user() -> None:
         g.user = current_user.user if current_user.is_authenticated else None
 
+    shown_again.install(app)
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
 
-    from tracker.web import admin, audit_views, auth, pharmacy, prescriber
+    from tracker.web import admin, audit_views, auth, pharmacy, prescriber, reports
 
     app.register_blueprint(auth.bp)
     prescriber.register(app)
     pharmacy.register(app)
     admin.register(app)
     audit_views.register(app)
+    reports.register(app)

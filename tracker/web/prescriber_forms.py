@@ -31,6 +31,7 @@ from tracker.db import INT_MAX
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.web.forms import RestorableForm
+from tracker.web.shown_again import ShownAgainForm
 
 CATEGORY_CHOICES = [
     SelectChoice("can_get_pregnant", "Can get pregnant"),
@@ -245,7 +246,7 @@ class PrescriptionForm(RestorableForm):
     submit = SubmitField("Write the prescription")
 
 
-class ReverseForm(FlaskForm):
+class ReverseForm(ShownAgainForm):
     reason = TextAreaField("Reason for reversing",
                            description="For example: entered in error, not picked up.")
     submit = SubmitField("Reverse the authorization")
@@ -255,7 +256,7 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
-class AuthorizeForm(FlaskForm):
+class AuthorizeForm(ShownAgainForm):
     """Marking dispensable is the prescriber's electronic signature on the authorization: it
     needs their password again, even inside a signed-in session."""
 
@@ -277,7 +278,7 @@ class CategoryForm(RestorableForm):
     submit = SubmitField("Change the category")
 
 
-class HomeTestingForm(FlaskForm):
+class HomeTestingForm(ShownAgainForm):
     permit = HiddenField()
     attestation = BooleanField(
         "I attest that my practice has a process that guards against misread or falsified "
