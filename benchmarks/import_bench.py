@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -64,10 +65,17 @@ def patient_line(n: int, today: date) -> dict[str, object]:
     return line
 
 
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU seconds of this process, or of its finished children (the checking workers)."""
+    used = resource.getrusage(who)
+    return used.ru_utime + used.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--workers", type=int, help="tracker import --workers (default: cores)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tracker-import-bench-"))
     os.environ["TRACKER_DATABASE_URL"] = args.database_url or f"sqlite:///{work / 'bench.db'}"
@@ -95,15 +103,21 @@ def main() -> int:
     print(f"{args.patients:,} patients, {size / 1e6:,.1f} MB of JSON Lines", file=sys.stderr)
     for run in ("first import", "same file again"):
         began = time.monotonic()
+        cpu, workers_cpu = _cpu(), _cpu(resource.RUSAGE_CHILDREN)
         saved = sys.stdout
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the id lines are not the point
         try:
-            code = tracker(["import", "--prescriber", "bench@example.test", str(source)])
+            workers = ["--workers", str(args.workers)] if args.workers else []
+            code = tracker(["import", "--prescriber", "bench@example.test", *workers,
+                            str(source)])
         finally:
             sys.stdout.close()
             sys.stdout = saved
         took = time.monotonic() - began
-        print(f"{run}: exit {code}, {took:,.1f} s, {args.patients / took:,.0f} patients/s")
+        print(f"{run}: exit {code}, {took:,.1f} s, {args.patients / took:,.0f} patients/s, "
+              f"{_cpu() - cpu:,.1f} s of CPU in the command and "
+              f"{_cpu(resource.RUSAGE_CHILDREN) - workers_cpu:,.1f} s in its workers, "
+              f"load average {os.getloadavg()[0]:.1f}")
         if code != 0:
             return code
     return 0

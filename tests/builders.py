@@ -51,6 +51,14 @@ def admin(ctx: Context) -> User:
     return user
 
 
+def auditor(ctx: Context) -> User:
+    n = next(_seq)
+    user = users.create_user(ctx, role="auditor", email=f"auditor{n}@example.test",
+                             name="Audra Auditor", password=PASSWORD, fast_hash=True).user
+    user.must_change_password = False
+    return user
+
+
 def staff(ctx: Context, *works_for: User, name: str = "Sam Staff") -> User:
     """Office staff working for the given prescribers."""
     n = next(_seq)

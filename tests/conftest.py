@@ -15,7 +15,9 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -204,6 +206,18 @@ def post_form(client: FlaskClient, url: str, data: dict[str, object], page_url: 
     """Open the page with the form (page_url, default url), then submit it with its token."""
     page = client.get(page_url or url).get_data(as_text=True)
     return client.post(url, data={**data, "csrf_token": csrf_token(page)}, **kw)  # type: ignore[arg-type]
+
+
+def shown_again(client: FlaskClient, response, page_path: str):  # type: ignore[no-untyped-def]
+    """A form that was not accepted (Post/Redirect/Get): the POST answers 303 to the page that
+    shows the form (`page_path`, where * stands for a part made up when sent), whose GET
+    (returned) shows it again with what was typed and why."""
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    location = response.headers["Location"]
+    assert fnmatchcase(urlsplit(location).path, page_path), location
+    again = client.get(location)
+    assert again.status_code == 200, again.get_data(as_text=True)[:2000]
+    return again
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -56,6 +57,55 @@ def test_configuration_comes_from_tracker_environment_variables(
     assert str(app.config["POLICY_2026_EFFECTIVE"]) == "2027-01-01"
 
 
+def test_database_fault_settings_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "sqlite:///" + str(tmp_path / "x.db"))
+    monkeypatch.setenv("TRACKER_DB_BUSY_TIMEOUT_SECONDS", "0.25")
+    monkeypatch.setenv("TRACKER_DB_CONNECT_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("TRACKER_DB_RETRY_AFTER_SECONDS", "12")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    engine = app.extensions["tracker.db"].engine
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+    finally:
+        engine.dispose()
+    assert app.config["DB_CONNECT_TIMEOUT_SECONDS"] == 1  # whole seconds, never 0 (no limit)
+    assert app.config["DB_RETRY_AFTER_SECONDS"] == 12
+
+
+def _connect_parameters(url: str, **kw: Any) -> dict[str, Any]:
+    """What the engine would hand to psycopg.connect (caught before any network traffic)."""
+    from sqlalchemy import event
+
+    from tracker.db import make_engine
+
+    class Caught(Exception):
+        pass
+
+    engine = make_engine(url, **kw)
+    seen: dict[str, Any] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def _catch(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        seen.update(params)
+        raise Caught
+
+    with pytest.raises(Caught):
+        engine.connect()
+    assert engine.pool._pre_ping  # type: ignore[attr-defined]
+    return seen
+
+
+def test_postgresql_connections_give_up_after_the_connect_timeout() -> None:
+    assert _connect_parameters("postgresql://tracker@db.invalid/tracker",
+                               connect_timeout=3)["connect_timeout"] == 3
+    # A connection URL's own value wins.
+    assert _connect_parameters("postgresql://tracker@db.invalid/tracker?connect_timeout=9"
+                               )["connect_timeout"] == "9"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -64,6 +114,9 @@ def test_configuration_comes_from_tracker_environment_variables(
         ("TRACKER_ENV", "staging", "TRACKER_ENV"),
         ("TRACKER_SESSION_IDLE_MINUTES", "0", "positive"),
         ("TRACKER_SESSION_ABSOLUTE_HOURS", "twelve", "positive"),
+        ("TRACKER_DB_BUSY_TIMEOUT_SECONDS", "0", "positive"),
+        ("TRACKER_DB_CONNECT_TIMEOUT_SECONDS", "-5", "positive"),
+        ("TRACKER_DB_RETRY_AFTER_SECONDS", "soon", "positive"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_clear_message(

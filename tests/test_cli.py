@@ -3,6 +3,7 @@ and a backup-and-restore drill."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from tracker.cli import main
 from tracker.db import Database, utcnow
 from tracker.models import (
     Base,
+    CdsClient,
+    CdsJwtId,
     FormDraft,
     IdempotencyRecord,
     LoginAttempt,
@@ -80,6 +83,22 @@ def test_password_from_stdin_needs_no_change(env: str, capsys: pytest.CaptureFix
     db.engine.dispose()
 
 
+def test_an_auditor_is_created_from_the_command_line(
+        env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "users", "create", "--role", "auditor", "--email",
+                       "audit@example.test", "--name", "Aud Itor")
+    assert code == 0 and "created auditor audit@example.test" in out
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        user = s.scalar(select(User).where(User.email == "audit@example.test"))
+        assert user is not None and user.role == "auditor" and user.npi is None
+    db.engine.dispose()
+    # An auditor has no NPI and no pharmacy.
+    code, _, err = run(capsys, "users", "create", "--role", "auditor", "--email",
+                       "a2@example.test", "--name", "A", "--pharmacy", "1")
+    assert code != 0 and "pharmacy" in err
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["users", "create", "--role", "wizard", "--email", "w@example.test", "--name", "W"],
      "role"),
@@ -114,7 +133,7 @@ def test_demo_creates_every_role_and_patients_and_refuses_a_second_time(
 ) -> None:
     code, out, _ = run(capsys, "demo")
     assert code == 0
-    for role in ("admin", "prescriber", "pharmacist", "staff"):
+    for role in ("admin", "prescriber", "pharmacist", "staff", "auditor"):
         assert role in out
     db = Database(env)
     with db.transaction(writes=False) as s:
@@ -231,7 +250,8 @@ def test_rotated_keys_keep_the_trail_and_signatures_verifiable(
 
 
 def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
-        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
     monkeypatch.setenv("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "24")
     assert run(capsys, "users", "create", "--role", "prescriber", "--email", "doc@example.test",
                "--name", "Doc Purge", "--npi", "1234567893")[0] == 0
@@ -256,15 +276,71 @@ def test_maintenance_purge_removes_what_has_expired_and_keeps_the_rest(
             FormDraft(id_hash="n" * 64, user_id=user_id, path="/x", fields="[]",
                       created_at=now - timedelta(minutes=59)),
         ])
+        client = CdsClient(issuer="https://ehr.example.test", public_key="-",
+                           prescribers=[s.get(User, user_id)])
+        s.add(client)
+        s.flush()
+        s.add_all([CdsJwtId(client_id=client.id, jti="expired", expires_at=now - day),
+                   CdsJwtId(client_id=client.id, jti="live",
+                            expires_at=now + timedelta(minutes=5))])
+    uploads = tmp_path / "instance" / "imports"
+    uploads.mkdir(parents=True)
+    for name, hours in (("o" * 64, 7), ("n" * 64, 5)):
+        (uploads / f"{name}.jsonl").write_text("{}\n")
+        stamp = (now - timedelta(hours=hours)).timestamp()
+        os.utime(uploads / f"{name}.jsonl", (stamp, stamp))
+    monkeypatch.setenv("TRACKER_IMPORT_UPLOAD_RETENTION_HOURS", "6")
     code, out, _ = run(capsys, "maintenance", "purge")
     assert code == 0
     assert out.strip() == ("removed 1 sign-in sessions, 1 login counters, "
-                           "1 idempotency records, 1 form drafts")
+                           "1 idempotency records, 1 form drafts, 1 expired CDS JWT ids, "
+                           "1 unconfirmed import uploads")
+    assert [p.name for p in uploads.iterdir()] == [f"{'n' * 64}.jsonl"]
     with db.transaction(writes=False) as s:
         assert s.scalars(select(LoginSession.id_hash)).all() == ["l" * 64]
         assert s.scalars(select(LoginAttempt.key)).all() == ["account:new@example.test"]
         assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
         assert s.scalars(select(FormDraft.id_hash)).all() == ["n" * 64]
+        assert s.scalars(select(CdsJwtId.jti)).all() == ["live"]
     db.engine.dispose()
     assert run(capsys, "maintenance", "purge")[1].startswith("removed 0 sign-in sessions")
     assert run(capsys, "audit", "verify")[0] == 0
+
+
+def test_cds_clients_add_list_and_remove_are_audited(
+        env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tracker.models import AuditEvent
+
+    for n, email in enumerate(("one@example.test", "two@example.test")):
+        assert run(capsys, "users", "create", "--role", "prescriber", "--email", email,
+                   "--name", f"Doc {n}", "--npi", ("1234567893", "1245319599")[n])[0] == 0
+    key = tmp_path / "ehr.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    code, out, _ = run(capsys, "cds-clients", "add", "--iss", "https://ehr.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "two@example.test")
+    assert code == 0 and out.strip().isdigit()
+    code, _, err = run(capsys, "cds-clients", "add", "--iss", "https://other.example.test",
+                       "--public-key", str(key), "--prescriber", "one@example.test",
+                       "--prescriber", "ghost@example.test")
+    assert code != 0 and "ghost@example.test" in err
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{out.split()[0]}\thttps://ehr.example.test\tactive\tone@example.test,two@example.test"]
+    assert run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")[0] == 0
+    code, out, _ = run(capsys, "cds-clients", "list")
+    assert "\trevoked " in out
+    code, _, err = run(capsys, "cds-clients", "remove", "--iss", "https://ehr.example.test")
+    assert code != 0 and "No registered client" in err
+    db = Database(env)
+    with db.transaction(writes=False) as s:
+        actions = s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("cds_client.%")).order_by(AuditEvent.id)).all()
+    db.engine.dispose()
+    assert actions == ["cds_client.registered", "cds_client.listed", "cds_client.revoked",
+                       "cds_client.listed"]

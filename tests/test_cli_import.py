@@ -87,3 +87,53 @@ def test_an_unknown_prescriber_is_one_line(capsys: pytest.CaptureFixture[str]) -
     _set_up(capsys)
     code, _, err = run(capsys, "import", "--prescriber", "who@example.test", str(EXAMPLE))
     assert code == 1 and err.strip().splitlines()[-1].startswith("tracker: no prescriber")
+
+
+@pytest.mark.usefixtures("env")
+def test_a_failed_batch_keeps_the_earlier_ones_and_the_same_command_finishes_the_import(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.services import imports
+
+    _set_up(capsys)
+    real = imports.write_batch
+    calls: list[int] = []
+
+    def fails_second(ctx: object, plan: imports.ImportPlan,
+                     prepared: imports.PreparedBatch) -> None:
+        calls.append(len(prepared.batch))
+        real(ctx, plan, prepared)  # type: ignore[arg-type]
+        if len(calls) == 2:
+            raise OSError("No space left on device")  # after writing: all of it rolled back
+
+    monkeypatch.setattr(imports, "write_batch", fails_second)
+    code, out, err = run(capsys, "import", "--prescriber", "doc@example.test",
+                         "--batch-size", "1", str(EXAMPLE))
+    assert code == 1 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert "writing batch 2 of 3 failed (No space left on device)" in last
+    assert "1 patient(s) of earlier batches were written and stay (import 1)" in last
+    assert "Run the same command again" in last and "external_id" in last
+    assert _count(Patient) == 1
+    monkeypatch.setattr(imports, "write_batch", real)
+    code, out, err = run(capsys, "import", "--prescriber", "doc@example.test",
+                         "--batch-size", "1", str(EXAMPLE))
+    assert code == 0, err
+    assert "imported 2 new patient(s), 1 already imported" in err
+    assert [json.loads(line)["external_id"] for line in out.splitlines()] == \
+        ["EHR-1001", "EHR-1002", "EHR-1003"]
+    assert _count(Patient) == 3
+    assert run(capsys, "audit", "verify")[0] == 0
+
+
+@pytest.mark.usefixtures("env")
+def test_worker_processes_check_a_large_file(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.services import imports
+
+    _set_up(capsys)
+    monkeypatch.setattr(imports, "PARALLEL_FROM_LINES", 2)
+    monkeypatch.setattr(imports, "CHUNK_LINES", 1)
+    code, out, err = run(capsys, "import", "--prescriber", "doc@example.test", "--workers", "2",
+                         str(EXAMPLE))
+    assert code == 0, err
+    assert len(out.splitlines()) == 3 and _count(Patient) == 3

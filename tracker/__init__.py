@@ -27,10 +27,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from tracker import api, fhir, http, web
     from tracker import config as config_module
     from tracker.db import Database
+    from tracker.http.app import TrackerFlask
     from tracker.http.converters import BoundedIntConverter
 
     config = dict(config or {})
-    app = Flask(
+    app = TrackerFlask(
         __name__,
         instance_path=config.pop("INSTANCE_PATH", None)
         or os.environ.get("TRACKER_INSTANCE_PATH")
@@ -42,7 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.load(app.instance_path, config)
     app.config.update(settings)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own limits bound a form's life
-    app.extensions["tracker.db"] = Database(settings["DATABASE_URL"], settings["DB_POOL_SIZE"])
+    app.extensions["tracker.db"] = Database(
+        settings["DATABASE_URL"], settings["DB_POOL_SIZE"],
+        busy_timeout=settings["DB_BUSY_TIMEOUT_SECONDS"],
+        connect_timeout=settings["DB_CONNECT_TIMEOUT_SECONDS"])
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     http.install(app)  # shared plumbing first: every blueprint relies on it
     web.install(app)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import click
 
@@ -27,8 +28,8 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _context(writes: bool = True) -> Iterator[Context]:
-    app = _app()
+def _context(writes: bool = True, app: Any = None) -> Iterator[Context]:
+    app = app or _app()
     database: Database = app.extensions["tracker.db"]
     try:
         with database.transaction(writes=writes) as session:
@@ -122,7 +123,7 @@ def users() -> None:
 
 
 @users.command("create", help="Create a user; prints a one-time initial password if none given.")
-@click.option("--role", required=True, help="admin, prescriber, pharmacist or staff")
+@click.option("--role", required=True, help="admin, prescriber, pharmacist, staff or auditor")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--npi", help="prescribers: 10-digit NPI")
@@ -204,26 +205,41 @@ def cds_clients() -> None:
 
 @cds_clients.command("add", help=(
     "Register an EHR: the issuer (iss) of its JWTs, the file with its RSA or EC public key "
-    "(PEM) and the prescriber whose patients it asks about."))
+    "(PEM) and the prescribers whose patients it asks about (--prescriber, once per "
+    "prescriber of the practice the EHR serves)."))
 @click.option("--iss", "issuer", required=True)
 @click.option("--public-key", "key_file", required=True, type=click.File("r"))
-@click.option("--prescriber", "prescriber_email", required=True)
-def cds_clients_add(issuer: str, key_file, prescriber_email: str) -> None:  # type: ignore[no-untyped-def]
+@click.option("--prescriber", "prescriber_emails", required=True, multiple=True)
+def cds_clients_add(issuer: str, key_file, prescriber_emails: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     from tracker.services.cds_clients import PUBLIC_KEY_MAX, register_cds_client
 
     pem = key_file.read(PUBLIC_KEY_MAX + 1)
     with _context() as ctx:
         try:
-            client = register_cds_client(ctx, issuer, pem, prescriber_email)
+            client = register_cds_client(ctx, issuer, pem, prescriber_emails)
         except ValidationFailed as exc:
             raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
         client_id = client.id
     click.echo(str(client_id))
 
 
-@cds_clients.command("revoke", help="Stop accepting the JWTs of the EHR with this issuer.")
-@click.option("--iss", "issuer", required=True)
-def cds_clients_revoke(issuer: str) -> None:
+@cds_clients.command("list", help="Print one line per registered EHR: id, issuer, whether it "
+                     "is active or revoked, and the emails of its prescribers.")
+def cds_clients_list() -> None:
+    from tracker.services.cds_clients import list_cds_clients
+
+    with _context() as ctx:
+        lines = [
+            "\t".join((str(c.id), c.issuer,
+                       "active" if c.revoked_at is None else f"revoked {c.revoked_at:%Y-%m-%d}",
+                       ",".join(p.email for p in c.prescribers)))
+            for c in list_cds_clients(ctx)
+        ]
+    for line in lines:
+        click.echo(line)
+
+
+def _remove_cds_client(issuer: str) -> None:
     from tracker.services.cds_clients import revoke_cds_client
 
     with _context() as ctx:
@@ -231,6 +247,19 @@ def cds_clients_revoke(issuer: str) -> None:
             revoke_cds_client(ctx, issuer)
         except ValidationFailed as exc:
             raise Fail(" ".join(m for ms in exc.errors.values() for m in ms)) from exc
+
+
+@cds_clients.command("remove", help="Stop accepting the JWTs of the EHR with this issuer (it "
+                     "stays listed as revoked, for the audit trail).")
+@click.option("--iss", "issuer", required=True)
+def cds_clients_remove(issuer: str) -> None:
+    _remove_cds_client(issuer)
+
+
+@cds_clients.command("revoke", help="The same as remove.")
+@click.option("--iss", "issuer", required=True)
+def cds_clients_revoke(issuer: str) -> None:
+    _remove_cds_client(issuer)
 
 
 @cli.group(help="The audit trail.")
@@ -308,24 +337,55 @@ def maintenance() -> None:
 
 @maintenance.command("purge", help="Remove ended or expired sign-in sessions, login counters "
                      "the throttle no longer needs and Idempotency-Key answers older than "
-                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS and form drafts kept after an expired "
-                     "session for more than an hour; print how many of each.")
+                     "TRACKER_IDEMPOTENCY_RETENTION_HOURS, form drafts kept after an expired "
+                     "session for more than an hour, the ids of expired CDS client JWTs and "
+                     "import files uploaded and not confirmed within "
+                     "TRACKER_IMPORT_UPLOAD_RETENTION_HOURS; print how many of each.")
 def maintenance_purge() -> None:
     from datetime import timedelta
 
     from tracker.services.maintenance import PurgeLimits, purge
 
-    config = _app().config
+    app = _app()
+    config = app.config
     limits = PurgeLimits(
         session_idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
         session_absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
         idempotency_retention=timedelta(hours=config["IDEMPOTENCY_RETENTION_HOURS"]),
+        import_upload_retention=timedelta(hours=config["IMPORT_UPLOAD_RETENTION_HOURS"]),
     )
-    with _context() as ctx:
-        report = purge(ctx, limits)
+    with _context(app=app) as ctx:
+        report = purge(ctx, limits, app.instance_path)
     click.echo(f"removed {report.sessions} sign-in sessions, {report.login_attempts} login "
                f"counters, {report.idempotency_records} idempotency records, "
-               f"{report.form_drafts} form drafts")
+               f"{report.form_drafts} form drafts, {report.cds_jwt_ids} expired CDS JWT ids, "
+               f"{report.import_uploads} unconfirmed import uploads")
+
+
+@cli.group(help="Reminder emails to patients and their care team.")
+def notify() -> None:
+    pass
+
+
+@notify.command("run", help="Queue the reminders due today and send what is due through "
+                "TRACKER_SMTP_URL (from TRACKER_MAIL_FROM). Safe to run every 15 minutes "
+                "from cron or a systemd timer, and on several machines at once: no notice is "
+                "sent twice. Exits 1 when the SMTP server could not be reached.")
+def notify_run() -> None:
+    from tracker.mail import MailConfigError
+    from tracker.notify import run
+
+    app = _app()
+    database: Database = app.extensions["tracker.db"]
+    try:
+        report = run(app)
+    except MailConfigError as exc:
+        raise Fail(str(exc)) from exc
+    finally:
+        database.engine.dispose()
+    click.echo(report.line())
+    if report.server_down:
+        raise Fail("the SMTP server could not be reached; unsent notices wait for the next run")
 
 
 @cli.command("backup", help="Copy the database to PATH (SQLite online backup).")
@@ -395,36 +455,77 @@ def _generate(ctx: Context, patients: int, seed: int) -> None:
 
 
 @cli.command("import", help="Import patients already in treatment, with their history, from "
-             "a JSON Lines file (one patient per line; see the README). All or nothing: any "
-             "invalid line and nothing is written. Prints one JSON line per patient.")
+             "a JSON Lines file (one patient per line; see the README). The whole file is "
+             "checked first: any invalid line and nothing is written. Then the patients are "
+             "written in batches, each in its own transaction. Prints one JSON line per "
+             "patient.")
 @click.option("--prescriber", "prescriber_email", required=True,
               help="email of the prescriber the patients belong to")
 @click.option("--dry-run", is_flag=True, help="validate and report, write nothing")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="processes checking the lines side by side  [default: the machine's cores]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True,
+              help="patients written per transaction")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_patients(prescriber_email: str, dry_run: bool, file: str) -> None:
+def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, batch_size: int,
+                    file: str) -> None:
     import os
     import time
 
-    from tracker.services.imports import import_file
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.services.errors import Forbidden
+    from tracker.services.imports import check_file, prepare_batch, start_import, write_batch
 
     with open(file, "rb") as source:
         data = source.read()
     began = time.monotonic()
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    with _context(writes=not dry_run) as ctx:
-        with click.progressbar(length=2 * lines if not dry_run else lines,
-                               label="Importing" if not dry_run else "Checking",
-                               file=sys.stderr, show_pos=True) as bar:
-            try:
-                report = import_file(ctx, prescriber_email, os.path.basename(file), data,
-                                     dry_run=dry_run, progress=bar.update)
-            except NotFound as exc:
-                raise Fail(str(exc)) from exc
+    lines = sum(1 for line in data.splitlines() if line.strip())
+    app = _app()
+    with click.progressbar(length=2 * lines if not dry_run else lines,
+                           label="Importing" if not dry_run else "Checking",
+                           file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        try:
+            # Checking reads only: no write lock is held while the lines are checked.
+            with _context(writes=False, app=app) as ctx:
+                plan = check_file(ctx, prescriber_email, os.path.basename(file), data,
+                                  dry_run=dry_run, progress=bar.update,
+                                  workers=workers or os.cpu_count() or 1)
+        except NotFound as exc:
+            raise Fail(str(exc)) from exc
+        report = plan.report
         if not report.ok:
             for problem in report.problems:
                 click.echo(problem, err=True)
             raise Fail(f"{len(report.problems)} problem(s) in {report.file_name}; "
                        f"nothing was imported")
+        bar.update(lines - len(plan.fresh))  # lines with nothing to write
+        batches = plan.batches(batch_size) if not dry_run else []
+        if batches:
+            with _context(app=app) as ctx:
+                start_import(ctx, plan)
+        done = 0
+        for number, batch in enumerate(batches, 1):
+            # One transaction per batch, holding the database only to insert rows built
+            # before it: between batches the database serves others (on SQLite, the write lock
+            # is free while the next batch is built). The whole file was checked above, so a
+            # batch fails only for a reason outside the file (the database, the disk).
+            try:
+                with _context(writes=False, app=app) as ctx:
+                    prepared = prepare_batch(ctx, plan, batch)
+                with _context(app=app) as ctx:
+                    write_batch(ctx, plan, prepared)
+            except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise Fail(
+                    f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
+                    f"that batch was written. {done} patient(s) of earlier batches were "
+                    f"written and stay (import {report.import_id}). Run the same command "
+                    f"again to import the rest: the patients already imported are found by "
+                    f"their external_id and skipped") from exc
+            done += len(batch)
+            bar.update(len(batch))
+    report = plan.finish()
     for imported in report.ids:
         click.echo(imported.line())
     verb = "would import" if dry_run else "imported"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+from math import ceil
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "IDEMPOTENCY_RETENTION_HOURS": _positive(
             "TRACKER_IDEMPOTENCY_RETENTION_HOURS",
             env.get("TRACKER_IDEMPOTENCY_RETENTION_HOURS", "72")),
+        # A file uploaded on the import page waits this many hours for its confirmation;
+        # `tracker maintenance purge` removes it afterwards (it holds patients' data).
+        "IMPORT_UPLOAD_RETENTION_HOURS": _positive(
+            "TRACKER_IMPORT_UPLOAD_RETENTION_HOURS",
+            env.get("TRACKER_IMPORT_UPLOAD_RETENTION_HOURS", "24")),
         "SIGNATURE_KEY": env.get("TRACKER_SIGNATURE_KEY"),
         "SIGNATURE_KEY_ID": env.get("TRACKER_SIGNATURE_KEY_ID"),
         "SIGNATURE_KEYS": env.get("TRACKER_SIGNATURE_KEYS"),
@@ -150,11 +156,30 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
                                        env.get("TRACKER_AUDIT_UNKEYED_EVENTS", "0")),
         "ARGON2_FAST": False,
         "DB_POOL_SIZE": int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+        # SQLite: how long a write waits for another writer before the request answers 503.
+        "DB_BUSY_TIMEOUT_SECONDS": _positive("TRACKER_DB_BUSY_TIMEOUT_SECONDS",
+                                             env.get("TRACKER_DB_BUSY_TIMEOUT_SECONDS", "30")),
+        # PostgreSQL: how long opening a connection may take before the request answers 503.
+        # Whole seconds (libpq reads 0 as "wait for ever"): a fraction is rounded up.
+        "DB_CONNECT_TIMEOUT_SECONDS": ceil(_positive(
+            "TRACKER_DB_CONNECT_TIMEOUT_SECONDS",
+            env.get("TRACKER_DB_CONNECT_TIMEOUT_SECONDS", "5"))),
+        # The Retry-After of a 503 answered while the database cannot be reached.
+        "DB_RETRY_AFTER_SECONDS": ceil(_positive(
+            "TRACKER_DB_RETRY_AFTER_SECONDS", env.get("TRACKER_DB_RETRY_AFTER_SECONDS", "5"))),
         # No form or JSON body is larger; Flask reads none bigger (413) when this is set.
         "MAX_CONTENT_LENGTH": int(_positive("TRACKER_MAX_CONTENT_LENGTH",
                                             env.get("TRACKER_MAX_CONTENT_LENGTH", "1048576"))),
         # Browser-based EHR apps allowed to call the FHIR and CDS Hooks endpoints directly:
         # exact origins, comma-separated (https://ehr.example.org); none by default.
+        # Reminder emails (`tracker notify run`): the SMTP server (smtp://user:pass@host:port,
+        # smtps:// for TLS, ?starttls=1), the sender, the address the app is reached at (links
+        # in the care team's digest) and how many times a notice is tried before giving up.
+        "SMTP_URL": env.get("TRACKER_SMTP_URL") or None,
+        "MAIL_FROM": env.get("TRACKER_MAIL_FROM") or None,
+        "BASE_URL": (env.get("TRACKER_BASE_URL") or "").strip().rstrip("/") or None,
+        "NOTIFY_MAX_ATTEMPTS": int(_positive("TRACKER_NOTIFY_MAX_ATTEMPTS",
+                                             env.get("TRACKER_NOTIFY_MAX_ATTEMPTS", "8"))),
         "CORS_ORIGINS": tuple(o.strip().rstrip("/") for o in
                               env.get("TRACKER_CORS_ORIGINS", "").split(",") if o.strip()),
     }

@@ -6,12 +6,14 @@ Services flush; the request (or CLI command) commits once. Rollback is the defau
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -84,7 +86,7 @@ def reset_write_intent(token: contextvars.Token[bool]) -> None:
     _write_intent.reset(token)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own implicit
@@ -92,7 +94,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -117,25 +119,103 @@ def create_private_file(path: str) -> None:
         pass  # created in between by another process; its mode is that process's choice
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
+BUSY_TIMEOUT_SECONDS = 30.0  # SQLite: how long a write waits for another writer's lock
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long opening a connection may take
+
+
+def make_engine(url: str, pool_size: int = 5, busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+                connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         # SQLite gives the -wal and -shm files the database file's mode.
         create_private_file(make_url(url).database or "")
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout,
+                                                  "check_same_thread": False})
+        _configure_sqlite(engine, busy_timeout)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # A server that does not answer (a network drop, a failover in progress) fails the request
+    # after connect_timeout instead of holding it; a connection URL's own value wins. Pooled
+    # connections are pinged before use, so those a restart or pg_terminate_backend killed
+    # are replaced without the request noticing.
+    connect_args = {} if "connect_timeout" in make_url(url).query else {
+        "connect_timeout": connect_timeout}
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         connect_args=connect_args)
+
+
+# PostgreSQL SQLSTATEs that mean the server is going away, not there yet, or refusing
+# connections (a restart, a failover, pg_terminate_backend, too many clients), and the
+# read-only error of a former primary that became a standby. Class 08 (connection
+# exception) is matched by its prefix.
+_UNAVAILABLE_SQLSTATES = frozenset({
+    "57P01",  # admin_shutdown
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now
+    "53300",  # too_many_connections
+    "25006",  # read_only_sql_transaction
+})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the error means the database cannot be reached or used for a moment (the
+    request may be sent again later), rather than a fault of the request or of the code: a
+    lost or refused connection, a server shutting down or starting up, a pool with no free
+    connection, or SQLite's write lock held past the busy timeout. Causes count too, so an
+    error raised while handling a lost connection is classified by that loss."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if _unavailable_here(current):
+            return True
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__)
+        seen += 1
+    return False
+
+
+def _unavailable_here(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True  # every pooled connection is busy or being reconnected
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        # "database is locked": another writer kept the lock past the busy timeout.
+        return getattr(orig, "sqlite_errorname", "").startswith("SQLITE_BUSY") or (
+            "database is locked" in str(orig))
+    if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError
+                      | sa_exc.InternalError):
+        return False
+    if not _is_psycopg_error(orig):
+        return False
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is None:
+        # psycopg gives no SQLSTATE when there is no server to give one: refused,
+        # reset or closed connections.
+        return not isinstance(exc, sa_exc.InternalError)
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+def _is_psycopg_error(error: BaseException | None) -> bool:
+    try:
+        import psycopg  # the PostgreSQL driver; imported only once PostgreSQL is in use
+    except ImportError:  # pragma: no cover - a dependency of tracker
+        return False
+    return isinstance(error, psycopg.Error)
 
 
 class Database:
     """The engine and session factory of one app. Tests may bind the factory to a connection
     whose outer transaction they roll back (see tests/conftest.py)."""
 
-    def __init__(self, url: str, pool_size: int = 5) -> None:
+    def __init__(self, url: str, pool_size: int = 5,
+                 busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+                 connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size)
+        self.engine = make_engine(url, pool_size, busy_timeout, connect_timeout)
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def bind_to(self, connection: Any) -> None:

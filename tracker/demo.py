@@ -1,6 +1,7 @@
-"""Demo data: an admin, two prescribers, two pharmacies with staff, and patients in every state
-from just registered to dispensed. Everything goes through the services (validated, audited),
-with the clock set back where a record must lie in the past (a dispense happens "today")."""
+"""Demo data: an admin, an auditor, two prescribers, two pharmacies with staff, and patients in
+every state from just registered to dispensed. Everything goes through the services (validated,
+audited), with the clock set back where a record must lie in the past (a dispense happens
+"today")."""
 
 from __future__ import annotations
 
@@ -168,13 +169,15 @@ def build_demo(ctx: Context) -> list[Login]:
                                         today - timedelta(days=400), today - timedelta(days=400))
     rx1 = user("pharmacist", "sam.counter@demo.test", "Sam Counter", pharmacy_id=main_st.id)
     user("pharmacist", "kim.harbor@demo.test", "Kim Harbor", pharmacy_id=harbor.id)
+    # Reads the program reports and the audit trail for the sponsor; changes nothing.
+    user("auditor", "rene.audit@demo.test", "Rene Auditor")
     ctx.session.flush()
 
     b = _Builder(ctx, passwords)
     b.registered(doc1, "Jordan", "Lee", date(1999, 5, 14), "can_get_pregnant")
     b.enrolled(doc1, "Riley", "Chen", date(2009, 8, 2), "can_get_pregnant", 3,
                guardian_signature="Morgan Chen", guardian_relationship="mother")
-    b.waiting_for_lead_time(doc1, "Casey", "Morgan", date(2001, 2, 20))
+    waiting = b.waiting_for_lead_time(doc1, "Casey", "Morgan", date(2001, 2, 20))
     drafted = b.first_fill_ready(doc1, "Taylor", "Nguyen", date(1997, 11, 3))
     # Drafted by the office staff: ready for Dr. Derm to sign.
     prescriptions.write_prescription(b.as_(nurse), drafted.id, today, 30, 30)
@@ -182,7 +185,7 @@ def build_demo(ctx: Context) -> list[Login]:
     prescriptions.write_prescription(b.as_(doc1), ready.id, today, 30, 30)
     authorized = b.first_fill_ready(doc1, "Jamie", "Garcia", date(1998, 3, 9))
     b.authorized(doc1, authorized.id)
-    b.dispensed_last_month(doc1, rx1, "Avery", "Johnson", date(1996, 1, 25))
+    monthly = b.dispensed_last_month(doc1, rx1, "Avery", "Johnson", date(1996, 1, 25))
     positive = b.enrolled(doc1, "Quinn", "Rossi", date(2000, 9, 12), "can_get_pregnant", 50)
     records.record_pregnancy_test(b.as_(doc1), positive.id, b.days_ago(2), "positive", "lab")
     cngp = b.enrolled(doc1, "Robin", "Okafor", date(1970, 12, 1), "cannot_get_pregnant", 20)
@@ -190,6 +193,14 @@ def build_demo(ctx: Context) -> list[Login]:
     b.authorized(doc1, cngp.id)
     ended = b.enrolled(doc1, "Sky", "Martin", date(1993, 4, 18), "cannot_get_pregnant", 200)
     patients.end_course(b.as_(doc1), ended.id, b.days_ago(5))
+    # Reminder emails (tracker notify run): three patients with an address, one in Spanish,
+    # and one who declined them.
+    for p, email, language in ((waiting, "casey.morgan@example.org", "en"),
+                               (authorized, "jamie.garcia@example.org", "es"),
+                               (monthly, "avery.johnson@example.org", "en")):
+        patients.change_reminders(b.as_(doc1), p.id, email=email, language=language)
+    patients.change_reminders(b.as_(doc1), cngp.id, email="robin.okafor@example.org",
+                              opted_out=True)
     b.first_fill_ready(doc2, "Drew", "Kim", date(1995, 7, 7))
     b.registered(doc2, "Parker", "Diaz", date(1988, 10, 10), "cannot_get_pregnant")
     return logins

@@ -8,7 +8,7 @@ table every other table refers to; widening the CHECK changes no stored row, so 
 table's definition is rewritten in place, as in 84a89c47c080.
 
 Revision ID: 0c8f1fec1608
-Revises: 7a2f4c9d1b36
+Revises: b681d5272b3a
 Create Date: 2026-12-01 18:20:00.000000+00:00
 """
 
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0c8f1fec1608'
-down_revision: str | None = '7a2f4c9d1b36'
+down_revision: str | None = 'b681d5272b3a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_ROLES_BEFORE = "role IN ('admin', 'prescriber', 'pharmacist', 'staff')"
-_ROLES_AFTER = "role IN ('admin', 'prescriber', 'pharmacist', 'staff', 'patient')"
+_ROLES_BEFORE = "role IN ('admin', 'prescriber', 'pharmacist', 'staff', 'auditor')"
+_ROLES_AFTER = "role IN ('admin', 'prescriber', 'pharmacist', 'staff', 'auditor', 'patient')"
 
 
 def _set_role_check(old: str, new: str) -> None:

@@ -21,7 +21,7 @@ from tracker.services import authorizations, tokens
 from tracker.services.context import Context
 
 PREFIX = "/api/v1"
-ROLES = ("admin", "prescriber", "pharmacist", "staff", "patient")
+ROLES = ("admin", "prescriber", "pharmacist", "staff", "auditor", "patient")
 UNAUTHENTICATED = ("no token", "bad token", "revoked token", "deactivated user")
 BAD_TOKEN = "trk_" + "x" * 43  # shaped like a token, issued to nobody
 
@@ -71,6 +71,10 @@ class World:
         """The portal account of `authorized` (a patient with an open authorization): a
         patient's own account reaches no API operation (403), not even on their own record."""
         return b.patient_account(self.acting(self.prescriber), self.authorized.id)
+
+    @cached_property
+    def auditor(self) -> User:
+        return b.auditor(self.ctx)
 
     def acting(self, user: User) -> Context:
         return b.as_user(self.ctx, user)
@@ -153,7 +157,7 @@ class World:
             return token
         if who == "patient":  # built only when asked for: it registers a patient
             return tokens.create_token(self.ctx, self.patient_user)
-        user = {"admin": self.admin, "prescriber": self.prescriber,
+        user = {"admin": self.admin, "auditor": self.auditor, "prescriber": self.prescriber,
                 "pharmacist": self.pharmacist, "staff": self.staff,
                 "other prescriber": self.other_prescriber,
                 "other staff": self.other_staff}[who]
@@ -211,6 +215,8 @@ def valid_request(endpoint: str, w: World) -> Request:
         "get_questions": lambda: ("GET", "/comprehension/questions", {}),
         "post_portal_invitation": lambda: ("POST", of_patient("/portal-invitations"),
                                            {"json": {}}),
+        "get_report_summary": lambda: ("GET", "/reports/summary", {"query_string": {
+            "from": days(-30, today), "to": today.isoformat()}}),
         "post_course_end": lambda: ("POST", f"/patients/{w.patient.id}/course-end",
                                     {"json": {"last_dose_on": today.isoformat()}}),
         "create_prescription": lambda: ("POST", "/prescriptions", {"json": {

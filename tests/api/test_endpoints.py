@@ -1,21 +1,27 @@
 """Every status code the OpenAPI document lists for an endpoint, produced by a request that
-earns it: success (checked against the document's schema), 400, 401, 403, 404, 409, 413, 415
-and 422, each as a problem document. The roles are covered by the matrix in test_access.py."""
+earns it: success (checked against the document's schema), 400, 401, 403, 404, 409, 413, 415,
+422 and 503, each as a problem document. The roles are covered by the matrix in test_access.py."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import schemathesis
-from flask import Flask
+from flask import Flask, has_request_context
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from tests import builders as b
 from tests.api.scenarios import World, build_world, is_problem, valid_request
+from tracker.api.fields import Calendar
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
+from tracker.domain.policy import rule_sets
+from tracker.domain.programdate import program_date
 from tracker.services import authorizations, records
 from tracker.services.context import Context
 
@@ -49,14 +55,30 @@ def _on(endpoint: str, path: Callable[[World], str], who: str | None = None) -> 
     return case
 
 
+def _lose_the_connection(w: World) -> None:
+    """The next statement a request sends finds its database connection gone, as after a
+    restart (the error SQLAlchemy raises then; the real faults are in tests/faults)."""
+    armed = [True]
+
+    def lose(*_args: Any) -> None:
+        if armed and has_request_context():
+            armed.clear()
+            raise OperationalError("SELECT 1", {}, OSError("server closed the connection"),
+                                   connection_invalidated=True)
+
+    event.listen(w.ctx.session.connection(), "before_cursor_execute", lose)
+
+
 def _generic(op: Operation, status: int) -> Case | None:
     def case(w: World) -> Call:
         method, path, kw = valid_request(op.endpoint, w)
         who = _role(op)
-        if status == 401:
+        if status == 503:
+            _lose_the_connection(w)
+        elif status == 401:
             who = "no token"
-        elif status == 403:
-            who = "admin"
+        elif status == 403:  # the admin, or for the admin's own operations a prescriber
+            who = "admin" if "admin" not in op.roles else "prescriber"
         elif status == 400:
             kw = {"data": b'{"unclosed": ', "content_type": "application/json"}
         elif status == 413:
@@ -66,7 +88,7 @@ def _generic(op: Operation, status: int) -> Case | None:
                   "content_type": "application/x-www-form-urlencoded"}
         return who, method, path, kw
 
-    return case if status in {op.status, 400, 401, 403, 413, 415} else None
+    return case if status in {op.status, 400, 401, 403, 413, 415, 503} else None
 
 
 def _dispense_after_positive_test(w: World) -> Call:
@@ -158,6 +180,8 @@ SPECIFIC: dict[tuple[str, int], tuple[Case, str | None]] = {
     ("get_eligibility", 422): (lambda w: ("prescriber", "GET",
                                           f"/prescriptions/{w.rx.id}/eligibility",
                                           {"query_string": {"as_of": "2026-02-30"}}), "as_of"),
+    ("get_report_summary", 422): (lambda w: ("auditor", "GET", "/reports/summary",
+                                             {"query_string": {"from": "2026-02-30"}}), "from"),
     ("post_authorize", 422): (lambda w: ("prescriber", "POST",
                                          f"/prescriptions/{w.rx.id}/authorize",
                                          {"json": {"force": True}}), "force"),
@@ -193,7 +217,9 @@ def test_every_documented_status_of_every_endpoint_has_a_case() -> None:
 @pytest.fixture(scope="module")
 def described() -> Any:
     """The OpenAPI document as schemathesis reads it, to check answers against."""
-    return schemathesis.openapi.from_dict(copy.deepcopy(document()))
+    today = program_date(datetime.now(UTC))
+    first = min(policy.in_force_from for policy in rule_sets())
+    return schemathesis.openapi.from_dict(copy.deepcopy(document(Calendar(today, first))))
 
 
 @pytest.mark.parametrize(("op", "status"), _cases(),
@@ -221,8 +247,11 @@ def test_each_documented_status_is_answered_as_documented(
     if status == 409:
         assert problem["unmet"], problem
         assert all({"code", "message", "met_from"} <= set(r) for r in problem["unmet"])
+    if status == 503:
+        assert problem["code"] == "DATABASE_UNAVAILABLE" and problem["incident"]
+        assert int(response.headers["Retry-After"]) >= 1
     if status == 404 and who == "pharmacist" and op.endpoint in COUNTER_LOOKUPS:
         # API.md: every lookup at the counter, found or not, is kept in the access log.
         assert w.audit_count() == events + 1
-    elif status in {400, 401, 404, 413, 415, 422}:
+    elif status in {400, 401, 404, 413, 415, 422, 503}:
         assert w.audit_count() == events  # refused before anything was written

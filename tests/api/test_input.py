@@ -126,6 +126,13 @@ def test_missing_required_fields_are_each_named(w: World, op: Operation) -> None
     method, path, _ = valid_request(op.endpoint, w)
     errors = _errors(w.send(op.roles[0], method, path, json={}))
     required = {name for name, f in op.body.items() if f.required}  # type: ignore[union-attr]
+    if not required:
+        # Every field is optional (PATCH /patients/{id}): an empty body is refused with the
+        # fields that can change, all of them named.
+        assert list(errors) == ["body"]
+        changeable = set(op.body) - {"reason"}  # type: ignore[arg-type]
+        assert all(name in errors["body"][0] for name in changeable)
+        return
     assert set(errors) == required
     assert all(messages == ["This field is required."] for messages in errors.values())
 
@@ -220,6 +227,15 @@ def test_eligibility_is_asked_of_today_or_a_day_under_the_rule_sets(w: World,
     response = w.send("prescriber", "GET", f"/prescriptions/{w.rx.id}/eligibility",
                       query_string={"as_of": as_of})
     assert "2021-12-13" in _errors(response)["as_of"][0]
+
+
+@pytest.mark.parametrize("query", [{"asof": "2026-12-01"}, {"": "true"}, {"as_of": "2026-12-01",
+                                                                        "verbose": "1"}])
+def test_a_query_parameter_the_operation_does_not_take_is_refused(w: World,
+                                                                  query: dict[str, str]) -> None:
+    response = w.send("prescriber", "GET", f"/prescriptions/{w.rx.id}/eligibility",
+                      query_string=query)
+    assert "as_of" in next(iter(_errors(response).values()))[0]
 
 
 @pytest.mark.parametrize("born", ["1990-06-32", "06/09/1990", "", "1990-6-9"])

@@ -169,7 +169,7 @@ def test_rems_etasu_documents_fhir_media_types_bearer_and_operation_outcomes(
         assert set(item["x-roles"]) == {"prescriber", "staff", "pharmacist"}
         assert list(item["requestBody"]["content"]) == [FHIR_JSON, "application/json"]
         assert item["requestBody"]["required"] is True
-        assert set(item["responses"]) == {"200", "400", "401", "403", "413", "415"}
+        assert set(item["responses"]) == {"200", "400", "401", "403", "413", "415", "429"}
         assert list(item["responses"]["200"]["content"]) == [FHIR_JSON]
         for code, response in item["responses"].items():
             if code != "200":

@@ -74,3 +74,23 @@ def test_back_after_a_dispense_sends_nothing_again(open_as: OpenAs) -> None:
     assert posts == []
     rx.get_by_role("navigation", name="Main").get_by_role("link", name="Dispenses").click()
     expect(rx.get_by_role("row").filter(has_text=number)).to_have_count(1)
+
+
+def test_a_form_with_errors_comes_back_by_get_so_reload_and_back_send_nothing(
+        open_as: OpenAs, server: Server) -> None:
+    doc = open_as("doc@e2e.test")
+    steps.fill_registration(doc, "Wanda", "Future", date(2099, 1, 1), CAN)
+    doc.get_by_role("button", name="Register the patient").click()
+    expect(doc.get_by_text("The birth date cannot be in the future.")).to_be_visible()
+    expect(doc.get_by_label("Last name")).to_have_value("Future")
+    assert doc.url == server.url + "/patients/new"
+    # The page on screen was fetched by a GET: Reload asks nothing and sends nothing again;
+    # it shows the form afresh.
+    sent: list[Request] = []
+    doc.on("request", lambda request: sent.append(request))
+    doc.reload()
+    expect(doc.get_by_role("heading", name="Register a patient")).to_be_visible()
+    assert [r.method for r in sent if r.resource_type == "document"] == ["GET"]
+    expect(doc.get_by_label("Last name")).to_have_value("")
+    steps.search_worklist(doc, "Future")
+    expect(doc.get_by_text("Future, Wanda")).to_have_count(0)

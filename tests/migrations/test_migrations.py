@@ -58,3 +58,30 @@ def test_audit_trail_refuses_update_and_delete(fresh_database: str, statement: s
     with engine.connect() as conn:
         assert conn.execute(text("SELECT action FROM audit_events")).scalar_one() == "test"
     engine.dispose()
+
+
+def test_a_cds_client_keeps_its_prescriber_across_56d46fd93ba7(fresh_database: str) -> None:
+    """One prescriber per client becomes a list of prescribers, and back."""
+    downgrade(fresh_database, "7a2f4c9d1b36")
+    engine = make_engine(fresh_database)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (id, email, name, role, active, must_change_password, npi, "
+            "home_testing_permitted, created_at) VALUES (41, 'doc@example.test', 'Doc', "
+            "'prescriber', true, false, '1234567893', false, CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO cds_clients (id, issuer, public_key, prescriber_id, created_at) "
+            "VALUES (7, 'https://ehr.example.test', 'key', 41, CURRENT_TIMESTAMP)"))
+    engine.dispose()
+    upgrade(fresh_database, "56d46fd93ba7")
+    engine = make_engine(fresh_database)
+    with engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT client_id, prescriber_id FROM cds_client_prescribers")).all() == [(7, 41)]
+    engine.dispose()
+    downgrade(fresh_database, "7a2f4c9d1b36")
+    engine = make_engine(fresh_database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, prescriber_id FROM cds_clients")).all() == [(7, 41)]
+    engine.dispose()
+    upgrade(fresh_database)

@@ -297,3 +297,64 @@ def test_only_an_active_prescriber_gets_imported_patients(
     other = builders.prescriber(ctx)
     with pytest.raises(Forbidden):
         import_file(me, other.email, "a.jsonl", EXAMPLE.read_bytes())
+
+
+def test_lines_checked_by_worker_processes_give_what_one_process_gives(
+        ctx: Context, setting: tuple[User, Pharmacy, Context],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.services import imports
+
+    doc, _, _ = setting
+    lines = example_lines()
+    bad = copy.deepcopy(lines[0])
+    bad["external_id"] = "EHR-9"
+    bad["fills"][0]["days_supply"] = 31
+    data = as_file(lines + [bad]) + b"{\n" + as_file(lines[:1])
+    alone = imports.check_file(ctx, doc.email, "a.jsonl", data, workers=1)
+    monkeypatch.setattr(imports, "PARALLEL_FROM_LINES", 2)
+    monkeypatch.setattr(imports, "CHUNK_LINES", 2)
+    handled: list[int] = []
+    side_by_side = imports.check_file(ctx, doc.email, "a.jsonl", data, workers=2,
+                                      progress=handled.append)
+    assert side_by_side.report.problems == alone.report.problems
+    assert [p.split(":")[0] for p in alone.report.problems] == ["line 4", "line 5", "line 6"]
+    assert side_by_side.fresh == alone.fresh and len(alone.fresh) == 3
+    assert sum(handled) == 6
+
+
+def test_a_refused_fill_says_why_in_words_with_the_reason_code_after(
+        ctx: Context, setting: tuple[User, Pharmacy, Context]) -> None:
+    from tracker.domain.reasons import ReasonCode
+
+    doc, _, _ = setting
+    lines = example_lines()
+    del lines[0]["comprehension"][0]
+    report = import_file(ctx, doc.email, "bad.jsonl", as_file(lines[:1]))
+    message = next(p for p in report.problems if "fills[0].authorized_on" in p)
+    code = ReasonCode.COMPREHENSION_MISSING.value
+    head, _, words = message.partition("): ")
+    assert head.startswith("line 1: fills[0].authorized_on: The rules did not allow")
+    assert words.endswith(f" [{code}]") and code not in words.removesuffix(f" [{code}]")
+    assert words[0].isupper() and len(words) > len(code) + 20
+
+
+def test_a_batch_prepared_before_others_wrote_takes_fresh_ids_when_written(
+        ctx: Context, setting: tuple[User, Pharmacy, Context]) -> None:
+    """Batches are built outside their write transaction; rows written meanwhile by the app
+    (a patient registered by hand) must not collide with the ids the batch had taken."""
+    from tracker.services import imports
+
+    doc, _, me = setting
+    plan = imports.check_file(ctx, doc.email, "a.jsonl", EXAMPLE.read_bytes())
+    imports.start_import(ctx, plan)
+    prepared = imports.prepare_batch(ctx, plan, plan.fresh)
+    by_hand = builders.ready_for_first_fill(me)
+    imports.write_batch(ctx, plan, prepared)
+    report = plan.finish()
+    ids = {i.patient_id for i in report.ids}
+    assert by_hand.id not in ids and len(ids) == 3
+    assert ctx.session.get(Patient, by_hand.id).last_name == by_hand.last_name  # type: ignore[union-attr]
+    assert ctx.session.scalar(select(func.count()).select_from(ImportedPatient)) == 3
+    assert ctx.session.get(PatientImport, report.import_id).patients == 3  # type: ignore[union-attr]
+    integrity = verify_all(ctx)
+    assert integrity.chain.ok and not integrity.bad_signatures

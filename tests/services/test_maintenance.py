@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from tests.conftest import Clock
 from tracker.models import AuditEvent, IdempotencyRecord, LoginAttempt, LoginSession
 from tracker.services.auth import FORGET_AFTER, is_forgotten
 from tracker.services.context import Context
+from tracker.services.import_uploads import FOLDER, keep, kept_path
 from tracker.services.maintenance import PurgeLimits, purge
 
 LIMITS = PurgeLimits(session_idle=timedelta(minutes=15), session_absolute=timedelta(hours=12),
@@ -88,5 +91,32 @@ def test_a_purge_is_audited_with_its_counts(ctx: Context, clock: Clock) -> None:
     event = ctx.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "maintenance.purged")).one()
     assert json.loads(event.new_values or "{}") == {
-        "sessions": 1, "login_attempts": 0, "idempotency_records": 0, "form_drafts": 0}
+        "sessions": 1, "login_attempts": 0, "idempotency_records": 0, "form_drafts": 0,
+        "cds_jwt_ids": 0, "import_uploads": 0}
     assert event.occurred_at == clock.now
+
+
+def test_import_uploads_never_confirmed_go_after_their_retention(
+        ctx: Context, tmp_path: Path) -> None:
+    instance = str(tmp_path)
+    now = ctx.now().timestamp()
+    ages = {"a" * 64: timedelta(hours=24, seconds=1), "b" * 64: timedelta(hours=23, minutes=59),
+            "c" * 64: timedelta(days=30)}
+    for sha256, age in ages.items():
+        keep(instance, sha256, b'{"external_id": "x"}\n')
+        os.utime(kept_path(instance, sha256), (now - age.total_seconds(),) * 2)
+    other = tmp_path / FOLDER / "notes.txt"  # not an upload: never touched
+    other.write_text("kept")
+    os.utime(other, (now - 86400 * 30,) * 2)
+    report = purge(ctx, LIMITS, instance)
+    assert report.import_uploads == 2
+    assert sorted(p.name for p in (tmp_path / FOLDER).iterdir()) == [f"{'b' * 64}.jsonl",
+                                                                    "notes.txt"]
+    shorter = PurgeLimits(LIMITS.session_idle, LIMITS.session_absolute,
+                          LIMITS.idempotency_retention, timedelta(hours=1))
+    assert purge(ctx, shorter, instance).import_uploads == 1
+    assert purge(ctx, LIMITS).import_uploads == 0  # no instance folder given: files stay
+
+
+def test_without_an_upload_folder_nothing_is_removed(ctx: Context, tmp_path: Path) -> None:
+    assert purge(ctx, LIMITS, str(tmp_path / "nowhere")).import_uploads == 0

@@ -49,6 +49,7 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
     home, elsewhere = builders.pharmacy(ctx), builders.pharmacy(ctx)
     counter, other_counter = builders.pharmacist(ctx, home), builders.pharmacist(ctx, elsewhere)
     admin = builders.admin(ctx)
+    auditor = builders.auditor(ctx)
     doc = builders.as_user(ctx, owner)
     patient = builders.ready_for_first_fill(doc)
     # The patients' own portal accounts: a patient of the owner with an open authorization
@@ -77,9 +78,10 @@ def world(ctx: Context):  # type: ignore[no-untyped-def]
         "user_id": owner.id, "token_id": token_id, "kind": "patients",
         "object_id": patient.id, "fmt": "csv", "handle": "no-such-lookup", "staff_id": staff.id,
         "authorization_id": open_auth.id,
+        "table": "summary",
     }
     return {"owner": owner, "other_doc": other_doc, "counter": counter,
-            "other_counter": other_counter, "admin": admin, "staff": staff,
+            "other_counter": other_counter, "admin": admin, "auditor": auditor, "staff": staff,
             "other_staff": other_staff, "patient": own_account, "other_patient": other_account,
             "values": values}
 
@@ -119,7 +121,8 @@ SIGNED_BY_THE_PRESCRIBER = {
 
 
 @pytest.mark.parametrize("caller", ["owner", "other_doc", "counter", "other_counter", "admin",
-                                    "staff", "other_staff", "patient", "other_patient"])
+                                    "auditor", "staff", "other_staff", "patient",
+                                    "other_patient"])
 def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, world,  # type: ignore[no-untyped-def]
                                               caller: str) -> None:
     user = world[caller]
@@ -129,7 +132,7 @@ def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, w
         if rule == "/logout":
             continue
         status = call(client, method, url, signed_in=True)
-        if rule.endswith("/comprehension") and status in (200, 422):
+        if rule.endswith("/comprehension") and status in (200, 303, 422):
             take_screen_back(client, builders.PASSWORD)  # the hand-over locks the session
         allowed_roles = set(permission.split(",")) if permission != "any-user" else {
             user.role}
@@ -148,5 +151,32 @@ def test_every_page_checks_role_and_ownership(app: Flask, client: FlaskClient, w
         elif caller != "owner" and rule.startswith("/account/tokens/<int:token_id>"):
             expected = {404}  # the token is the owner's; only the admin pages reach others'
         else:
-            expected = {200, 302, 400, 409, 422}  # let through; the form may be incomplete
+            # Let through; the form may be incomplete (and is then sent back to its page: 303).
+            expected = {200, 302, 303, 400, 409, 422}
         assert status in expected, (caller, method, url, status)
+
+
+# The pages of clinical records: a patient's chart, records and prescriptions, the worklist,
+# the counter. The auditor reads reports and audit trails and never one of these.
+CLINICAL_PREFIXES = ("/patients", "/prescriptions", "/worklist", "/pharmacy", "/settings",
+                     "/handover")
+
+
+def test_the_auditor_opens_reports_and_audit_trails_but_no_clinical_record(
+        app: Flask, client: FlaskClient, world) -> None:  # type: ignore[no-untyped-def]
+    login(client, world["auditor"].email, builders.PASSWORD)
+    clinical = [(rule, method) for rule, method, _ in page_routes(app)
+                if rule.startswith(CLINICAL_PREFIXES)]
+    assert clinical, "the clinical pages moved: update CLINICAL_PREFIXES"
+    for rule, method in clinical:
+        status = call(client, method, url_for_rule(rule, world["values"]), signed_in=True)
+        assert status == 403, (method, rule, status)
+    values = world["values"]
+    for url in ("/reports", "/reports/summary.csv", f"/audit/patients/{values['patient_id']}",
+                f"/audit/users/{values['user_id']}", "/audit/"):
+        assert client.get(url).status_code == 200, url
+    # Read-only: no form of the administration is theirs.
+    for rule, method, _ in page_routes(app):
+        if rule.startswith("/admin"):
+            status = call(client, method, url_for_rule(rule, values), signed_in=True)
+            assert status == 403, (method, rule, status)

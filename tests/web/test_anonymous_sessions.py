@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests import builders
-from tests.conftest import Clock, csrf_token, login
+from tests.conftest import Clock, csrf_token, login, shown_again
 from tests.web.test_security import production_app
 from tracker.http import anonymous
 from tracker.models import LoginSession
@@ -65,9 +65,12 @@ def test_a_changed_anonymous_cookie_is_not_believed(client: FlaskClient, ctx: Co
     cookie = client.get_cookie(anonymous.COOKIE_NAME)
     assert cookie is not None
     value, signature = cookie.value.rsplit(".", 1)
-    # Change the first character: every bit of it is signature (the last one's low bits are
-    # base64 padding, so changing it may leave the decoded signature as it was).
-    forged = ("A" if signature[0] != "A" else "B") + signature[1:]
+    # Change a character in the middle: every bit of it is signature (the last one's low bits
+    # are base64 padding, so changing it may leave the decoded signature as it was).
+    middle = len(signature) // 2
+    forged = (signature[:middle] + ("A" if signature[middle] != "A" else "B")
+              + signature[middle + 1:])
+    assert forged != signature
     client.set_cookie(anonymous.COOKIE_NAME, f"{value}.{forged}")
     response = client.post("/login", data={"email": user.email, "password": builders.PASSWORD,
                                            "csrf_token": token})
@@ -97,7 +100,7 @@ def test_signing_in_creates_the_row_and_drops_the_anonymous_cookie(
     refused = client.post("/account/password", data={
         "current_password": "wrong", "new_password": "a brand new passphrase",
         "csrf_token": csrf_token(page)})
-    assert refused.status_code == 422
+    shown_again(client, refused, "/account/password")
 
 
 def test_signing_out_ends_the_row_and_leaves_no_anonymous_row(client: FlaskClient,

@@ -11,25 +11,31 @@ from sqlalchemy import func, select
 
 from tests import builders
 from tests.builders import SIGNED
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, shown_again
 from tracker.models import Patient
 from tracker.services import authorizations, patients, pharmacies, users
 from tracker.services.context import Context
 from tracker.services.errors import ValidationFailed
 
 
-@pytest.mark.parametrize(("first", "last", "message"), [
-    ("Al\x00ex", "Rivera", "control characters"),
-    ("Alex", "Riv\u202eare", "formatting characters"),
+@pytest.mark.parametrize(("first", "last", "message", "sent_back"), [
+    # A NUL byte is refused before any form is read; the form is not shown again.
+    ("Al\x00ex", "Rivera", "control characters", False),
+    # The form is sent back to its page (Post/Redirect/Get) with the message on the field.
+    ("Alex", "Riv\u202eare", "formatting characters", True),
 ])
 def test_form_with_a_bad_character_in_a_name_is_refused_and_stores_nothing(
-        client: FlaskClient, ctx: Context, first: str, last: str, message: str) -> None:
+        client: FlaskClient, ctx: Context, first: str, last: str, message: str,
+        sent_back: bool) -> None:
     doc = builders.prescriber(ctx)
     login(client, doc.email, builders.PASSWORD)
     response = post_form(client, "/patients/new", {
         "first_name": first, "last_name": last, "date_of_birth": "1995-04-02",
         "category": "can_get_pregnant"})
-    assert response.status_code == 422
+    if sent_back:
+        response = shown_again(client, response, "/patients/new")
+    else:
+        assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert ctx.session.scalar(select(func.count()).select_from(Patient)) == 0
 

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tracker.api import routes  # noqa: F401 - declares the operations
-from tracker.api.fields import INT_MAX
+from tracker.api.fields import INT_MAX, Calendar
 from tracker.api.openapi import document
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import reason_json
@@ -24,7 +24,8 @@ from tracker.http import csrf
 from tracker.http.access import PERMISSION_ATTR, public
 from tracker.http.bearer import admit_token_holder
 from tracker.http.errors import problem
-from tracker.services.errors import Refused
+from tracker.http.requests import context
+from tracker.services.errors import Refused, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 BODY_MAX = 64 * 1024  # far above any request of API.md; bounds what a client can make us parse
@@ -47,6 +48,17 @@ def _path_values(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _only_declared_query(op: Operation) -> None:
+    """An operation that reads query parameters refuses any other (422): a misspelt `as_of`
+    must not silently evaluate as of today."""
+    unknown = sorted(set(request.args) - set(op.query))
+    if unknown:
+        accepted = ", ".join(op.query)
+        raise ValidationFailed({name or "query": [f"Unknown query parameter; this operation "
+                                                  f"takes only: {accepted}."]
+                                for name in unknown})
+
+
 def _guard(op: Operation) -> Callable[..., ResponseReturnValue]:
     view = op.view
     assert view is not None
@@ -55,6 +67,8 @@ def _guard(op: Operation) -> Callable[..., ResponseReturnValue]:
     def guarded(**kwargs: Any) -> ResponseReturnValue:
         admit_token_holder(op.roles)
         values = _path_values(kwargs)
+        if op.query:
+            _only_declared_query(op)
         request.max_content_length = BODY_MAX
         if request.method in {"POST", "PATCH", "PUT"} and (op.body is not None or (
             request.get_data()
@@ -82,8 +96,15 @@ def _refused(exc: Refused) -> ResponseReturnValue:
 @bp.route("/openapi.json", methods=["GET"])
 @public
 def openapi() -> ResponseReturnValue:
-    """The OpenAPI 3.1 document of this API, served without a token."""
-    return jsonify(document())
+    """The OpenAPI 3.1 document of this API, served without a token. Its date bounds are those
+    of today's program date."""
+    return jsonify(document(current_calendar()))
+
+
+def current_calendar() -> Calendar:
+    """Today's program date and the first rule set's start, which bound the accepted dates."""
+    ctx = context()
+    return Calendar(ctx.today(), min(policy.in_force_from for policy in ctx.rule_sets))
 
 
 for _op in OPERATIONS:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tracker.api.patterns import date_pattern, text_pattern
 from tracker.db import INT_MAX
 from tracker.services.errors import ValidationFailed
 
@@ -22,6 +23,33 @@ INT_MIN = -(2**31)  # with tracker.db.INT_MAX: what an integer column holds (Pos
 # Only the calendar form: date.fromisoformat also reads week dates such as 2026-W50-2.
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LINE_BREAKS = frozenset("\n\r\t")
+EARLIEST_BIRTH = date(1900, 1, 1)  # RULES.md: a birth date is after 1900 (services.patients)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The dates a date field accepts: from `earliest` (or, when `from_first_rule_set`, the day
+    the first rule set came into force) to today's program date. `also` says in words what
+    depends on stored data and JSON Schema cannot state (e.g. the patient's birth date)."""
+
+    earliest: date = date(1, 1, 1)
+    from_first_rule_set: bool = False
+    also: str = ""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What the document's date bounds are computed from: they move with the program date."""
+
+    today: date
+    first_rule_set: date
+
+
+BIRTH_DATES = DateRange(EARLIEST_BIRTH)
+# RULES.md §1: a clinical date is not in the future and not before the patient's birth date
+# (itself from 1900); the birth date is stored data, so it is said in words.
+RECORD_DATES = DateRange(EARLIEST_BIRTH, also="It is also not before the patient's birth date.")
+PAST_DATES = DateRange()
 
 
 @dataclass(frozen=True)
@@ -41,17 +69,31 @@ class Field:
     nullable: bool = False
     multiline: bool = False
     enforce_range: bool = True
+    # string: a person's name (the service refuses invisible formatting characters too), or a
+    # pattern of its own that replaces the text pattern
+    name: bool = False
+    pattern: str | None = None
+    dates: DateRange = PAST_DATES  # date: the dates accepted (checked by the services)
+    true_only: bool = False  # bool: only true is accepted (checked by the service)
+    # methods: at least one of `primary` is needed unless the body's `abstinence_field` is true
+    primary: tuple[str, ...] = ()
+    abstinence_field: str | None = None
 
-    def schema(self) -> dict[str, Any]:
-        """The field as JSON Schema (OpenAPI 3.1)."""
+    def schema(self, calendar: Calendar) -> dict[str, Any]:
+        """The field as JSON Schema (OpenAPI 3.1), with date bounds as of `calendar`."""
         if self.kind == "string":
-            out: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": self.max_length}
+            out: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": self.max_length,
+                                   "pattern": self.pattern or text_pattern(
+                                       multiline=self.multiline, name=self.name)}
         elif self.kind == "date":
-            out = {"type": "string", "format": "date"}
+            out = date_schema(self.dates, calendar)
         elif self.kind == "bool":
-            out = {"type": "boolean"}
+            out = {"type": "boolean", "enum": [True]} if self.true_only else {"type": "boolean"}
         elif self.kind == "int":
-            out = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
+            # JSON Schema counts 30.0 as an integer; this API reads only the plain form.
+            out = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX,
+                   "description": "A whole number written without a fraction or exponent "
+                                  "(30, not 30.0)."}
             if self.minimum is not None:
                 out["minimum"] = self.minimum
             if self.maximum is not None:
@@ -68,21 +110,56 @@ class Field:
         if self.nullable:
             out = {"anyOf": [out, {"type": "null"}]}
         if self.description:
-            out["description"] = self.description
+            out["description"] = " ".join(filter(None, (self.description,
+                                                         out.get("description"))))
         return out
 
 
 Spec = dict[str, Field]
 
 
-def spec_schema(spec: Spec) -> dict[str, Any]:
+def date_schema(dates: DateRange, calendar: Calendar) -> dict[str, Any]:
+    """A date from the range's first day to today: as a pattern (which generators and validators
+    respect), as `x-minimum-date`/`x-maximum-date`, and in words."""
+    earliest = calendar.first_rule_set if dates.from_first_rule_set else dates.earliest
+    latest = calendar.today
+    since = (f"{earliest.isoformat()} (the first rule set's start)" if dates.from_first_rule_set
+             else earliest.isoformat())
+    words = f"A date from {since} to today's program date ({latest.isoformat()})."
+    return {"type": "string", "format": "date", "pattern": date_pattern(earliest, latest),
+            "x-minimum-date": earliest.isoformat(), "x-maximum-date": latest.isoformat(),
+            "description": " ".join(filter(None, (words, dates.also)))}
+
+
+def _contraception_rule(spec: Spec) -> list[dict[str, Any]]:
+    """RULES.md §6.2 for each methods field tied to an abstinence field: abstinence and no
+    method, or two different methods of which at least one primary."""
+    rules = []
+    for name, f in spec.items():
+        if f.kind != "methods" or f.abstinence_field is None:
+            continue
+        rules.append({"oneOf": [
+            {"properties": {f.abstinence_field: {"const": True}, name: {"maxItems": 0}}},
+            {"properties": {f.abstinence_field: {"const": False},
+                            name: {"minItems": 2, "contains": {"enum": list(f.primary)}}}},
+        ]})
+    return rules
+
+
+def spec_schema(spec: Spec, calendar: Calendar) -> dict[str, Any]:
     """A body spec as the JSON Schema of an object that admits no other field."""
-    return {
+    out: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": [name for name, f in spec.items() if f.required],
-        "properties": {name: f.schema() for name, f in spec.items()},
+        "properties": {name: f.schema(calendar) for name, f in spec.items()},
     }
+    rules = _contraception_rule(spec)
+    if len(rules) == 1:
+        out.update(rules[0])
+    elif rules:
+        out["allOf"] = rules
+    return out
 
 
 def parse_date(value: Any) -> date | None:

@@ -7,8 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 from tracker.api import openapi_interop
-from tracker.api.fields import INT_MAX, spec_schema
+from tracker.api.fields import INT_MAX, Calendar, Field, spec_schema
 from tracker.api.idempotency import HEADER, KEY_MAX
+from tracker.api.openapi_links import links
+from tracker.api.openapi_responses import RETRY_AFTER, error_response, success_response
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import SCHEMAS
 
@@ -16,6 +18,9 @@ DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 METHOD_LIST = {"type": "array", "items": {"type": "string"}}
 
+_COUNT = {"type": "integer", "minimum": 0}
+_COUNTS = {"type": "object", "additionalProperties": _COUNT}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
 _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
     "Prescriber": {
         "type": "object",
@@ -75,6 +80,41 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "statement"],
         "properties": {"id": {"type": "string"}, "statement": {"type": "string"}},
     },
+    "ReportSummary": {
+        "type": "object",
+        "description": "The program report (docs/reports.md says how each number is counted).",
+        "required": ["from", "to", "rule_set", "as_of", "active_patients", "new_enrollments",
+                     "authorizations", "missed_windows", "dispenses", "refusals",
+                     "refusal_events", "lockouts", "median_days_test_to_authorization",
+                     "median_days_authorization_to_dispense", "delayed_fills",
+                     "delayed_share", "delay_histogram", "comprehension_first_tries",
+                     "comprehension_first_try_passes", "comprehension_first_try_rate",
+                     "positive_tests", "positive_tests_unreported",
+                     "registry_reports_outstanding", "prescribers_lapsed",
+                     "pharmacies_lapsed", "pharmacies_due_for_renewal", "monthly"],
+        "properties": {
+            "from": DATE, "to": DATE, "as_of": DATE,
+            "rule_set": {"type": ["string", "null"]},
+            "active_patients": _COUNTS, "new_enrollments": _COUNTS,
+            "authorizations": _COUNTS, "missed_windows": _COUNTS,
+            "dispenses": _COUNT,
+            "refusals": {"type": "object", "additionalProperties": _COUNTS,
+                         "description": "Reason code -> audit action -> how many."},
+            "refusal_events": _COUNTS,
+            "lockouts": _COUNT,
+            "median_days_test_to_authorization": _NUMBER_OR_NULL,
+            "median_days_authorization_to_dispense": _NUMBER_OR_NULL,
+            "delayed_fills": _COUNT, "delayed_share": _NUMBER_OR_NULL,
+            "delay_histogram": _COUNTS,
+            "comprehension_first_tries": _COUNT, "comprehension_first_try_passes": _COUNT,
+            "comprehension_first_try_rate": _NUMBER_OR_NULL,
+            "positive_tests": _COUNT, "positive_tests_unreported": _COUNT,
+            "registry_reports_outstanding": _COUNT, "prescribers_lapsed": _COUNT,
+            "pharmacies_lapsed": _COUNT, "pharmacies_due_for_renewal": _COUNT,
+            "monthly": {"type": "object", "additionalProperties": _COUNTS,
+                        "description": "YYYY-MM -> enrollments, authorizations, dispenses."},
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -82,29 +122,16 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-ERROR_TEXT = {
-    400: "Malformed JSON",
-    401: "No token, or one that is unknown, revoked or of a deactivated user",
-    403: "The role may not do this",
-    404: "Not found (another prescriber's patient or prescription answers the same)",
-    409: "Refused by a rule (every unmet requirement in `unmet`), or a request with the same "
-         "Idempotency-Key is still in progress",
-    413: "The body is larger than the API reads",
-    415: "The body is not application/json",
-    422: "Invalid input: `errors` names each field and what it accepts",
-    429: "Too many failed attempts: the authorization number (5 wrong birth dates in 24 hours) "
-         "or the user's lookups (30 failures in an hour) are locked; `Retry-After` says for "
-         "how many seconds",
-}
+
+def _query(name: str, spec: dict[str, Any], calendar: Calendar) -> dict[str, Any]:
+    """A query parameter; its schema may be a body Field (dates move with the calendar)."""
+    schema = spec["schema"]
+    if isinstance(schema, Field):
+        schema = schema.schema(calendar)
+    return {"name": name, "in": "query", **spec, "schema": schema}
 
 
-def _problem(code: int) -> dict[str, Any]:
-    return {"description": ERROR_TEXT[code],
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}}
-
-
-def _parameters(op: Operation) -> list[dict[str, Any]]:
+def _parameters(op: Operation, calendar: Calendar) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     if "{id}" in op.path:
         params.append({"name": "id", "in": "path", "required": True,
@@ -114,7 +141,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
                        "description": "The authorization number, e.g. 7K3M-Q9TX-2BND",
                        "schema": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,20}$"}})
     for name, spec in op.query.items():
-        params.append({"name": name, "in": "query", **spec})
+        params.append(_query(name, spec, calendar))
     if op.idempotent:
         params.append({"name": HEADER, "in": "header", "required": False,
                        "description": "The same key with the same body replays the first "
@@ -125,48 +152,49 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     return params
 
 
-def _request_body(op: Operation) -> dict[str, Any] | None:
+def _request_body(op: Operation, calendar: Calendar) -> dict[str, Any] | None:
     if op.body is not None:
         return {"required": True, "content": {
-            "application/json": {"schema": spec_schema(op.body)}}}
+            "application/json": {"schema": spec_schema(op.body, calendar)}}}
     if op.optional_body:
         return {"required": False, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False, "maxProperties": 0}}}}
     return None
 
 
-def _operation(op: Operation) -> dict[str, Any]:
-    answer: dict[str, Any] = {"$ref": f"#/components/schemas/{op.answer}"}
-    if op.answer_list:
-        answer = {"type": "array", "items": answer}
+def _operation(op: Operation, calendar: Calendar) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for code in op.statuses:
         if code == op.status:
-            responses[str(code)] = {"description": "Success",
-                                    "content": {"application/json": {"schema": answer}}}
+            responses[str(code)] = success_response(op, links(op.endpoint))
         else:
-            responses[str(code)] = _problem(code)
+            responses[str(code)] = error_response(op, code)
+    description = "Roles: " + ", ".join(op.roles) + "."
+    if op.rules:
+        # What JSON Schema cannot say (it depends on stored data): refused with 422.
+        description += " Also refused with 422: " + op.rules
     out: dict[str, Any] = {
         "operationId": op.endpoint,
         "summary": op.summary,
-        "description": "Roles: " + ", ".join(op.roles) + ".",
+        "description": description,
         "x-roles": list(op.roles),
-        "parameters": _parameters(op),
+        "parameters": _parameters(op, calendar),
         "responses": responses,
         "security": [{"bearer": []}],
     }
-    request_body = _request_body(op)
+    request_body = _request_body(op, calendar)
     if request_body is not None:
         out["requestBody"] = request_body
     return out
 
 
-@lru_cache(maxsize=1)
-def document() -> dict[str, Any]:
-    """The whole document (built once; it depends only on the declarations)."""
+@lru_cache(maxsize=2)
+def document(calendar: Calendar) -> dict[str, Any]:
+    """The whole document, built once per program date: it depends on the declarations and on
+    the date bounds (today's date, the first rule set's start)."""
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = _operation(op)
+        paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = _operation(op, calendar)
     paths["/api/v1/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This document", "security": [],
         "responses": {"200": {"description": "The OpenAPI document",
@@ -177,7 +205,8 @@ def document() -> dict[str, Any]:
         "operationId": "healthz", "summary": "Health check", "security": [],
         "responses": {
             "200": {"description": "The database is reachable", **health},
-            "503": {"description": "The database is unreachable", **health},
+            "503": {"description": "The database is unreachable", "headers": RETRY_AFTER,
+                    **health},
         },
     }}
     paths.update(openapi_interop.paths())

@@ -22,11 +22,15 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
               "description": "CDS Hooks 2.0: a JWT signed with the private key of a client "
                             "registered with `tracker cds-clients add` (`iss` = its issuer, "
                             "`aud` = the service's URL, `exp`, `iat`, `jti`; RS256/384/512 or "
-                            "ES256/384/512)"},
+                            "ES256/384/512). Each JWT is accepted once: a `jti` already used "
+                            "is refused until the token expires."},
 }
 
+_TEXT = {"type": "string", "pattern": "\\S"}  # not empty, not only spaces
 _RESOURCE = {"type": "object", "required": ["resourceType"],
              "properties": {"resourceType": {"type": "string"}}}
+_CDS_RESOURCE = {"type": "object", "required": ["resourceType"],
+                 "properties": {"resourceType": _TEXT}}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "FhirParameters": {
@@ -81,14 +85,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "CdsRequest": {
         "type": "object",
-        "description": "A CDS Hooks 2.0 request: the hook of the service, `context.draftOrders` "
-                       "(a Bundle of MedicationRequests) and the Patient in `prefetch.patient`.",
+        "description": "A CDS Hooks 2.0 request, read strictly: `hook` the service's hook, "
+                       "`hookInstance` a UUID, `context` with `userId`, `patientId` and "
+                       "`draftOrders` (a Bundle of the draft orders; order-select also "
+                       "`selections`), the Patient in `prefetch.patient`. Malformed: 400.",
         "required": ["hook", "hookInstance", "context"],
-        "properties": {"hook": {"type": "string", "enum": ["order-sign", "order-select"]},
-                       "hookInstance": {"type": "string"},
-                       "context": {"type": "object",
-                                   "properties": {"draftOrders": _RESOURCE}},
-                       "prefetch": {"type": "object", "properties": {"patient": _RESOURCE}}},
+        "properties": {
+            "hook": {"type": "string", "enum": ["order-sign", "order-select"]},
+            "hookInstance": {"type": "string", "format": "uuid"},
+            "fhirServer": _TEXT,
+            "fhirAuthorization": {"type": "object"},
+            "extension": {"type": "object"},
+            "context": {
+                "type": "object",
+                "required": ["userId", "patientId", "draftOrders"],
+                "properties": {
+                    "userId": _TEXT, "patientId": _TEXT, "encounterId": _TEXT,
+                    "draftOrders": {
+                        "type": "object", "required": ["resourceType"],
+                        "properties": {
+                            "resourceType": {"const": "Bundle"},
+                            "entry": {"type": "array", "items": {
+                                "type": "object", "properties": {"resource": _CDS_RESOURCE}}}}},
+                    "selections": {"type": "array", "items": _TEXT},
+                },
+            },
+            "prefetch": {"type": "object",
+                         "additionalProperties": {"anyOf": [{"type": "null"}, _CDS_RESOURCE]}},
+        },
     },
     "CdsCards": {
         "type": "object",
@@ -116,10 +140,13 @@ ETASU_ERRORS = {
     403: "The role may not ask (prescribers, office staff and pharmacy staff may)",
     413: "The body is larger than the operation reads",
     415: "The body is not application/fhir+json or application/json",
+    429: "Pharmacy staff: too many look-ups found no patient within the hour (with the "
+         "authorization look-ups that failed); Retry-After says when to try again",
 }
 CDS_ERRORS = {
-    400: "Not a JSON request of this service's hook",
-    401: "No JWT, or one not signed by a registered client for this service's URL",
+    400: "Not a CDS Hooks 2.0 request of this service's hook (the diagnostics name the field)",
+    401: "No JWT, or one not signed by a registered client for this service's URL, or one "
+         "used before (each jti is accepted once)",
     412: "The Patient was not prefetched (`prefetch.patient`)",
     413: "The body is larger than the service reads",
 }
@@ -133,8 +160,13 @@ def _content(media: tuple[str, ...], schema: str) -> dict[str, Any]:
     return {m: {"schema": _ref(schema)} for m in media}
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds until the look-ups resume",
+                                "schema": {"type": "integer", "minimum": 1}}}
+
+
 def _errors(texts: dict[int, str]) -> dict[str, Any]:
-    return {str(code): {"description": text, "content": _content((FHIR_JSON,), "OperationOutcome")}
+    return {str(code): {"description": text, "content": _content((FHIR_JSON,), "OperationOutcome"),
+                        **({"headers": _RETRY_AFTER} if code == 429 else {})}
             for code, text in texts.items()}
 
 

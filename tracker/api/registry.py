@@ -26,6 +26,10 @@ class Operation:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: bool = False
     optional_body: bool = False  # no body, or an empty JSON object
+    # What is refused (422) for reasons JSON Schema cannot state, because they depend on stored
+    # data (the registered name, the current category): said in the operation's description.
+    rules: str = ""
+    conflict_example: str = "NOT_DISPENSABLE"  # the reason code a 409 example shows
     view: Callable[..., Any] | None = None
 
     @property
@@ -44,9 +48,10 @@ class Operation:
 
     @property
     def statuses(self) -> tuple[int, ...]:
-        """Every status the operation can answer: its success, the token and role checks, and
-        what its path, body and Idempotency-Key can get wrong."""
-        codes = {self.status, 401, 403, *self.errors}
+        """Every status the operation can answer: its success, the token and role checks, what
+        its path, body and Idempotency-Key can get wrong, and 503 (the database cannot be
+        reached for a moment; every operation needs it, if only to check the token)."""
+        codes = {self.status, 401, 403, 503, *self.errors}
         if self.takes_body:
             codes |= {400, 413, 415, 422}
         if "{" in self.path:

@@ -5,6 +5,7 @@ services' (another prescriber's patient answers 404)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,17 @@ from flask import abort, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from tracker.api import idempotency
-from tracker.api.fields import INT_MAX, Field, parse, parse_date
+from tracker.api.fields import (
+    BIRTH_DATES,
+    INT_MAX,
+    PAST_DATES,
+    RECORD_DATES,
+    DateRange,
+    Field,
+    parse,
+    parse_date,
+)
+from tracker.api.patterns import email_pattern
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import (
     decision_json,
@@ -37,6 +48,7 @@ from tracker.services import (
     users,
 )
 from tracker.services.errors import Refused, ValidationFailed
+from tracker.services.queries import program_report
 from tracker.services.signing import BearerToken
 
 PRESCRIBER = ("prescriber",)
@@ -46,6 +58,12 @@ CLINIC = ("prescriber", "staff")
 PHARMACIST = ("pharmacist",)
 METHODS = PRIMARY_METHODS + SECONDARY_METHODS
 QUESTION_IDS = tuple(q.id for q in QUESTIONS)
+BEFORE_BIRTH = "a date before the patient's birth date."
+REUSED_KEY = ("an Idempotency-Key already used for this operation with another body (within "
+              "the retention time).")
+CONTRACEPTION_WORDS = ("RULES.md §6.2: two different methods, at least one of them primary ("
+                       + ", ".join(PRIMARY_METHODS) + "), with `abstinence` false; or no method "
+                       "with `abstinence` true.")
 CATEGORY = Field("enum", choices=("can_get_pregnant", "cannot_get_pregnant"))
 # The bounds every rule set gives a prescription (RULES.md §8), stated in the document; the
 # service checks them with the rule book's own words.
@@ -110,18 +128,22 @@ def prescriber_json(user: Any) -> dict[str, Any]:
 
 
 NEW_PATIENT = {
-    "first_name": Field("string", max_length=100),
-    "last_name": Field("string", max_length=100),
-    "date_of_birth": Field("date"),
+    "first_name": Field("string", max_length=100, name=True),
+    "last_name": Field("string", max_length=100, name=True),
+    "date_of_birth": Field("date", dates=BIRTH_DATES),
     "category": CATEGORY,
     "prescriber_npi": Field("string", required=False, nullable=True, max_length=10,
+                            pattern="^[0-9]{10}$",
                             description="The prescriber the patient is registered with: "
                                         "needed when office staff work for several."),
 }
 
 
 @operation("POST", "/patients", "Register a patient", CLINIC, body=NEW_PATIENT,
-           answer="Patient", status=201, errors=(422,))
+           answer="Patient", status=201, errors=(422,),
+           rules="`prescriber_npi` that is not the NPI of the caller (a prescriber) or of a "
+                 "prescriber the caller works for (office staff); office staff who work for "
+                 "several prescribers must send it.")
 def create_patient() -> ResponseReturnValue:
     data = body(NEW_PATIENT)
     ctx = context()
@@ -137,34 +159,73 @@ def get_patient(id: int) -> ResponseReturnValue:
     return jsonify(patient_json(patients.view(ctx, patients.own_patient(ctx, id))))
 
 
-CHANGE_CATEGORY = {
-    "category": CATEGORY,
+CHANGE_PATIENT = {
+    "category": Field("enum", required=False, choices=CATEGORY.choices,
+                      description="A new category (needs a new acknowledgment)."),
     "reason": Field("string", required=False, nullable=True, multiline=True,
                     description="Why the category changes (kept in the audit trail)."),
+    "email": Field("string", required=False, nullable=True, max_length=254,
+                   pattern=email_pattern(),
+                   description="The patient's email address for reminders (name@example.org, "
+                               "as is: no spaces around it); null for none."),
+    "language": Field("enum", required=False, choices=("en", "es"),
+                      description="The language of the patient's reminders."),
+    "reminders_opted_out": Field("bool", required=False,
+                                 description="The patient does not want reminder emails."),
 }
+_REMINDER_FIELDS = ("email", "language", "reminders_opted_out")
 
 
-@operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new acknowledgment)",
-           CLINIC, body=CHANGE_CATEGORY, answer="Patient", errors=(404, 422))
+@operation("PATCH", "/patients/{id}", "Change a patient's category (needs a new "
+           "acknowledgment) or reminder settings", CLINIC, body=CHANGE_PATIENT,
+           answer="Patient", errors=(404, 422),
+           rules="the category the patient already has, a `reason` without a `category`, or a "
+                 "body with none of the fields that can change.")
 def patch_patient(id: int) -> ResponseReturnValue:
-    data = body(CHANGE_CATEGORY)
+    data = body(CHANGE_PATIENT)
+    if "reason" in data and "category" not in data:
+        raise ValidationFailed({"reason": ["A reason goes with a change of category."]})
+    if not any(name in data for name in ("category", *_REMINDER_FIELDS)):
+        raise ValidationFailed({"body": [
+            "Send at least one field to change: category, email, language or "
+            "reminders_opted_out."]})
+    if isinstance(data.get("email"), str) and not re.fullmatch(email_pattern(), data["email"]):
+        raise ValidationFailed({"email": [
+            "Enter a valid email address (name@example.org), or null for none."]})
     ctx = context()
-    patient = patients.change_category(ctx, id, data["category"], data.get("reason"))
+    patient = patients.own_patient(ctx, id)
+    settings = {name: data[name] for name in _REMINDER_FIELDS if name in data}
+    if settings:
+        patient = patients.change_reminders(
+            ctx, id, email=settings.get("email", patients.UNCHANGED),
+            language=settings.get("language", patients.UNCHANGED),
+            opted_out=settings.get("reminders_opted_out", patients.UNCHANGED))
+    if "category" in data:
+        patient = patients.change_category(ctx, id, data["category"], data.get("reason"))
     return jsonify(patient_json(patients.view(ctx, patient)))
 
 
 ACKNOWLEDGMENT = {
-    "signed_on": Field("date"),
-    "patient_signature": Field("string", max_length=201,
-                               description="The patient's full name as typed by the patient."),
-    "guardian_signature": Field("string", required=False, nullable=True, max_length=100),
-    "guardian_relationship": Field("string", required=False, nullable=True, max_length=100),
+    "signed_on": Field("date", dates=RECORD_DATES),
+    "patient_signature": Field("string", max_length=201, name=True,
+                               description="The patient's full name as typed by the patient: "
+                                           "the registered first and last name, case and "
+                                           "spacing aside."),
+    "guardian_signature": Field("string", required=False, nullable=True, max_length=100,
+                                name=True, description="Needed when the patient is under 18 "
+                                                       "on the signing date."),
+    "guardian_relationship": Field("string", required=False, nullable=True, max_length=100,
+                                   name=True, description="Needed with the guardian's "
+                                                          "signature."),
 }
 
 
 @operation("POST", "/patients/{id}/acknowledgments", "Record the signed acknowledgment",
            PRESCRIBER, body=ACKNOWLEDGMENT, answer="Acknowledgment", status=201,
-           errors=(404, 422))
+           errors=(404, 422),
+           rules="a `patient_signature` that is not the patient's registered name (case and "
+                 "spacing aside); a `signed_on` before the patient's birth date; no guardian's "
+                 "signature and relationship when the patient is under 18 on `signed_on`.")
 def post_acknowledgment(id: int) -> ResponseReturnValue:
     data = body(ACKNOWLEDGMENT)
     ack = patients.record_acknowledgment(
@@ -177,11 +238,12 @@ def post_acknowledgment(id: int) -> ResponseReturnValue:
                     "signed_at": ack.signed_at.isoformat().replace("+00:00", "Z")})
 
 
-COUNSELING = {"counseled_on": Field("date")}
+COUNSELING = {"counseled_on": Field("date", dates=RECORD_DATES)}
 
 
 @operation("POST", "/patients/{id}/counseling", "Record counseling", PRESCRIBER,
-           body=COUNSELING, answer="Counseling", status=201, errors=(404, 422))
+           body=COUNSELING, answer="Counseling", status=201, errors=(404, 422),
+           rules=BEFORE_BIRTH)
 def post_counseling(id: int) -> ResponseReturnValue:
     data = body(COUNSELING)
     row = records.record_counseling(context(), id, data["counseled_on"])
@@ -189,14 +251,15 @@ def post_counseling(id: int) -> ResponseReturnValue:
 
 
 PREGNANCY_TEST = {
-    "collected_on": Field("date"),
+    "collected_on": Field("date", dates=RECORD_DATES),
     "result": Field("enum", choices=("negative", "positive")),
     "setting": Field("enum", choices=("lab", "office", "home")),
 }
 
 
 @operation("POST", "/patients/{id}/pregnancy-tests", "Record a pregnancy test", CLINIC,
-           body=PREGNANCY_TEST, answer="PregnancyTest", status=201, errors=(404, 422))
+           body=PREGNANCY_TEST, answer="PregnancyTest", status=201, errors=(404, 422),
+           rules=BEFORE_BIRTH)
 def post_pregnancy_test(id: int) -> ResponseReturnValue:
     data = body(PREGNANCY_TEST)
     row = records.record_pregnancy_test(context(), id, data["collected_on"], data["result"],
@@ -206,15 +269,19 @@ def post_pregnancy_test(id: int) -> ResponseReturnValue:
 
 
 CONTRACEPTION = {
-    "recorded_on": Field("date"),
-    "started_on": Field("date"),
-    "methods": Field("methods", choices=METHODS),
+    "recorded_on": Field("date", dates=RECORD_DATES),
+    "started_on": Field("date", dates=RECORD_DATES,
+                        description="Not after `recorded_on`."),
+    "methods": Field("methods", choices=METHODS, primary=PRIMARY_METHODS,
+                     abstinence_field="abstinence", description=CONTRACEPTION_WORDS),
     "abstinence": Field("bool"),
 }
 
 
 @operation("POST", "/patients/{id}/contraception", "Record contraception", CLINIC,
-           body=CONTRACEPTION, answer="Contraception", status=201, errors=(404, 422))
+           body=CONTRACEPTION, answer="Contraception", status=201, errors=(404, 422),
+           rules="a date before the patient's birth date; a `started_on` after "
+                 "`recorded_on`.")
 def post_contraception(id: int) -> ResponseReturnValue:
     data = body(CONTRACEPTION)
     row = records.record_contraception(context(), id, data["recorded_on"], data["started_on"],
@@ -226,15 +293,18 @@ def post_contraception(id: int) -> ResponseReturnValue:
 
 
 COMPREHENSION = {
-    "completed_on": Field("date"),
+    "completed_on": Field("date", dates=RECORD_DATES),
     "answers": Field("answers", choices=QUESTION_IDS),
-    "contraception_methods": Field("methods", choices=METHODS),
+    "contraception_methods": Field("methods", choices=METHODS, primary=PRIMARY_METHODS,
+                                   abstinence_field="abstinence",
+                                   description=CONTRACEPTION_WORDS),
     "abstinence": Field("bool"),
 }
 
 
 @operation("POST", "/patients/{id}/comprehension", "Record the patient's answers", CLINIC,
-           body=COMPREHENSION, answer="Comprehension", status=201, errors=(404, 422))
+           body=COMPREHENSION, answer="Comprehension", status=201, errors=(404, 422),
+           rules=BEFORE_BIRTH)
 def post_comprehension(id: int) -> ResponseReturnValue:
     data = body(COMPREHENSION)
     row = records.record_comprehension(context(), id, data["completed_on"], data["answers"],
@@ -249,11 +319,13 @@ def get_questions() -> ResponseReturnValue:
     return jsonify([{"id": q.id, "statement": q.statement} for q in QUESTIONS])
 
 
-COURSE_END = {"last_dose_on": Field("date")}
+COURSE_END = {"last_dose_on": Field("date", dates=RECORD_DATES)}
 
 
 @operation("POST", "/patients/{id}/course-end", "End the course (last dose)", CLINIC,
-           body=COURSE_END, answer="Patient", errors=(404, 422))
+           body=COURSE_END, answer="Patient", errors=(404, 422),
+           rules="a date before the patient's birth date; a patient with no course under way "
+                 "(not enrolled, or the course already ended).")
 def post_course_end(id: int) -> ResponseReturnValue:
     data = body(COURSE_END)
     ctx = context()
@@ -277,7 +349,7 @@ def post_portal_invitation(id: int) -> ResponseReturnValue:
 
 NEW_PRESCRIPTION = {
     "patient_id": Field("int", minimum=1, maximum=INT_MAX),
-    "written_on": Field("date"),
+    "written_on": Field("date", dates=RECORD_DATES),
     "days_supply": Field("int", minimum=DAYS_SUPPLY_MIN, maximum=DAYS_SUPPLY_MAX,
                          enforce_range=False),
     "quantity": Field("int", minimum=1, maximum=prescriptions.QUANTITY_MAX),
@@ -290,7 +362,7 @@ def _rx_json(rx: Any) -> dict[str, Any]:
 
 
 @operation("POST", "/prescriptions", "Write a prescription", CLINIC, body=NEW_PRESCRIPTION,
-           answer="Prescription", status=201, errors=(404, 422))
+           answer="Prescription", status=201, errors=(404, 422), rules=BEFORE_BIRTH)
 def create_prescription() -> ResponseReturnValue:
     data = body(NEW_PRESCRIPTION)
     rx = prescriptions.write_prescription(context(), data["patient_id"], data["written_on"],
@@ -312,7 +384,7 @@ def get_prescription(id: int) -> ResponseReturnValue:
                             "description": "Evaluate as of this program date (default today): "
                                            "today or a past day since the first rule set; only "
                                            "records dated on or before it count.",
-                            "schema": {"type": "string", "format": "date"}}})
+                            "schema": Field("date", dates=DateRange(from_first_rule_set=True))}})
 def get_eligibility(id: int) -> ResponseReturnValue:
     as_of = _as_of(request.args["as_of"]) if "as_of" in request.args else None
     return jsonify(decision_json(prescriptions.eligibility(context(), id, as_of)))
@@ -360,7 +432,8 @@ def _refusal(exc: Refused) -> tuple[int, dict[str, Any]]:
 
 @operation("POST", "/prescriptions/{id}/authorize", "Mark the prescription dispensable",
            PRESCRIBER, answer="Prescription", errors=(404, 409, 422), idempotent=True,
-           optional_body=True)
+           optional_body=True, conflict_example="PATIENT_NOT_ENROLLED",
+           rules=REUSED_KEY)
 def post_authorize(id: int) -> ResponseReturnValue:
     sent = parse({}, read_json()) if request.get_data() else {}
 
@@ -378,7 +451,7 @@ def post_authorize(id: int) -> ResponseReturnValue:
 
 REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multiline=True,
                            description="Why: wrong entry, not picked up, ..."),
-           "date_of_birth": Field("date", required=False,
+           "date_of_birth": Field("date", required=False, dates=PAST_DATES,
                                   description="The patient's birth date. Pharmacy staff must "
                                               "send it (404 when it does not match the "
                                               "authorization, as at the lookup); a prescriber "
@@ -387,7 +460,8 @@ REVERSE = {"reason": Field("string", max_length=authorizations.REASON_MAX, multi
 
 @operation("POST", "/authorizations/{number}/reverse", "Reverse an undispensed authorization",
            ("prescriber", "pharmacist"), body=REVERSE, answer="Prescription",
-           errors=(404, 409, 422, 429))
+           errors=(404, 409, 422, 429), conflict_example="ALREADY_DISPENSED",
+           rules="no `date_of_birth` from pharmacy staff (a prescriber may omit it).")
 def post_reverse(number: str) -> ResponseReturnValue:
     data = body(REVERSE)
     ctx = context()
@@ -400,7 +474,7 @@ def post_reverse(number: str) -> ResponseReturnValue:
            query={"date_of_birth": {"required": True,
                                     "description": "The patient's birth date; it must match "
                                                    "the authorization's patient (else 404).",
-                                    "schema": {"type": "string", "format": "date"}}})
+                                    "schema": Field("date", dates=PAST_DATES)}})
 @writes_on_read
 def get_authorization(number: str) -> ResponseReturnValue:
     born = parse_date(request.args.get("date_of_birth"))
@@ -422,14 +496,15 @@ DISPENSE = {
     "quantity": Field("int", minimum=1, maximum=prescriptions.QUANTITY_MAX, enforce_range=False),
     "days_supply": Field("int", minimum=DAYS_SUPPLY_MIN, maximum=DAYS_SUPPLY_MAX,
                          enforce_range=False),
-    "medication_guide_given": Field("bool", description=(
+    "medication_guide_given": Field("bool", true_only=True, description=(
         "The Medication Guide was handed to the patient; must be true.")),
 }
 
 
 @operation("POST", "/prescriptions/{id}/dispense", "Record the dispense (at most once)",
            PHARMACIST, body=DISPENSE, answer="Dispense", status=201, errors=(404, 409, 422),
-           idempotent=True)
+           idempotent=True, conflict_example="ALREADY_DISPENSED",
+           rules="a `quantity` or `days_supply` above the prescription's; " + REUSED_KEY)
 def post_dispense(id: int) -> ResponseReturnValue:
     data_sent = read_json()
     data = parse(DISPENSE, data_sent)
@@ -444,3 +519,42 @@ def post_dispense(id: int) -> ResponseReturnValue:
         return 201, dispense_json(row, data["authorization_number"].strip().upper())
 
     return _idempotent(run, data_sent)
+
+
+# --- program reports ------------------------------------------------------------------------
+
+READERS = ("admin", "auditor")
+_PERIOD_DAY = Field("date", dates=DateRange(from_first_rule_set=True))
+
+
+@operation("GET", "/reports/summary", "The program report's headline numbers for a period",
+           READERS, answer="ReportSummary", errors=(422,),
+           rules="a `from` after `to`, a period longer than seven years, or a `rule_set` not in "
+                 "force during the period.",
+           query={"from": {"required": False, "schema": _PERIOD_DAY,
+                           "description": "First day, a program date (default: the first "
+                                          "day of the month eleven months before `to`)."},
+                  "to": {"required": False, "schema": _PERIOD_DAY,
+                         "description": "Last day, a program date, today at the latest "
+                                        "(default: today). At most seven years after `from`."},
+                  "rule_set": {"required": False,
+                               "schema": {"type": "string",
+                                          "enum": [p.id for p in rule_sets()]},
+                               "description": "Only the days this rule set was in force."}})
+def get_report_summary() -> ResponseReturnValue:
+    errors: dict[str, list[str]] = {}
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        value = request.args.get(name)
+        days[name] = parse_date(value) if value is not None else None
+        if value is not None and days[name] is None:
+            errors[name] = ["Give a date as YYYY-MM-DD."]
+    if request.args.get("rule_set") == "":  # the pages' "every rule set"; here: leave it out
+        errors["rule_set"] = ["Choose one of " + ", ".join(p.id for p in rule_sets()) +
+                              ", or leave the parameter out for every rule set."]
+    if errors:
+        raise ValidationFailed(errors)
+    ctx = context()
+    period = program_report.choose_period(ctx, days["from"], days["to"],
+                                          request.args.get("rule_set") or None)
+    return jsonify(program_report.build_report(ctx, period).summary())

@@ -49,6 +49,9 @@ def patient_json(v: PatientView) -> dict[str, Any]:
         "category": p.category,
         "enrolled": v.enrolled,
         "course_ended_on": _d(v.course_ended_on),
+        "email": p.email,
+        "language": p.language,
+        "reminders_opted_out": p.reminders_opted_out,
     }
 
 
@@ -143,6 +146,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "category": {"type": "string", "enum": ["can_get_pregnant", "cannot_get_pregnant"]},
             "enrolled": {"type": "boolean"},
             "course_ended_on": NULLABLE_DATE,
+            "email": {"type": ["string", "null"],
+                      "description": "Where reminders go (none when null)."},
+            "language": {"type": "string", "enum": ["en", "es"],
+                         "description": "The language of the patient's reminders."},
+            "reminders_opted_out": {"type": "boolean",
+                                    "description": "The patient does not want reminders."},
         },
     },
     "Authorization": {
@@ -216,6 +225,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "additionalProperties": {"type": "array", "items": {"type": "string"}}},
             "unmet": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
             "incident": {"type": "string"},
+            "code": {"type": "string", "description": "DATABASE_UNAVAILABLE on a 503"},
         },
     },
 }

@@ -4,7 +4,9 @@ unmet requirement of the patient's next fill and an info card for an open author
 
 The EHR authenticates as the specification says: a JWT in `Authorization: Bearer`, signed with
 the private key of a client registered with `tracker cds-clients add`, for this service's URL
-as audience. It asks about the patients of the prescriber it was registered for."""
+as audience, used once (its `jti` is kept until it expires). It asks about the patients of the
+prescribers it was registered for. The request is read strictly (tracker.fhir.cds_request):
+anything malformed is a 400 naming the field, never a silent "no cards"."""
 
 from __future__ import annotations
 
@@ -15,13 +17,15 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.fhir.cds_request import HookRequest, Malformed, read_hook_request
 from tracker.fhir.cors import allow_cors
 from tracker.fhir.medications import program_coding
+from tracker.fhir.outcome import operation_outcome
 from tracker.fhir.requirements import named_requirements
 from tracker.http.access import PERMISSION_ATTR, public
 from tracker.http.bearer import bearer_token
 from tracker.http.requests import client_addr, context, request_id
-from tracker.models import CdsClient, Role
+from tracker.models import CdsClient
 from tracker.services.cds_clients import verify_client_jwt
 from tracker.services.context import Actor
 from tracker.services.rems_status import PatientQuery, RemsStatus, rems_status
@@ -69,18 +73,21 @@ def _client() -> CdsClient:
     return client
 
 
-def _acting_for(client: CdsClient) -> Actor:
-    doctor = client.prescriber
-    return Actor(user_id=doctor.id, role=Role(doctor.role), name=f"CDS client {client.issuer}",
+@bp.errorhandler(Malformed)
+def _malformed(exc: Malformed) -> ResponseReturnValue:
+    # Not a rollback: the JWT's jti, kept by verify_client_jwt, must stay used.
+    return operation_outcome(400, f"Not a valid CDS Hooks request: {exc}")
+
+
+def _client_actor(client: CdsClient) -> Actor:
+    """The client itself, as a system: the audit trail names the EHR, not a person; the
+    patients it may ask about are its prescribers' (rems_status's `for_prescribers`)."""
+    return Actor(user_id=None, role=None, name=f"CDS client {client.issuer}",
                  request_id=request_id(), client_addr=client_addr())
 
 
-def _draft_isotretinoin(body: dict[str, Any]) -> bool:
-    orders = (body.get("context") or {}).get("draftOrders") if isinstance(
-        body.get("context"), dict) else None
-    entries = orders.get("entry") if isinstance(orders, dict) else None
-    return isinstance(entries, list) and any(
-        isinstance(e, dict) and program_coding(e.get("resource")) is not None for e in entries)
+def _draft_isotretinoin(hook: HookRequest) -> bool:
+    return any(program_coding(resource) is not None for resource in hook.draft_orders)
 
 
 def _query(patient: dict[str, Any]) -> PatientQuery:
@@ -136,21 +143,27 @@ def service(service_id: str) -> ResponseReturnValue:
     """Cards for the draft isotretinoin order of the patient (none for other drugs)."""
     client = _client()
     request.max_content_length = BODY_MAX
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or body.get("hook") != SERVICES[service_id]:
-        abort(400)
-    if not _draft_isotretinoin(body):
+    hook = read_hook_request(request.get_json(silent=True), SERVICES[service_id])
+    if not _draft_isotretinoin(hook):
         return jsonify({"cards": []})
-    prefetch = body.get("prefetch")
-    patient = prefetch.get("patient") if isinstance(prefetch, dict) else None
+    patient = hook.prefetch.get("patient")
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-        abort(412)  # CDS Hooks: the data the service needs was not prefetched
-    status = rems_status(context(_acting_for(client)), _query(patient))
+        # CDS Hooks: the data the service needs was not prefetched. Answered here, not
+        # aborted, so that the JWT's jti stays used.
+        return operation_outcome(412, "Prefetch the patient: prefetch.patient must be the "
+                                      "Patient of context.patientId.")
+    if "id" in patient and patient["id"] != hook.context["patientId"].removeprefix("Patient/"):
+        raise Malformed("prefetch.patient is not the patient of context.patientId.")
+    # A deactivated prescriber's client no longer acts for them (nor sees their patients).
+    acting_for = [p.id for p in client.prescribers if p.active]
+    status = rems_status(context(_client_actor(client)), _query(patient),
+                         for_prescribers=acting_for)
     if status is None:
         return jsonify({"cards": [_card(
             "REMS: patient not found in the isotretinoin program", "warning",
-            "No patient of this prescriber in the REMS matches this patient's name and birth "
-            "date. Enroll the patient before prescribing isotretinoin.", None)]})
+            "No patient of the prescribers this EHR acts for matches this patient's name and "
+            "birth date in the REMS. Enroll the patient before prescribing isotretinoin.",
+            None)]})
     return jsonify({"cards": _cards(status)})
 
 

@@ -3,8 +3,9 @@
 
 The operation's guard, in order: a valid bearer token (401), a role that may ask (403), a body
 of at most BODY_MAX bytes (413) sent as FHIR JSON or JSON (415), a readable Parameters (400).
-Then the answer is always 200: `failure` when the medication is not one of this program or no
-patient the caller may see matches, the same whether the patient exists or not."""
+Then the answer is 200: `failure` when the medication is not one of this program or no
+patient the caller may see matches, the same whether the patient exists or not; or 429 when
+pharmacy staff failed too many look-ups within the hour (tracker.services.counter_access)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tracker.http.access import PERMISSION_ATTR, public
 from tracker.http.bearer import admit_token_holder
 from tracker.http.requests import context
 from tracker.models import Role
+from tracker.services.errors import Throttled
 from tracker.services.rems_status import rems_status
 
 bp = Blueprint("fhir", __name__)
@@ -70,6 +72,14 @@ def _token_holder(*roles: Role) -> Callable[[Callable[..., ResponseReturnValue]]
 def _unreadable(exc: Unreadable) -> ResponseReturnValue:
     g.rollback = True
     return operation_outcome(400, str(exc))
+
+
+@bp.errorhandler(Throttled)
+def _throttled(exc: Throttled) -> ResponseReturnValue:
+    # Not a rollback: the locked attempt was audited by the service.
+    response = operation_outcome(429, f"{exc} Try again in {exc.retry_after} seconds.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @bp.route("/fhir/r4/GuidanceResponse/$rems-etasu", methods=["POST"])

@@ -16,6 +16,7 @@ _ISSUE_TYPES = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    412: "required",
     413: "too-costly",
     415: "not-supported",
     422: "invalid",

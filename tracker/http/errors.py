@@ -14,6 +14,7 @@ from flask.wrappers import Response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker.db import database_unavailable
 from tracker.http.requests import context, mark_rollback
 from tracker.services.audit import record_event
 from tracker.services.errors import (
@@ -95,7 +96,9 @@ def _audit_denial(status: int) -> None:
     try:
         record_event(context(), "access.denied", "route", request.endpoint,
                      new={"status": status, "method": request.method})
-    except Exception:  # noqa: BLE001 - never let auditing a denial turn it into a 500
+    except Exception as exc:  # noqa: BLE001 - never let auditing a denial turn it into a 500
+        if database_unavailable(exc):
+            raise  # answered 503 like any other request that cannot reach the database
         log.exception("could not audit a denial request_id=%s", g.get("request_id"))
         mark_rollback()
 
@@ -103,6 +106,14 @@ def _audit_denial(status: int) -> None:
 def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
+        response = make_response(_http_answer(exc))
+        if (exc.code or 500) == 405:
+            # RFC 9110 §15.5.6: every 405 names the methods the resource does allow, whatever
+            # format the answer takes (problem document, FHIR outcome or page).
+            response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
+        return response
+
+    def _http_answer(exc: HTTPException) -> Any:
         status = exc.code or 500
         mark_rollback()
         if status == 403:
@@ -115,8 +126,6 @@ def install(app: Flask) -> None:
             response = problem(status, detail)
             if status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"
-            if status == 405 and exc.get_response().headers.get("Allow"):
-                response.headers["Allow"] = exc.get_response().headers["Allow"]
             return response
         return _page(status, detail)
 
@@ -174,6 +183,8 @@ def install(app: Flask) -> None:
     def _crash(exc: Exception) -> Any:
         incident = secrets.token_hex(6)
         mark_rollback()
+        if database_unavailable(exc):
+            return _unavailable(exc, incident)
         log.exception("unhandled error incident=%s request_id=%s", incident, g.get("request_id"))
         detail = f"An unexpected error occurred. Incident {incident} has been logged."
         if (own := _own_format()) is not None:
@@ -181,6 +192,43 @@ def install(app: Flask) -> None:
         if wants_json():
             return problem(500, detail, incident=incident)
         return _page(500, detail, incident)
+
+
+# A database fault is expected (a restart, a failover): the client is told to send the request
+# again, and the log gets one line, not a traceback.
+UNAVAILABLE_CODE = "DATABASE_UNAVAILABLE"
+_UNAVAILABLE_API = ("The database cannot be reached for a moment. Send the request again in "
+                    "{wait}; a write sent again with the same Idempotency-Key is recorded at "
+                    "most once.")
+_UNAVAILABLE_OTHER = ("The database cannot be reached for a moment. Send the request again "
+                      "in {wait}.")
+_UNAVAILABLE_PAGE = ("The database cannot be reached for a moment. Wait {wait} and try "
+                     "again. If you had sent a form, check whether your change is shown "
+                     "before you send it again.")
+
+
+def _unavailable(exc: BaseException, incident: str) -> Response:
+    """503 with Retry-After, in the format of the path: problem+json (code
+    DATABASE_UNAVAILABLE), OperationOutcome (FHIR, CDS Hooks) or a page."""
+    retry_after = int(current_app.config["DB_RETRY_AFTER_SECONDS"])
+    g.database_unavailable = True  # nothing else of this request touches the database
+    orig = getattr(exc, "orig", None) or exc
+    # Names and codes only: an SQL error's text can carry the statement's values.
+    log.warning("database unavailable incident=%s request_id=%s method=%s endpoint=%s "
+                "error=%s sqlstate=%s", incident, g.get("request_id"), request.method,
+                request.endpoint or "-", type(orig).__name__, getattr(orig, "sqlstate", None))
+    wait = _wait_text(retry_after)
+    if (own := _own_format()) is not None:
+        answer = own(503, _UNAVAILABLE_OTHER.format(wait=wait))
+    elif wants_json():
+        answer = problem(503, _UNAVAILABLE_API.format(wait=wait), code=UNAVAILABLE_CODE,
+                         incident=incident)
+    else:
+        # The signed-in user's details cannot be loaded now: the page shows no account bar.
+        g.user = None
+        answer = make_response(_page(503, _UNAVAILABLE_PAGE.format(wait=wait), incident))
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
 def _wait_text(seconds: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,5 +25,6 @@ def healthz() -> ResponseReturnValue:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         log.warning("health check: database unreachable")
-        return jsonify({"status": "unavailable"}), 503
+        retry_after = str(current_app.config["DB_RETRY_AFTER_SECONDS"])
+        return jsonify({"status": "unavailable"}), 503, {"Retry-After": retry_after}
     return jsonify({"status": "ok"})

@@ -104,6 +104,9 @@ def writes_on_read(view: View) -> View:
 
 def _begin() -> None:
     request_id()
+    fault = g.pop("database_fault", None)
+    if fault is not None:
+        raise fault  # the database could not be reached while the session was opened
     _refuse_control_characters()
     view = current_app.view_functions.get(request.endpoint or "")
     writes = request.method not in _READ_METHODS or getattr(view, WRITES_ON_READ_ATTR, False)

@@ -17,10 +17,11 @@ from flask import Flask, Request, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask.wrappers import Response
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
-from tracker.db import reset_write_intent, set_write_intent, utcnow
+from tracker.db import database_unavailable, reset_write_intent, set_write_intent, utcnow
 from tracker.http import anonymous
 from tracker.http.requests import db_session
 from tracker.models import LoginSession, User
@@ -98,7 +99,15 @@ class DatabaseSessionInterface(SessionInterface):
             session = ServerSession()
             session.api = True
             return session
-        signed_in = self._open_signed_in(app, request)
+        try:
+            signed_in = self._open_signed_in(app, request)
+        except SQLAlchemyError as exc:
+            if not database_unavailable(exc):
+                raise
+            # Raised again by the first before-request function, so that it is answered like
+            # any other request that cannot reach the database (503), not as a crash.
+            g.database_fault = exc
+            signed_in = None
         if signed_in is None:
             values = anonymous.load(app, request.cookies.get(anonymous.cookie_name(app)))
             # Only a live row signs a person in, never the anonymous cookie (its values are
@@ -153,8 +162,8 @@ class DatabaseSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
-        if session.api:
-            return
+        if session.api or g.get("database_unavailable"):
+            return  # a 503 leaves the session (row and cookies) as the request found it
         now = self._now(app)
         expired_id = g.pop("expired_session_id", None)
         # Only a signed-in person has a row; everybody else's values travel in the signed cookie.

@@ -4,7 +4,8 @@
 from tracker.db import Base
 from tracker.models.audit import AuditEvent
 from tracker.models.imports import ImportedPatient, PatientImport
-from tracker.models.interop import CdsClient
+from tracker.models.interop import CdsClient, CdsJwtId
+from tracker.models.notices import Notice, NoticeAudience, NoticeStatus
 from tracker.models.patient import Acknowledgment, CategoryChange, CourseEnd, Patient
 from tracker.models.people import (
     ApiToken,
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "CategoryChange",
     "CdsClient",
+    "CdsJwtId",
     "ComprehensionAttempt",
     "ContraceptionEntry",
     "Counseling",
@@ -51,6 +53,9 @@ __all__ = [
     "ImportedPatient",
     "LoginAttempt",
     "LoginSession",
+    "Notice",
+    "NoticeAudience",
+    "NoticeStatus",
     "PasswordReset",
     "Patient",
     "PatientAccount",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, utcnow
 from tracker.domain.facts import Category
 from tracker.models._types import StrEnumType, one_of
 from tracker.models.people import User
+
+# The languages reminders are written in (templates/email/<language>/).
+LANGUAGES = ("en", "es")
 
 
 class Patient(Base):
@@ -20,6 +23,7 @@ class Patient(Base):
         Index("ix_patients_prescriber_name", "prescriber_id", "last_name", "first_name"),
         Index("ix_patients_prescriber_birth", "prescriber_id", "date_of_birth"),
         Index("ix_patients_program_number", "program_number", unique=True),
+        one_of("language", LANGUAGES, "language_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +38,12 @@ class Patient(Base):
     # admits NULL only because SQLite cannot make a column of a table with rows NOT NULL
     # without rebuilding the table (and every table that refers to it).
     program_number: Mapped[str] = mapped_column(String(20), nullable=True)
+    # Reminders (tracker.services.notices): where to send them, in which language, and
+    # whether the patient declined them. The defaults are the database's, so that the bulk
+    # writers (import, generated demo) need not name these columns.
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), server_default="en")
+    reminders_opted_out: Mapped[bool] = mapped_column(server_default=false())
 
     prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
 

@@ -18,6 +18,7 @@ class Role(StrEnum):
     PRESCRIBER = "prescriber"
     PHARMACIST = "pharmacist"
     STAFF = "staff"  # a prescriber's designee: prepares the prescriber's work, never signs
+    AUDITOR = "auditor"  # reads reports and audit trails; no clinical record, no change
     PATIENT = "patient"  # a patient's own portal account: sees only their own record
 
 

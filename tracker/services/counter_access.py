@@ -5,7 +5,9 @@ number alone must not let anyone find the birth date by trying dates, so:
 
 - wrong birth dates for one authorization number, from any user (lookup or reverse), lock that
   number for pharmacy staff after 5 tries in 24 hours;
-- 30 failed lookups by one user in an hour lock that user's lookups.
+- 30 failed lookups by one user in an hour lock that user's lookups. A `$rems-etasu` look-up
+  by pharmacy staff (a patient named by case number, or by name and birth date) that finds no
+  one is a failed lookup too: it counts toward the same 30, and the lock pauses both kinds.
 
 Every lookup, found or not, is written to the audit trail (who, from which pharmacy, which
 number; for a number that exists, on its patient's trail), which is also where the throttle
@@ -35,6 +37,10 @@ LOOKUP_FAILED = "authorization.lookup_failed"
 REVERSE_FAILED = "authorization.reverse_failed"
 THROTTLED = "authorization.lookup_throttled"
 FAILURES = (LOOKUP_FAILED, REVERSE_FAILED)
+# Written by tracker.services.rems_status; named here, where the throttle counts it.
+ETASU_LOOKUP_FAILED = "rems.status_not_found"
+ETASU_THROTTLED = "rems.status_throttled"
+USER_FAILURES = (*FAILURES, ETASU_LOOKUP_FAILED)
 NUMBER_MAX = 20  # what authorization_by_number accepts; a longer text is logged cut to this
 
 
@@ -69,7 +75,7 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     failures = ctx.session.execute(
         select(AuditEvent.occurred_at, for_number.label("on_number"),
                for_user.label("by_user"))
-        .where(AuditEvent.action.in_(FAILURES), AuditEvent.occurred_at > number_since,
+        .where(AuditEvent.action.in_(USER_FAILURES), AuditEvent.occurred_at > number_since,
                or_(for_number, for_user))
     ).all()
     by_number = _lock_end([at for at, on_number, _ in failures if on_number],
@@ -79,9 +85,7 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     if by_number is None and by_user is None:
         return
     if by_user is not None and (by_number is None or by_user >= by_number):
-        until, why = by_user, (
-            f"More than {USER_FAILURES_MAX - 1} lookups failed from your account within an hour; "
-            f"lookups are paused.")
+        until, why = by_user, _USER_LOCKED
     else:
         assert by_number is not None
         until, why = by_number, (
@@ -90,6 +94,27 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     record_event(ctx, THROTTLED, "authorization", typed,
                  new={"pharmacy_id": ctx.actor.pharmacy_id, "until": until.isoformat()})
     raise Throttled(why, _seconds_until(ctx, until))
+
+
+_USER_LOCKED = (f"More than {USER_FAILURES_MAX - 1} lookups failed from your account within an "
+                f"hour; lookups are paused.")
+
+
+def check_user_not_throttled(ctx: Context) -> None:
+    """Raise Throttled (and log the attempt) when the acting user's lookups are locked: the
+    check of a `$rems-etasu` look-up, which names a patient rather than an authorization."""
+    failures = list(ctx.session.scalars(
+        select(AuditEvent.occurred_at)
+        .where(AuditEvent.actor_id == ctx.actor.user_id,
+               AuditEvent.action.in_(USER_FAILURES),
+               AuditEvent.occurred_at > ctx.now() - USER_WINDOW)
+    ))
+    until = _lock_end(failures, USER_FAILURES_MAX, USER_WINDOW)
+    if until is None:
+        return
+    record_event(ctx, ETASU_THROTTLED, "patient", None,
+                 new={"pharmacy_id": ctx.actor.pharmacy_id, "until": until.isoformat()})
+    raise Throttled(_USER_LOCKED, _seconds_until(ctx, until))
 
 
 def record_access(ctx: Context, auth: Authorization) -> None:

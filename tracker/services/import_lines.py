@@ -9,7 +9,7 @@ problems, each as (field, why)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from tracker.domain import facts as f
 from tracker.domain.comprehension import grade
 from tracker.domain.decision import Decision
-from tracker.domain.policy import Policy
+from tracker.domain.policy import Policy, policy_for
 from tracker.domain.rules import evaluate, evaluate_dispense
 from tracker.services.facts import join_methods
 from tracker.services.patients import (
@@ -98,14 +98,20 @@ class History:
 
 @dataclass(frozen=True)
 class LineContext:
-    """What validating a line needs from outside it."""
+    """What validating a line needs from outside it: plain values only, so that it can be sent
+    to the processes that check the lines of a large file side by side."""
 
     today: date
-    policy: Callable[[date], Policy]
     rule_sets: tuple[Policy, ...]
-    first_rule_set: date
     home_testing_permitted: bool
     pharmacies: Mapping[str, int]  # NCPDP id -> pharmacy id
+
+    @property
+    def first_rule_set(self) -> date:
+        return self.rule_sets[0].in_force_from
+
+    def policy(self, on: date) -> Policy:
+        return policy_for(on, self.rule_sets)
 
 
 class _Checker:
@@ -384,8 +390,8 @@ def _fills(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineContex
         if not decision.dispensable:
             for reason in decision.unmet:
                 check.add(path + "authorized_on", f"The rules did not allow this authorization "
-                          f"on {authorized.isoformat()} ({decision.rule_set}): {reason.code}: "
-                          f"{reason.message}")
+                          f"on {authorized.isoformat()} ({decision.rule_set}): {reason.message} "
+                          f"[{reason.code}]")
             return
         last_day = decision.do_not_dispense_after
         if dispensed is not None and last_day is not None and dispensed > last_day:
@@ -473,8 +479,8 @@ def _dispensable(check: _Checker, path: str, h: History, fill: Fill,
                                  authorization)
     for reason in decision.unmet:
         check.add(path + "dispensed_on", f"The rules did not allow this dispense on "
-                  f"{fill.dispensed_on.isoformat()} ({decision.rule_set}): {reason.code}: "
-                  f"{reason.message}")
+                  f"{fill.dispensed_on.isoformat()} ({decision.rule_set}): {reason.message} "
+                  f"[{reason.code}]")
     return decision.dispensable
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,6 +10,7 @@ from tracker.domain.enrollment import enrollment_status
 from tracker.domain.facts import Category
 from tracker.domain.validation import clinical_date_error, needs_guardian, signature_matches
 from tracker.models import Acknowledgment, CategoryChange, CourseEnd, Patient
+from tracker.models.patient import LANGUAGES
 from tracker.services import text
 from tracker.services.audit import record_event
 from tracker.services.care_team import (
@@ -30,6 +32,7 @@ from tracker.services.signing import SignerProof, proves_signer, rejected_signat
 from tracker.services.text import has_control_characters
 
 NAME_MAX = 100
+UNCHANGED = object()  # a field the caller does not change
 
 
 @dataclass(frozen=True)
@@ -262,4 +265,58 @@ def end_course(ctx: Context, patient_id: int, last_dose_on: date | None) -> Pati
     ctx.session.flush()
     record_event(ctx, "course.ended", "patient", patient.id, patient_id=patient.id,
                  new={"last_dose_on": last_dose_on})
+    return patient
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_MAX = 254
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def check_patient_email(errors: dict[str, list[str]], value: str | None) -> str | None:
+    """An optional email address: blank is none; otherwise one address (as typed, trimmed)."""
+    address = (value or "").strip()
+    if not address:
+        return None
+    if has_control_characters(address) or not _EMAIL.match(address) or len(address) > EMAIL_MAX:
+        errors.setdefault("email", []).append(
+            "Enter a valid email address (name@example.org), or leave it blank.")
+    return address
+
+
+def change_reminders(ctx: Context, patient_id: int, *, email: str | None | object = UNCHANGED,
+                     language: str | object = UNCHANGED,
+                     opted_out: bool | object = UNCHANGED) -> Patient:
+    """The patient's email address (optional), the language of their reminders and whether
+    they declined reminders, as the prescriber or their staff enter them; only what is given
+    changes. Audited with the old and new values; nothing is stored when anything is invalid."""
+    patient = own_patient(ctx, patient_id)
+    errors: dict[str, list[str]] = {}
+    new: dict[str, object] = {}
+    if email is not UNCHANGED:
+        if email is not None and not isinstance(email, str):
+            errors.setdefault("email", []).append("Enter an email address, or leave it blank.")
+        else:
+            new["email"] = check_patient_email(errors, email)
+    if language is not UNCHANGED:
+        if language not in LANGUAGES:
+            errors.setdefault("language", []).append(
+                "Choose the language of the reminders: en (English) or es (Spanish).")
+        else:
+            new["language"] = language
+    if opted_out is not UNCHANGED:
+        if not isinstance(opted_out, bool):
+            errors.setdefault("reminders_opted_out", []).append("Answer yes or no.")
+        else:
+            new["reminders_opted_out"] = opted_out
+    require(errors)
+    old = {name: getattr(patient, name) for name in new}
+    changed = {name: value for name, value in new.items() if old[name] != value}
+    if not changed:
+        return patient
+    for name, value in changed.items():
+        setattr(patient, name, value)
+    ctx.session.flush()
+    record_event(ctx, "patient.reminders_changed", "patient", patient.id, patient_id=patient.id,
+                 old={name: old[name] for name in changed}, new=changed)
     return patient

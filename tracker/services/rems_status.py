@@ -8,12 +8,17 @@ Who may find whom is `_scope`, the one place a role is given patients to look up
 - pharmacy staff find any patient (they fill prescriptions from every prescriber) but only by
   a case number or an exact name and birth date, and get the minimum-necessary view of API.md:
   the decision folded by `fold_for_pharmacy`, no checklist;
+- a registered system acting for named prescribers (a CDS Hooks client, tracker.fhir.cds)
+  finds those prescribers' patients;
 - any other role finds nobody.
 
-A patient the caller may not see is answered exactly like one who does not exist."""
+A patient the caller may not see is answered exactly like one who does not exist. Pharmacy
+staff, who may name any patient, are throttled as at the counter (tracker.services.
+counter_access): failed look-ups count with the user's failed authorization look-ups."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,13 +32,14 @@ from tracker.models import Patient, Prescription, Role
 from tracker.services.audit import record_event
 from tracker.services.care_team import is_clinic_role, prescribers_in_reach
 from tracker.services.context import Context
+from tracker.services.counter_access import ETASU_LOOKUP_FAILED, check_user_not_throttled
 from tracker.services.facts import load_many_patient_facts
 from tracker.services.queries.worklist import _unreported_positives, outlook_of, summary_of
 
 CASE_NUMBER_MAX = 20
 NAME_MAX = 100
 LOOKED_UP = "rems.status_read"
-NOT_FOUND = "rems.status_not_found"
+NOT_FOUND = ETASU_LOOKUP_FAILED
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,10 @@ class RemsStatus:
     open_authorization: OpenAuthorization | None
 
 
-def _scope(ctx: Context) -> ColumnElement[bool] | None:
+def _scope(ctx: Context, for_prescribers: Sequence[int] | None) -> ColumnElement[bool] | None:
     """The patients the acting user may look up, as a condition; None: nobody."""
+    if for_prescribers is not None:  # a registered system, never a signed-in person
+        return Patient.prescriber_id.in_(for_prescribers) if ctx.actor.user_id is None else None
     role = ctx.actor.role
     if is_clinic_role(role):  # a prescriber, their own; staff, their prescribers' (API.md)
         return Patient.prescriber_id.in_(prescribers_in_reach(ctx))
@@ -95,10 +103,11 @@ def _names_agree(patient: Patient, query: PatientQuery) -> bool:
         " ".join(query.given))
 
 
-def find_patient(ctx: Context, query: PatientQuery) -> Patient | None:
+def find_patient(ctx: Context, query: PatientQuery,
+                 for_prescribers: Sequence[int] | None = None) -> Patient | None:
     """The one patient the caller may see that the query names, or None (none, or several:
-    never a guess)."""
-    scope = _scope(ctx)
+    never a guess). `for_prescribers`: the caller is a system acting for these prescribers."""
+    scope = _scope(ctx, for_prescribers)
     if scope is None:
         return None
     stmt = select(Patient).where(scope)
@@ -114,15 +123,22 @@ def find_patient(ctx: Context, query: PatientQuery) -> Patient | None:
     return found[0] if len(found) == 1 else None
 
 
-def rems_status(ctx: Context, query: PatientQuery) -> RemsStatus | None:
+def rems_status(ctx: Context, query: PatientQuery,
+                for_prescribers: Sequence[int] | None = None) -> RemsStatus | None:
     """The decision on the next fill of the patient the query names, or None when the caller
-    may see no such patient. Every look-up, found or not, is written to the audit trail."""
-    patient = find_patient(ctx, query)
+    may see no such patient. Every look-up, found or not, is written to the audit trail.
+    Throttled (raised) when pharmacy staff failed too many look-ups within the hour."""
+    if _folded(ctx) and for_prescribers is None:
+        check_user_not_throttled(ctx)
+    patient = find_patient(ctx, query, for_prescribers)
+    # A system has no user row: the event names it (the CDS client's issuer).
+    system = {"system": ctx.actor.name} if for_prescribers is not None else {}
     if patient is None:
-        record_event(ctx, NOT_FOUND, "patient", None,
-                     new={"by": "case_number" if query.case_number else "name_and_birth_date"})
+        record_event(ctx, NOT_FOUND, "patient", None, new={
+            "by": "case_number" if query.case_number else "name_and_birth_date", **system})
         return None
-    record_event(ctx, LOOKED_UP, "patient", patient.id, patient_id=patient.id)
+    record_event(ctx, LOOKED_UP, "patient", patient.id, patient_id=patient.id,
+                 new=system or None)
     facts = load_many_patient_facts(ctx.session, [patient])[patient.id]
     rxs = ctx.session.scalars(select(Prescription).where(Prescription.patient_id == patient.id))
     unreported = _unreported_positives(ctx, [patient.id])[patient.id]
@@ -132,7 +148,7 @@ def rems_status(ctx: Context, query: PatientQuery) -> RemsStatus | None:
                       if a.issued_on <= today and (a.do_not_dispense_after is None
                                                    or a.do_not_dispense_after >= today)), None)
     decision = seen.outlook.decision
-    if _folded(ctx):
+    if _folded(ctx) and for_prescribers is None:
         return RemsStatus(patient, patient.program_number, today, True,
                           fold_for_pharmacy(decision), (), open_auth)
     return RemsStatus(patient, patient.program_number, today, False, decision, seen.checklist,

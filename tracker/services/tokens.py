@@ -98,6 +98,7 @@ def authenticate_token(session: Session, token: str, now: datetime) -> User | No
             with session.begin_nested():
                 session.execute(update(ApiToken).where(ApiToken.id == row.id)
                                 .values(last_used_at=now))
-        except OperationalError:
-            pass
+        except OperationalError as exc:
+            if exc.connection_invalidated:
+                raise  # the connection is gone: nothing else of the request can run either
     return user

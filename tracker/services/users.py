@@ -74,7 +74,7 @@ def create_user(
         "role": [], "email": [], "name": [], "password": [], "npi": [], "pharmacy": []
     }
     if role not in {r.value for r in Role}:
-        errors["role"].append("The role is one of admin, prescriber, pharmacist, staff.")
+        errors["role"].append("The role is one of admin, prescriber, pharmacist, staff, auditor.")
     if has_control_characters(email) or not _EMAIL.match(email) or len(email) > 254:
         errors["email"].append("Enter a valid email address.")
     elif ctx.session.scalar(select(User.id).where(func.lower(User.email) == email)):

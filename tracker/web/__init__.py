@@ -9,7 +9,7 @@ from tracker.http import requests
 from tracker.http.access import permission_of
 from tracker.http.sessions import DEACTIVATED_KEY
 from tracker.models import User
-from tracker.web import formatting, i18n
+from tracker.web import formatting, i18n, shown_again
 
 
 def _load_user(user_id: str) -> object | None:
@@ -54,11 +54,13 @@ def install(app: Flask) -> None:
     def _current_user() -> None:
         g.user = current_user.user if current_user.is_authenticated else None
 
+    shown_again.install(app)
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {"current": g.get("user"), "nav_endpoints": _nav_endpoints(app)}
 
-    from tracker.web import admin, audit_views, auth, pharmacy, portal, prescriber
+    from tracker.web import admin, audit_views, auth, pharmacy, portal, prescriber, reports
 
     app.register_blueprint(auth.bp)
     prescriber.register(app)
@@ -66,3 +68,4 @@ def install(app: Flask) -> None:
     admin.register(app)
     audit_views.register(app)
     portal.install(app)
+    reports.register(app)

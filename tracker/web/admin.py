@@ -38,6 +38,7 @@ from tracker.services.paging import page_number
 from tracker.services.queries import (
     admin_overview,
     audit_events,
+    notice_list,
     pharmacy_list,
     token_list,
     user_list,
@@ -58,6 +59,7 @@ from tracker.web.admin_forms import (
 )
 from tracker.web.audit_words import action_label, changes
 from tracker.web.forms import show_service_errors
+from tracker.web.shown_again import show_again
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = Role.ADMIN
@@ -93,6 +95,24 @@ def home() -> ResponseReturnValue:
     )
 
 
+# --- reminder notices ---------------------------------------------------------------------------
+
+
+@bp.route("/notices", methods=["GET"])
+@requires(ADMIN)
+def notices() -> ResponseReturnValue:
+    """The reminder emails of `tracker notify run`: sent, waiting and failed, newest first."""
+    ctx = context()
+    status = request.args.get("status") or None
+    if status not in notice_list.STATUS_LABELS:
+        status = None
+    found = notice_list.list_notices(ctx, page_number(request.args.get("page")), status)
+    return render_template("admin/notices.html", found=found, status=status,
+                           counts=notice_list.counts(ctx),
+                           statuses=notice_list.STATUS_LABELS,
+                           args={"status": status} if status else {})
+
+
 # --- pharmacies ---------------------------------------------------------------------------------
 
 
@@ -121,22 +141,22 @@ def new_pharmacy() -> ResponseReturnValue:
         else:
             flash(f"Pharmacy {pharmacy.name} is created.")
             return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/pharmacy_new.html", form=form), status
+    if request.method == "POST":
+        return show_again(form, url_for("admin.new_pharmacy"))
+    return render_template("admin/pharmacy_new.html", form=form)
 
 
-def _pharmacy_page(pharmacy_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
+def _pharmacy_page(pharmacy_id: int) -> ResponseReturnValue:
     ctx = context()
     today = ctx.today()
     found = pharmacy_list.get_pharmacy(ctx, pharmacy_id)
-    forms.setdefault("reactivation", ReactivationForm(formdata=None,
-                                                      data={"activated_on": today}))
-    forms.setdefault("training", TrainingForm(formdata=None, data={"trained_on": today}))
+    forms = {"reactivation": ReactivationForm(formdata=None, data={"activated_on": today}),
+             "training": TrainingForm(formdata=None, data={"trained_on": today})}
     staff = pharmacy_list.pharmacy_staff(ctx, pharmacy_id, page_number(request.args.get("page")))
     events = audit_events.history(ctx, "pharmacy", pharmacy_id,
                              page_number(request.args.get("history")))
     return render_template("admin/pharmacy.html", found=found, staff=staff, events=events,
-                           **forms), status
+                           **forms)
 
 
 @bp.route("/pharmacies/<int:pharmacy_id>", methods=["GET"])
@@ -162,8 +182,9 @@ def edit_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
         else:
             flash("The pharmacy's details are saved.")
             return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/pharmacy_edit.html", form=form, pharmacy=current), status
+    if request.method == "POST":
+        return show_again(form, url_for("admin.edit_pharmacy", pharmacy_id=pharmacy_id))
+    return render_template("admin/pharmacy_edit.html", form=form, pharmacy=current)
 
 
 @bp.route("/pharmacies/<int:pharmacy_id>/reactivation", methods=["POST"])
@@ -178,7 +199,7 @@ def reactivate_pharmacy(pharmacy_id: int) -> ResponseReturnValue:
         else:
             flash("The annual reactivation is recorded.")
             return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
-    return _pharmacy_page(pharmacy_id, 422, reactivation=form)
+    return show_again(form, url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
 
 
 @bp.route("/pharmacies/<int:pharmacy_id>/training", methods=["POST"])
@@ -194,7 +215,7 @@ def record_training(pharmacy_id: int) -> ResponseReturnValue:
         else:
             flash("The staff training attestation is recorded.")
             return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
-    return _pharmacy_page(pharmacy_id, 422, training=form)
+    return show_again(form, url_for("admin.pharmacy", pharmacy_id=pharmacy_id))
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -234,23 +255,24 @@ def new_user() -> ResponseReturnValue:
         else:
             return render_template("admin/user_created.html", user=made.user,
                                    initial_password=made.initial_password)
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/user_new.html", form=form), status
+    if request.method == "POST":
+        return show_again(form, url_for("admin.new_user"))
+    return render_template("admin/user_new.html", form=form)
 
 
-def _user_page(user_id: int, status: int = 200, **forms: Any) -> ResponseReturnValue:
+def _user_page(user_id: int) -> ResponseReturnValue:
     ctx = context()
     found = user_list.get_user(ctx, user_id)
-    forms.setdefault("deactivate", DeactivateForm(formdata=None))
-    forms.setdefault("reactivate", ReactivateForm(formdata=None))
     works_for = care_team.prescribers_of(ctx, user_id)
-    forms.setdefault("works_for_form", WorksForForm(
-        formdata=None, data={"works_for": "\n".join(p.email for p in works_for)}))
+    forms = {"deactivate": DeactivateForm(formdata=None),
+             "reactivate": ReactivateForm(formdata=None),
+             "works_for_form": WorksForForm(
+                 formdata=None, data={"works_for": "\n".join(p.email for p in works_for)})}
     tokens = token_list.list_tokens(ctx, page_number(request.args.get("tokens")), "all", user_id)
     events = audit_events.history(ctx, "user", user_id, page_number(request.args.get("history")))
     return render_template("admin/user.html", found=found, tokens=tokens, events=events,
                            is_self=found.user.id == g.user.id, works_for=works_for,
-                           **forms), status
+                           **forms)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET"])
@@ -272,7 +294,7 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
             flash(f"{done.name} is deactivated: their sessions have ended and their API "
                   f"tokens are revoked.")
             return redirect(url_for("admin.user", user_id=user_id))
-    return _user_page(user_id, 422, deactivate=form)
+    return show_again(form, url_for("admin.user", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/works-for", methods=["POST"])
@@ -289,7 +311,7 @@ def set_works_for(user_id: int) -> ResponseReturnValue:
         else:
             flash("Whom they work for is saved.")
             return redirect(url_for("admin.user", user_id=user_id))
-    return _user_page(user_id, 422, works_for_form=form)
+    return show_again(form, url_for("admin.user", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
@@ -304,7 +326,7 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
         else:
             flash(f"{done.name} is active again. Their old API tokens stay revoked.")
             return redirect(url_for("admin.user", user_id=user_id))
-    return _user_page(user_id, 422, reactivate=form)
+    return show_again(form, url_for("admin.user", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -323,7 +345,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         link = url_for("auth.reset_password", token=made.token, _external=True)
         return render_template("admin/password_reset.html", user=made.user, link=link,
                                expires_at=made.expires_at)
-    return _user_page(user_id, 422)
+    return redirect(url_for("admin.user", user_id=user_id), 303)
 
 
 # --- tokens -------------------------------------------------------------------------------------

@@ -13,9 +13,11 @@ from tracker.services.administration import REASON_MAX
 from tracker.services.pharmacies import NAME_MAX
 from tracker.services.queries.token_list import TOKEN_STATUSES
 from tracker.web.forms import explain_unreadable_date
+from tracker.web.shown_again import ShownAgainForm
 
 ROLE_CHOICES = [("prescriber", "Prescriber"), ("staff", "Office staff (a prescriber's)"),
-                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator")]
+                ("pharmacist", "Pharmacy staff"), ("admin", "Administrator"),
+                ("auditor", "Auditor (reports and audit trails, read-only)")]
 WORKS_FOR_HELP = ("The emails of the prescribers they work for, one per line. Office staff "
                   "prepare those prescribers' work and never sign for them.")
 
@@ -37,7 +39,7 @@ def _reason(label: str, hint: str) -> TextAreaField:
         description=hint)
 
 
-class PharmacyForm(FlaskForm):
+class PharmacyForm(ShownAgainForm):
     name = StringField("Name", validators=[DataRequired("Enter the pharmacy's name."),
                                            Length(max=NAME_MAX)])
     ncpdp_id = StringField("NCPDP id", validators=[DataRequired("Enter the NCPDP id.")],
@@ -67,7 +69,7 @@ class PharmacyEditForm(PharmacyForm):
     submit = SubmitField("Save the changes")
 
 
-class ReactivationForm(FlaskForm):
+class ReactivationForm(ShownAgainForm):
     activated_on = DateField("Reactivation date",
                              validators=[InputRequired("Enter the reactivation date.")])
     submit = SubmitField("Record the reactivation")
@@ -76,7 +78,7 @@ class ReactivationForm(FlaskForm):
         explain_unreadable_date(field)
 
 
-class TrainingForm(FlaskForm):
+class TrainingForm(ShownAgainForm):
     trained_on = DateField("Attestation date",
                            validators=[InputRequired("Enter the attestation date.")])
     attested_by = StringField(
@@ -89,7 +91,7 @@ class TrainingForm(FlaskForm):
         explain_unreadable_date(field)
 
 
-class UserForm(FlaskForm):
+class UserForm(ShownAgainForm):
     role = SelectField("Role", choices=_choices(ROLE_CHOICES))
     name = StringField("Full name", validators=[DataRequired("Enter the person's name."),
                                                 Length(max=NAME_MAX)])
@@ -108,20 +110,20 @@ class UserForm(FlaskForm):
     submit = SubmitField("Create the user")
 
 
-class WorksForForm(FlaskForm):
+class WorksForForm(ShownAgainForm):
     works_for = TextAreaField("Works for", validators=[Length(max=5000)],
                               description=WORKS_FOR_HELP)
     submit = SubmitField("Save whom they work for")
 
 
-class DeactivateForm(FlaskForm):
+class DeactivateForm(ShownAgainForm):
     reason = _reason("Reason for deactivating",
                      "For example: left the practice. Their sessions end and their API "
                      "tokens are revoked at once.")
     submit = SubmitField("Deactivate")
 
 
-class ReactivateForm(FlaskForm):
+class ReactivateForm(ShownAgainForm):
     reason = _reason("Reason for reactivating", "For example: returned from leave.")
     submit = SubmitField("Reactivate")
 

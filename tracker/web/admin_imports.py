@@ -5,11 +5,12 @@ what is imported is exactly what was checked. Both steps are audited."""
 
 from __future__ import annotations
 
-import os
 import re
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -21,16 +22,19 @@ from tracker.http.requests import context, mark_rollback
 from tracker.models import Role
 from tracker.services.audit import record_event
 from tracker.services.errors import Forbidden, NotFound
-from tracker.services.imports import ImportReport, file_digest, import_file
+from tracker.services.import_uploads import keep, kept_path
+from tracker.services.imports import ImportedId, ImportReport, file_digest, import_file
+from tracker.web.shown_again import ShownAgainForm, show_again
 
 bp = Blueprint("admin_imports", __name__, url_prefix="/admin/imports")
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
-class UploadForm(FlaskForm):
+class UploadForm(ShownAgainForm):
     prescriber_email = EmailField("Prescriber's email", validators=[DataRequired(),
                                                                      Length(max=254)])
-    file = FileField("JSON Lines file (one patient per line)", validators=[FileRequired()])
+    file = FileField("JSON Lines file (one patient per line)",
+                     validators=[FileRequired("Choose the JSON Lines file to check.")])
     submit = SubmitField("Check the file")
 
 
@@ -42,35 +46,54 @@ class ConfirmImportForm(FlaskForm):
 
 
 def _kept(sha256: str) -> Path:
-    """Where an uploaded file waits for its confirmation: named by its hash only."""
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder / f"{sha256}.jsonl"
+    return kept_path(current_app.instance_path, sha256)
 
 
 def _keep(data: bytes) -> str:
     sha256 = file_digest(data)
-    path = _kept(sha256)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    keep(current_app.instance_path, sha256, data)
     return sha256
 
 
-def _page(upload: UploadForm, report: ImportReport | None = None,
-          confirm: ConfirmImportForm | None = None, done: bool = False,
-          status: int = 200) -> ResponseReturnValue:
+# Post/Redirect/Get: each step's outcome (the report, whether it was imported, a problem with
+# the confirmation) waits in the server-side session for the GET of the page, shown once.
+_OUTCOME_KEY = "_import_outcome"
+
+
+def _show(report: ImportReport | None = None, confirm: dict[str, str] | None = None,
+          done: bool = False, error: str | None = None) -> ResponseReturnValue:
+    session[_OUTCOME_KEY] = {"report": asdict(report) if report is not None else None,
+                             "confirm": confirm, "done": done, "error": error}
+    return redirect(url_for("admin_imports.upload"), 303)
+
+
+def _report(kept: dict[str, Any]) -> ImportReport:
+    ids = [ImportedId(**i) for i in kept.pop("ids")]
+    return ImportReport(ids=ids, **kept)
+
+
+def _page() -> ResponseReturnValue:
+    outcome = session.pop(_OUTCOME_KEY, None) or {}
+    upload = UploadForm()
+    if outcome.get("error"):
+        upload.form_errors.append(outcome["error"])
+    report = _report(outcome["report"]) if outcome.get("report") else None
+    confirm = (ConfirmImportForm(formdata=None, data=outcome["confirm"])
+               if outcome.get("confirm") else None)
     return render_template("admin/import.html", upload=upload, report=report, confirm=confirm,
-                           done=done), status
+                           done=bool(outcome.get("done")))
 
 
 @bp.route("", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def upload() -> ResponseReturnValue:
     """Step one: the file is checked as `tracker import --dry-run` checks it."""
+    if request.method == "GET":
+        return _page()
     form = UploadForm()
+    page = url_for("admin_imports.upload")
     if not form.validate_on_submit():
-        return _page(form, status=422 if form.is_submitted() else 200)
+        return show_again(form, page)
     ctx = context()
     data = form.file.data.read()
     name = form.file.data.filename or "import.jsonl"
@@ -80,7 +103,7 @@ def upload() -> ResponseReturnValue:
     except (NotFound, Forbidden) as exc:
         mark_rollback()
         form.prescriber_email.errors = [str(exc)]
-        return _page(form, status=422)
+        return show_again(form, page)
     record_event(ctx, "patients.import_checked", "import", None,
                  new={"file_name": report.file_name, "sha256": report.sha256,
                       "prescriber": email, "patients": len(report.ids), "new": report.new,
@@ -88,9 +111,9 @@ def upload() -> ResponseReturnValue:
     confirm = None
     if report.ok and report.new:
         _keep(data)
-        confirm = ConfirmImportForm(formdata=None, data={
-            "prescriber_email": email, "sha256": report.sha256, "file_name": report.file_name})
-    return _page(form, report, confirm, status=200 if report.ok else 422)
+        confirm = {"prescriber_email": email, "sha256": report.sha256,
+                   "file_name": report.file_name}
+    return _show(report, confirm)
 
 
 @bp.route("/confirm", methods=["POST"])
@@ -98,14 +121,11 @@ def upload() -> ResponseReturnValue:
 def confirm() -> ResponseReturnValue:
     """Step two: the kept file, found by its hash, is imported."""
     form = ConfirmImportForm()
-    upload_form = UploadForm(formdata=None)
     if not form.validate_on_submit() or not _HASH.fullmatch(form.sha256.data or ""):
-        upload_form.form_errors.append("The confirmation is not valid; upload the file again.")
-        return _page(upload_form, status=422)
+        return _show(error="The confirmation is not valid; upload the file again.")
     path = _kept(form.sha256.data or "")
     if not path.exists():
-        upload_form.form_errors.append("The checked file is no longer kept; upload it again.")
-        return _page(upload_form, status=422)
+        return _show(error="The checked file is no longer kept; upload it again.")
     data = path.read_bytes()
     ctx = context()
     try:
@@ -113,11 +133,10 @@ def confirm() -> ResponseReturnValue:
                              data)
     except (NotFound, Forbidden) as exc:
         mark_rollback()
-        upload_form.form_errors.append(str(exc))
-        return _page(upload_form, status=422)
+        return _show(error=str(exc))
     if not report.ok:
         # Something changed since the check (a pharmacy, the date): nothing was written.
         mark_rollback()
-        return _page(upload_form, report, status=422)
+        return _show(report)
     path.unlink(missing_ok=True)
-    return _page(upload_form, report, done=True)
+    return _show(report, done=True)

@@ -1,5 +1,5 @@
-"""The audit trail for admins: who did what when, per patient and per user, with proof that
-nothing was altered, printable and exportable as CSV or JSON."""
+"""The audit trail for admins and auditors: who did what when, per patient and per user, with
+proof that nothing was altered, printable and exportable as CSV or JSON."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _scope(kind: str, object_id: int) -> dict[str, int]:
 
 
 @bp.route("/", methods=["GET"])
-@requires(Role.ADMIN)
+@requires(Role.ADMIN, Role.AUDITOR)
 def index() -> ResponseReturnValue:
     """Find a patient by name, birth date, program, prescription or authorization number (one
     match opens the trail), or a patient or user by id."""
@@ -69,7 +69,7 @@ def _redirect(kind: str, object_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<kind>/<int:object_id>", methods=["GET"])
-@requires(Role.ADMIN)
+@requires(Role.ADMIN, Role.AUDITOR)
 def trail(kind: str, object_id: int) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()
@@ -86,7 +86,7 @@ def trail(kind: str, object_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<kind>/<int:object_id>/export.<fmt>", methods=["GET"])
-@requires(Role.ADMIN)
+@requires(Role.ADMIN, Role.AUDITOR)
 def export(kind: str, object_id: int, fmt: str) -> ResponseReturnValue:
     scope = _scope(kind, object_id)
     ctx = context()

@@ -65,8 +65,10 @@ _ACTIONS = {
     "token.create_refused": "API token refused",
     "cds_client.registered": "Decision-support client registered",
     "cds_client.revoked": "Decision-support client revoked",
+    "cds_client.listed": "Decision-support clients listed",
     "rems.status_read": "REMS status read",
     "rems.status_not_found": "REMS status asked for an unknown patient",
+    "rems.status_throttled": "REMS status look-ups paused after repeated misses",
     "maintenance.purged": "Old records purged",
 }
 

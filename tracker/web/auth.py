@@ -44,6 +44,7 @@ from tracker.web.forms import (
     RevokeOwnTokenForm,
     show_service_errors,
 )
+from tracker.web.shown_again import show_again
 
 bp = Blueprint("auth", __name__)
 # The session key of a form to fill in again after an expired session (server-side data only).
@@ -57,6 +58,7 @@ def home_for(role: Role) -> str:
         Role.STAFF: "prescriber.worklist",
         Role.PHARMACIST: "pharmacy.lookup",
         Role.ADMIN: "admin.home",
+        Role.AUDITOR: "reports.index",
         Role.PATIENT: "portal.home",
     }.get(role, "auth.account")
     return endpoint if endpoint in current_app.view_functions else "auth.account"
@@ -187,19 +189,20 @@ def change_password() -> ResponseReturnValue:
         except PasswordRejected as exc:
             # The failure is audited and counted: committed with this answer.
             show_service_errors(form, exc.errors)
-            return render_template("auth/change_password.html", form=form), 422
+            return show_again(form, url_for("auth.change_password"))
         except ValidationFailed as exc:
             mark_rollback()
             show_service_errors(form, exc.errors)
-            return render_template("auth/change_password.html", form=form), 422
+            return show_again(form, url_for("auth.change_password"))
         # Every other session of this user ends; this one gets a new id.
         sessions.end_all_for_user(g.db, g.user.id, context().now())
         sessions.rotate(session)
         login_user(_LoginUser(g.user))
         flash("Your password was changed.")
         return redirect(url_for(home_for(g.user.role)))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/change_password.html", form=form), status
+    if request.method == "POST":
+        return show_again(form, url_for("auth.change_password"))
+    return render_template("auth/change_password.html", form=form)
 
 
 @bp.app_errorhandler(PasswordGuessingStopped)
@@ -215,11 +218,11 @@ def password_guessing_stopped(exc: PasswordGuessingStopped) -> ResponseReturnVal
     return redirect(url_for("auth.login"))
 
 
-def _account_page(status: int = 200, form: OwnTokenForm | None = None) -> ResponseReturnValue:
+def _account_page() -> ResponseReturnValue:
     return render_template("auth/account.html", user=g.user,
                            tokens=own_tokens.own_tokens(context()),
-                           token_form=form or OwnTokenForm(formdata=None),
-                           revoke_form=RevokeOwnTokenForm(formdata=None)), status
+                           token_form=OwnTokenForm(formdata=None),
+                           revoke_form=RevokeOwnTokenForm(formdata=None))
 
 
 @bp.route("/account", methods=["GET"])
@@ -246,7 +249,7 @@ def create_token() -> ResponseReturnValue:
         else:
             return render_template("auth/token_created.html", token=token,
                                    label=form.label.data)
-    return _account_page(422, form)
+    return show_again(form, url_for("auth.account"))
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])

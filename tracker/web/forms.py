@@ -12,9 +12,10 @@ from wtforms import DateField, EmailField, PasswordField, StringField, SubmitFie
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tracker.services.tokens import LABEL_MAX
+from tracker.web.shown_again import ShownAgainForm
 
 
-class RestorableForm(FlaskForm):
+class RestorableForm(ShownAgainForm):
     """A data-entry form that, opened right after signing in again, shows what was typed before
     the session expired (tracker.http.expired_forms). It is only filled in, never sent."""
 
@@ -32,7 +33,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ShownAgainForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField(
         "New password",
@@ -42,7 +43,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class OwnTokenForm(FlaskForm):
+class OwnTokenForm(ShownAgainForm):
     label = StringField("Label", validators=[Optional(), Length(max=LABEL_MAX)],
                         description="What the token is for, for example: practice system.")
     password = PasswordField(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 
 from tracker.http.access import requires
@@ -17,6 +16,7 @@ from tracker.models import Role
 from tracker.services.errors import SignatureRejected
 from tracker.services.signing import ReenteredPassword, take_back_screen
 from tracker.web.prescriber import bp
+from tracker.web.shown_again import ShownAgainForm, show_again
 
 SESSION_KEY = "handover_patient_id"
 # What the patient may open while holding the screen: the questions of that patient, the page
@@ -27,7 +27,7 @@ _OPEN_DURING_HANDOVER = frozenset({
 })
 
 
-class EndHandoverForm(FlaskForm):
+class EndHandoverForm(ShownAgainForm):
     password = PasswordField("Your password (the clinic's, not the patient's)")
     submit = SubmitField("Take the screen back")
 
@@ -63,20 +63,18 @@ def end_handover() -> ResponseReturnValue:
     if patient_id is None:
         return redirect(url_for("prescriber.worklist"))
     form = EndHandoverForm()
-    status = 200
     if form.validate_on_submit():
         try:
             take_back_screen(context(), ReenteredPassword(form.password.data or ""))
         except SignatureRejected as exc:
+            # The failed attempt is counted (committed with this request).
             form.password.errors = [str(exc)]
-            status = 422
         else:
             session.pop(SESSION_KEY, None)
             return redirect(url_for("prescriber.patient", patient_id=patient_id))
-    elif request.method == "POST":
-        status = 422
-    return render_template("prescriber/handover_end.html", form=form,
-                           patient_id=patient_id), status
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.end_handover"))
+    return render_template("prescriber/handover_end.html", form=form, patient_id=patient_id)
 
 
 def install(app: Flask) -> None:

@@ -46,6 +46,7 @@ from tracker.web.pharmacy_forms import (
     ReverseForm,
     normalize_number,
 )
+from tracker.web.shown_again import show_again
 
 bp = Blueprint("pharmacy", __name__, url_prefix="/pharmacy")
 
@@ -118,17 +119,14 @@ def already_dispensed(found: Lookup) -> str:
 # --- views --------------------------------------------------------------------------------------
 
 
-def _status(found: Lookup, dispense_form: DispenseForm | None = None,
-            reverse_form: ReverseForm | None = None, notice: str | None = None,
-            status: int = 200) -> ResponseReturnValue:
+def _status(found: Lookup, notice: str | None = None) -> ResponseReturnValue:
     carried = {"authorization_number": found.authorization.number,
                "date_of_birth": found.patient.date_of_birth.isoformat()}
-    if dispense_form is None:
-        dispense_form = DispenseForm(formdata=None, data={
-            **carried, "quantity": found.prescription.quantity,
-            "days_supply": found.prescription.days_supply})
-    if reverse_form is None:
-        reverse_form = ReverseForm(formdata=None, data=carried)
+    # A form sent back with errors is filled in with what was typed (tracker.web.shown_again).
+    dispense_form = DispenseForm(formdata=None, data={
+        **carried, "quantity": found.prescription.quantity,
+        "days_supply": found.prescription.days_supply})
+    reverse_form = ReverseForm(formdata=None, data=carried)
     decision = found.decision
     today = decision.as_of
     last_day = decision.do_not_dispense_after
@@ -143,7 +141,7 @@ def _status(found: Lookup, dispense_form: DispenseForm | None = None,
             reason.code == ReasonCode.PHARMACY_INACTIVE for reason in found.decision.unmet),
         own_dispense=own_dispense,
     )
-    return page, status
+    return page
 
 
 def _lookup_page(form: LookupForm, status: int = 200,
@@ -177,7 +175,7 @@ def lookup() -> ResponseReturnValue:
     if request.method == "GET":
         return _lookup_page(form)
     if not form.validate_on_submit():
-        return _lookup_page(form, 422)
+        return show_again(form, url_for("pharmacy.lookup"))
     handle = _remember_lookup(form.authorization_number.data or "", form.date_of_birth.data)
     return redirect(url_for("pharmacy.result", handle=handle), 303)
 
@@ -220,6 +218,15 @@ def _refused(form: DispenseForm | ReverseForm, notice: str) -> ResponseReturnVal
     return redirect(url_for("pharmacy.result", handle=handle), 303)
 
 
+def _not_accepted(form: DispenseForm | ReverseForm) -> ResponseReturnValue:
+    """A dispense or reversal form with errors: nothing is stored, and the status page shows
+    the form again with what was typed and why (Post/Redirect/Get)."""
+    mark_rollback()
+    found = _carried(form)
+    handle = _remember_lookup(found.authorization.number, found.patient.date_of_birth)
+    return show_again(form, url_for("pharmacy.result", handle=handle))
+
+
 def _carried(form: DispenseForm | ReverseForm) -> Lookup:
     """Look the authorization up again from the status page's hidden fields."""
     number = normalize_number(form.authorization_number.data) or ""
@@ -238,8 +245,7 @@ def dispense() -> ResponseReturnValue:
     form = DispenseForm()
     found = _carried(form)
     if not form.validate_on_submit():
-        mark_rollback()
-        return _status(found, dispense_form=form, status=422)
+        return _not_accepted(form)
     ctx = context()
     try:
         row = dispenses.dispense(ctx, found.prescription.id, found.authorization.number,
@@ -248,7 +254,7 @@ def dispense() -> ResponseReturnValue:
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)
-        return _status(_carried(form), dispense_form=form, status=422)
+        return _not_accepted(form)
     except Refused:
         # The refusal's audit event is committed with the request; look again to say why.
         return _refused(form, "The dispense was not recorded.")
@@ -263,15 +269,14 @@ def reverse() -> ResponseReturnValue:
     form = ReverseForm()
     found = _carried(form)
     if not form.validate_on_submit():
-        mark_rollback()
-        return _status(found, reverse_form=form, status=422)
+        return _not_accepted(form)
     number = found.authorization.number
     try:
         authorizations.reverse(context(), number, form.reason.data, found.patient.date_of_birth)
     except ValidationFailed as exc:
         mark_rollback()
         show_service_errors(form, exc.errors)
-        return _status(_carried(form), reverse_form=form, status=422)
+        return _not_accepted(form)
     except Refused:
         return _refused(form, "The authorization was not reversed.")
     flash(f"Authorization {number} is reversed; the prescription is back with the "

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from tracker.services.authorizations import AUTHORIZATION_GROUPS
 from tracker.services.codes import printed_code
 from tracker.web.forms import explain_unreadable_date
+from tracker.web.shown_again import ShownAgainForm
 
 NUMBER_MAX = 20
 REASON_MAX = 500
@@ -36,7 +37,7 @@ def _whole_number(field: IntegerField) -> None:
         field.errors[:] = ["Give a whole number."]
 
 
-class LookupForm(FlaskForm):
+class LookupForm(ShownAgainForm):
     authorization_number = StringField(
         "Authorization number",
         validators=[DataRequired("Enter the authorization number."), Length(max=NUMBER_MAX)],
@@ -56,7 +57,7 @@ class LookupForm(FlaskForm):
         explain_unreadable_date(field)
 
 
-class _Carried(FlaskForm):
+class _Carried(ShownAgainForm):
     """The looked-up authorization, carried from the status page to the next step."""
 
     authorization_number = HiddenField(validators=[DataRequired(), Length(max=NUMBER_MAX)])

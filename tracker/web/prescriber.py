@@ -33,6 +33,7 @@ from tracker.services.queries.patient_history import CATEGORY_LABELS
 from tracker.services.queries.worklist import WorklistSort
 from tracker.web.formatting import written_date
 from tracker.web.prescriber_forms import ActionForm, HomeTestingForm, SearchForm
+from tracker.web.shown_again import show_again
 
 bp = Blueprint("prescriber", __name__)
 # The worklist's categories, most pressing first, as the filters name them.
@@ -122,10 +123,11 @@ def settings() -> ResponseReturnValue:
         flash("Home pregnancy tests are now permitted for your patients." if permitted
               else "Home pregnancy tests are no longer permitted for your patients.")
         return redirect(url_for("prescriber.settings"))
-    status = 422 if request.method == "POST" else 200
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.settings"))
     return render_template("prescriber/settings.html", form=form, user=g.user,
                            staff=care_team.staff_of(context(), g.user.id),
-                           end_form=ActionForm()), status
+                           end_form=ActionForm())
 
 
 @bp.route("/settings/staff/<int:staff_id>/end", methods=["POST"])

@@ -31,6 +31,7 @@ from tracker.db import INT_MAX
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import METHOD_LABELS, PRIMARY_METHODS, SECONDARY_METHODS
 from tracker.web.forms import RestorableForm
+from tracker.web.shown_again import ShownAgainForm
 
 CATEGORY_CHOICES = [
     SelectChoice("can_get_pregnant", "Can get pregnant"),
@@ -245,7 +246,7 @@ class PrescriptionForm(RestorableForm):
     submit = SubmitField("Write the prescription")
 
 
-class ReverseForm(FlaskForm):
+class ReverseForm(ShownAgainForm):
     reason = TextAreaField("Reason for reversing",
                            description="For example: entered in error, not picked up.")
     submit = SubmitField("Reverse the authorization")
@@ -255,7 +256,7 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
-class AuthorizeForm(FlaskForm):
+class AuthorizeForm(ShownAgainForm):
     """Marking dispensable is the prescriber's electronic signature on the authorization: it
     needs their password again, even inside a signed-in session."""
 
@@ -277,7 +278,7 @@ class CategoryForm(RestorableForm):
     submit = SubmitField("Change the category")
 
 
-class HomeTestingForm(FlaskForm):
+class HomeTestingForm(ShownAgainForm):
     permit = HiddenField()
     attestation = BooleanField(
         "I attest that my practice has a process that guards against misread or falsified "
@@ -288,3 +289,14 @@ class HomeTestingForm(FlaskForm):
         # The permission is given only with its attestation (RULES.md §3).
         if self.permit.data == "1" and not field.data:
             raise ValidationError("To permit home tests, tick the attestation.")
+
+
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("es", "Spanish (español)")]
+
+
+class RemindersForm(RestorableForm):
+    email = StringField("Patient's email address",
+                        description="Optional: reminders go here. Leave it blank for none.")
+    language = _radio("Language of the reminders", LANGUAGE_CHOICES)
+    opted_out = BooleanField("The patient does not want reminder emails")
+    submit = SubmitField("Save")

@@ -25,12 +25,9 @@ from tracker.web.prescriber_forms import (
     CategoryForm,
     EndCourseForm,
     PatientForm,
+    RemindersForm,
 )
-
-
-def _status(form_posted: bool) -> int:
-    """A form shown again after a POST had errors: 422."""
-    return 422 if form_posted else 200
+from tracker.web.shown_again import notes, show_again
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -45,10 +42,15 @@ def new_patient() -> ResponseReturnValue:
         (p.npi or "", p.name) for p in prescribers]
     npi = form.prescriber_npi.data if len(prescribers) > 1 else None
     sent = form.validate_on_submit()
+    # A possible duplicate is a question, not an error: the form is shown again with it, and
+    # "register anyway" sends it again.
+    asks = (sent and not form.register_anyway.data) or notes().get("duplicate")
     existing = duplicates.possible_duplicate_patients(
         ctx, form.first_name.data or "", form.last_name.data or "", form.date_of_birth.data,
-        npi) if sent and not form.register_anyway.data else []
-    if sent and not existing:
+        npi) if asks and form.date_of_birth.data else []
+    if sent and existing:
+        return show_again(form, url_for("prescriber.new_patient"), duplicate=True)
+    if sent:
         try:
             patient = patients.register_patient(
                 ctx, form.first_name.data or "", form.last_name.data or "",
@@ -65,10 +67,10 @@ def new_patient() -> ResponseReturnValue:
             flash(f"{patient.first_name} {patient.last_name} is registered. Next: the "
                   f"acknowledgment of the warning, signed by the patient.")
             return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
-    # A possible duplicate is a question, not an error: 200 with the form to send again.
-    return (render_template("prescriber/new_patient.html", form=form, existing=existing,
-                            choose_prescriber=len(prescribers) > 1),
-            _status(request.method == "POST" and not existing))
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.new_patient"))
+    return render_template("prescriber/new_patient.html", form=form, existing=existing,
+                           choose_prescriber=len(prescribers) > 1)
 
 
 @bp.route("/patients/<int:patient_id>", methods=["GET"])
@@ -115,10 +117,11 @@ def acknowledge(patient_id: int) -> ResponseReturnValue:
             flash("The acknowledgment is signed and recorded.")
             return redirect(url_for("prescriber.acknowledgment_print",
                                     patient_id=patient.id, acknowledgment_id=ack.id))
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.acknowledge", patient_id=patient.id))
     minor = needs_guardian(patient.date_of_birth, today, ctx.policy(today))
-    return (render_template("prescriber/acknowledgment.html", form=form, patient=patient,
-                            consent=current_form(patient.category), minor=minor, today=today),
-            _status(request.method == "POST"))
+    return render_template("prescriber/acknowledgment.html", form=form, patient=patient,
+                           consent=current_form(patient.category), minor=minor, today=today)
 
 
 @bp.route("/patients/<int:patient_id>/acknowledgments/<int:acknowledgment_id>",
@@ -148,8 +151,34 @@ def change_category(patient_id: int) -> ResponseReturnValue:
             flash("The category is changed. The patient signs the acknowledgment for the new "
                   "category before the next fill.")
             return redirect(url_for("prescriber.acknowledge", patient_id=patient.id))
-    return (render_template("prescriber/category.html", form=form, patient=patient),
-            _status(request.method == "POST"))
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.change_category", patient_id=patient.id))
+    return render_template("prescriber/category.html", form=form, patient=patient)
+
+
+@bp.route("/patients/<int:patient_id>/reminders", methods=["GET", "POST"])
+@clinic
+def reminders(patient_id: int) -> ResponseReturnValue:
+    """The patient's email address, the language of their reminders and whether they want
+    them (tracker notify run); every change is audited."""
+    ctx = context()
+    patient = patients.own_patient(ctx, patient_id)
+    form = RemindersForm(data={"email": patient.email or "", "language": patient.language,
+                               "opted_out": patient.reminders_opted_out})
+    if form.validate_on_submit():
+        try:
+            patients.change_reminders(ctx, patient.id, email=form.email.data,
+                                      language=form.language.data or "",
+                                      opted_out=bool(form.opted_out.data))
+        except ValidationFailed as exc:
+            mark_rollback()
+            show_service_errors(form, exc.errors)
+        else:
+            flash("The reminder settings are saved.")
+            return redirect(url_for("prescriber.patient", patient_id=patient.id))
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.reminders", patient_id=patient.id))
+    return render_template("prescriber/reminders.html", form=form, patient=patient)
 
 
 @bp.route("/patients/<int:patient_id>/course-end", methods=["GET", "POST"])
@@ -168,15 +197,23 @@ def end_course(patient_id: int) -> ResponseReturnValue:
         else:
             flash("The course is ended. A new course needs a new acknowledgment.")
             return redirect(url_for("prescriber.patient", patient_id=patient.id))
-    return (render_template("prescriber/course_end.html", form=form, patient=patient),
-            _status(request.method == "POST"))
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.end_course", patient_id=patient.id))
+    return render_template("prescriber/course_end.html", form=form, patient=patient)
 
 
 @bp.route("/patients/<int:patient_id>/pregnancy-tests/<int:test_id>/report", methods=["POST"])
 @clinic
 def report_positive(patient_id: int, test_id: int) -> ResponseReturnValue:
     """Record that a positive test was reported to the pregnancy registry (RULES.md §10).
-    A test that cannot be reported answers 422 through the error page."""
-    records.report_positive_test(context(), patient_id, test_id)
+    A test that cannot be reported is explained on the patient's page (Post/Redirect/Get)."""
+    try:
+        records.report_positive_test(context(), patient_id, test_id)
+    except ValidationFailed as exc:
+        mark_rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message)
+        return redirect(url_for("prescriber.patient", patient_id=patient_id), 303)
     flash("The positive test is recorded as reported to the pregnancy registry.")
     return redirect(url_for("prescriber.patient", patient_id=patient_id))

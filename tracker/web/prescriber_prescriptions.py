@@ -4,11 +4,15 @@ an authorization. A refusal lists every unmet requirement with the date it can b
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.domain.decision import Decision
 from tracker.domain.facts import PrescriptionStatus
-from tracker.domain.reasons import Reason
+from tracker.domain.reasons import Reason, ReasonCode
 from tracker.http.requests import context, mark_rollback
 from tracker.models import AuthorizationState
 from tracker.services import authorizations, patients, prescriptions
@@ -25,6 +29,7 @@ from tracker.web.prescriber_forms import (
     PrescriptionForm,
     ReverseForm,
 )
+from tracker.web.shown_again import show_again
 
 
 @bp.route("/patients/<int:patient_id>/prescriptions/new", methods=["GET", "POST"])
@@ -46,12 +51,12 @@ def new_prescription(patient_id: int) -> ResponseReturnValue:
             flash(f"Prescription {rx.number} is written. Mark it dispensable once every "
                   f"requirement is met.")
             return redirect(url_for("prescriber.prescription", prescription_id=rx.id))
-    return (render_template("prescriber/new_prescription.html", form=form, patient=patient),
-            422 if request.method == "POST" else 200)
+    if request.method == "POST":
+        return show_again(form, url_for("prescriber.new_prescription", patient_id=patient.id))
+    return render_template("prescriber/new_prescription.html", form=form, patient=patient)
 
 
-def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
-          status: int = 200, authorize_form: AuthorizeForm | None = None) -> ResponseReturnValue:
+def _page(ctx: Context, prescription_id: int) -> ResponseReturnValue:
     detail = patient_history.prescription_detail(ctx, prescription_id)
     outlook = None
     blockers: tuple[Reason, ...] = ()
@@ -61,10 +66,9 @@ def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
         blockers = worklist_service.authorization_blockers(ctx, prescription_id)
     return (render_template("prescriber/prescription.html", detail=detail, outlook=outlook,
                             blockers=blockers,
-                            reverse_form=reverse_form, action=ActionForm(),
-                            authorize_form=authorize_form or AuthorizeForm(formdata=None),
-                            today=ctx.today(), open_state=AuthorizationState.OPEN),
-            status)
+                            reverse_form=ReverseForm(formdata=None), action=ActionForm(),
+                            authorize_form=AuthorizeForm(formdata=None),
+                            today=ctx.today(), open_state=AuthorizationState.OPEN))
 
 
 @bp.route("/prescriptions/<int:prescription_id>", methods=["GET"])
@@ -72,7 +76,7 @@ def _page(ctx: Context, prescription_id: int, reverse_form: ReverseForm,
 def prescription(prescription_id: int) -> ResponseReturnValue:
     """The prescription, its authorization (number and last day, large), and for a pending one
     the checklist of what marking it dispensable needs today."""
-    return _page(context(), prescription_id, ReverseForm(formdata=None))
+    return _page(context(), prescription_id)
 
 
 @bp.route("/prescriptions/<int:prescription_id>/authorize", methods=["POST"])
@@ -87,21 +91,41 @@ def mark_dispensable(prescription_id: int) -> ResponseReturnValue:
     try:
         authorizations.authorize(ctx, prescription_id, signature=ReenteredPassword(password))
     except SignatureRejected as exc:
+        # The rejected signature is audited (committed with this request); the password is
+        # never kept for the page that shows the form again.
         form.password.errors = [str(exc)]
-        return _page(ctx, prescription_id, ReverseForm(formdata=None), 422, form)
+        return show_again(form, url_for("prescriber.prescription",
+                                        prescription_id=prescription_id))
     except Refused as exc:
-        # Post/Redirect/Get: the refusal (its audit event committed with this request) is
-        # shown by a GET, so Back or Reload never sends the signature again.
-        session[_REFUSAL_KEY] = {"prescription_id": prescription_id, "message": str(exc)}
-        return redirect(url_for("prescriber.refused", prescription_id=prescription_id), 303)
+        return _refused(prescription_id, exc)
     session.pop(_REFUSAL_KEY, None)
     flash("The prescription is marked dispensable.")
     return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
 
 
-# The refusal the refused page tells: only the prescription and the message, in the
-# server-side session; the unmet requirements are evaluated again when the page is shown.
+# The refusal the refused page tells, in the server-side session: the prescription and the
+# message; the unmet requirements of marking it dispensable are evaluated again when the page is
+# shown, those of a reversal (the authorization is dispensed or no longer open: nothing the
+# records can change) are kept.
 _REFUSAL_KEY = "_authorization_refusal"
+
+
+def _refused(prescription_id: int, exc: Refused, reversal: bool = False) -> ResponseReturnValue:
+    """Post/Redirect/Get: the refusal (its audit event committed with this request) is shown
+    by a GET, so Back or Reload never sends the form again."""
+    session[_REFUSAL_KEY] = {
+        "prescription_id": prescription_id, "message": str(exc),
+        "reversal": None if not reversal else {
+            "rule_set": exc.decision.rule_set, "as_of": exc.decision.as_of.isoformat(),
+            "unmet": [[r.code.value, r.message] for r in exc.decision.unmet]},
+    }
+    return redirect(url_for("prescriber.refused", prescription_id=prescription_id), 303)
+
+
+def _kept_reversal(kept: dict[str, Any]) -> Decision:
+    return Decision(False, kept["rule_set"], date.fromisoformat(kept["as_of"]),
+                    tuple(Reason(ReasonCode(code), message) for code, message in kept["unmet"]),
+                    None, None, ())
 
 
 @bp.route("/prescriptions/<int:prescription_id>/refused", methods=["GET"])
@@ -112,11 +136,17 @@ def refused(prescription_id: int) -> ResponseReturnValue:
     the unmet requirements are those of the refusal; if the records have changed since and
     nothing is unmet any more, the prescription page says what can be done now."""
     ctx = context()
+    detail = patient_history.prescription_detail(ctx, prescription_id)  # another's: 404
     kept = session.get(_REFUSAL_KEY) or {}
-    outlook = worklist_service.prescription_outlook(ctx, prescription_id)
-    if kept.get("prescription_id") != prescription_id or outlook.decision.dispensable:
+    if kept.get("prescription_id") != prescription_id:
         return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
-    detail = patient_history.prescription_detail(ctx, prescription_id)
+    if kept.get("reversal"):
+        return render_template("prescriber/refused.html", detail=detail, reversal=True,
+                               decision=_kept_reversal(kept["reversal"]),
+                               message=kept["message"])
+    outlook = worklist_service.prescription_outlook(ctx, prescription_id)
+    if outlook.decision.dispensable:
+        return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
     return render_template("prescriber/refused.html", detail=detail,
                            decision=outlook.decision, message=kept["message"])
 
@@ -138,9 +168,8 @@ def reverse(prescription_id: int) -> ResponseReturnValue:
             mark_rollback()
             show_service_errors(form, exc.errors)
         except Refused as exc:
-            return (render_template("prescriber/refused.html", detail=detail,
-                                    decision=exc.decision, message=str(exc)), 409)
+            return _refused(prescription_id, exc, reversal=True)
         else:
             flash("The authorization is reversed; the prescription is pending again.")
             return redirect(url_for("prescriber.prescription", prescription_id=prescription_id))
-    return _page(ctx, prescription_id, form, 422)
+    return show_again(form, url_for("prescriber.prescription", prescription_id=prescription_id))

@@ -33,6 +33,7 @@ from tracker.web.prescriber_forms import (
     question_field,
     whole_number,
 )
+from tracker.web.shown_again import notes, show_again
 
 _METHOD_ERRORS = {"methods": "primary_methods", "contraception_methods": "primary_methods"}
 
@@ -78,11 +79,18 @@ def _record(spec: _Kind, patient_id: int) -> ResponseReturnValue:
         data = {**spec.prefill(old), "corrects_id": str(old.id)}
     form = spec.form(data=data)
     sent = form.validate_on_submit()
-    # A correction replaces its record, so only a new entry is checked for a duplicate.
+    # The page the form is shown again on (Post/Redirect/Get), the correction's included.
+    page = url_for(request.endpoint or "", patient_id=patient.id,
+                   corrects=old.id if old is not None else None)
+    # A correction replaces its record, so only a new entry is checked for a duplicate. A
+    # possible duplicate is a question, not an error: the form is shown again with it, and
+    # "record anyway" sends it again.
+    asks = (sent and not form.record_anyway.data) or notes().get("duplicate")
     duplicate = duplicates.same_day_record(
-        ctx, patient.id, spec.kind, spec.same_values(form)
-    ) if sent and old is None and not form.record_anyway.data else None
-    if sent and duplicate is None:
+        ctx, patient.id, spec.kind, spec.same_values(form)) if asks and old is None else None
+    if sent and duplicate is not None:
+        return show_again(form, page, duplicate=True)
+    if sent:
         reason = (form.correction_reason.data or "").strip() or None
         try:
             spec.save(ctx, patient.id, form, corrects, reason)
@@ -92,10 +100,10 @@ def _record(spec: _Kind, patient_id: int) -> ResponseReturnValue:
         else:
             flash(spec.done + (" The earlier version is kept." if old is not None else ""))
             return redirect(url_for("prescriber.patient", patient_id=patient.id))
-    # A possible duplicate is a question, not an error: 200 with the form to send again.
-    return (render_template(spec.template, form=form, patient=patient, old=old,
-                            duplicate=duplicate),
-            422 if posted and duplicate is None else 200)
+    if posted:
+        return show_again(form, page)
+    return render_template(spec.template, form=form, patient=patient, old=old,
+                           duplicate=duplicate)
 
 
 def _save_counseling(ctx: Context, pid: int, form: Any, corrects: int | None,
@@ -181,8 +189,7 @@ def comprehension(patient_id: int) -> ResponseReturnValue:
     patient = patients.own_patient(ctx, patient_id)
     handover.start(patient.id)
     form = ComprehensionForm()
-    wrong: set[str] = set()
-    status = 200
+    page = url_for("prescriber.comprehension", patient_id=patient.id)
     if form.validate_on_submit():
         try:
             attempt = records.record_comprehension(
@@ -192,13 +199,15 @@ def comprehension(patient_id: int) -> ResponseReturnValue:
             mark_rollback()
             aliases = {f"answers.{q.id}": question_field(q.id) for q in QUESTIONS}
             show_service_errors(form, exc.errors, {**aliases, **_METHOD_ERRORS})
-            status = 422
         else:
-            if attempt.passed:
-                return render_template("prescriber/comprehension_done.html", patient=patient)
-            wrong = {w for w in attempt.wrong.split(",") if w}
-    elif request.method == "POST":
-        status = 422
-    return (render_template("prescriber/comprehension.html", form=form, patient=patient,
-                            wrong=wrong, question_field=question_field, questions=QUESTIONS),
-            status)
+            # The attempt is kept either way; its outcome is shown by a GET.
+            return show_again(form, page, passed=attempt.passed,
+                              wrong=[w for w in attempt.wrong.split(",") if w])
+    if request.method == "POST":
+        return show_again(form, page)
+    shown = notes()
+    if shown.get("passed"):
+        return render_template("prescriber/comprehension_done.html", patient=patient)
+    return render_template("prescriber/comprehension.html", form=form, patient=patient,
+                           wrong=set(shown.get("wrong", [])), question_field=question_field,
+                           questions=QUESTIONS)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests import builders
 from tests.builders import SIGNED
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, shown_again
 from tests.web.admin.conftest import events, text_of
 from tracker.models import Pharmacy, User
 from tracker.services import authorizations
@@ -50,17 +50,18 @@ def test_bad_pharmacy_input_is_refused_field_by_field_and_nothing_is_stored(
     before = pharmacies(ctx)
     response = post_form(browser, "/admin/pharmacies/new", {
         "name": "", "ncpdp_id": "12345", "activated_on": "2027-01-01", "trained_on": "soon"})
+    response = shown_again(browser, response, "/admin/pharmacies/new")
     page = text_of(response)
-    assert response.status_code == 422
     assert "Enter the pharmacy&#39;s name." in page
     assert "Enter the date as YYYY-MM-DD." in page
     assert pharmacies(ctx) == before
     response = post_form(browser, "/admin/pharmacies/new", {
         "name": "Future", "ncpdp_id": "12345", "activated_on": "2027-01-01"})
+    response = shown_again(browser, response, "/admin/pharmacies/new")
     page = text_of(response)
-    assert response.status_code == 422
     assert "The NCPDP id has exactly 7 digits." in page
     assert "The activation date cannot be in the future." in page
+    assert 'value="Future"' in page and 'value="12345"' in page  # what was typed
     assert pharmacies(ctx) == before
 
 
@@ -68,7 +69,7 @@ def test_duplicate_ncpdp_id_is_refused(ctx: Context, browser: FlaskClient) -> No
     existing = builders.pharmacy(ctx)
     response = post_form(browser, "/admin/pharmacies/new", {
         "name": "Copy", "ncpdp_id": existing.ncpdp_id})
-    assert response.status_code == 422
+    response = shown_again(browser, response, "/admin/pharmacies/new")
     assert "A pharmacy with this NCPDP id already exists." in text_of(response)
 
 
@@ -82,7 +83,7 @@ def test_correction_keeps_old_and_new_values_and_the_reason(
     data = {"name": "Corner Drugs", "ncpdp_id": "2223334", "activated_on": "2026-12-15",
             "trained_on": "2026-12-15"}
     missing_reason = post_form(browser, url, {**data, "reason": ""})
-    assert missing_reason.status_code == 422
+    missing_reason = shown_again(browser, missing_reason, url)
     assert "Give the reason; it is kept in the audit trail." in text_of(missing_reason)
     done = post_form(browser, url, {**data, "reason": "name and NCPDP id were mistyped"})
     assert done.status_code == 302
@@ -94,7 +95,7 @@ def test_correction_keeps_old_and_new_values_and_the_reason(
     assert set(json.loads(event.old_values or "{}")) == {"name", "ncpdp_id"}
     assert event.reason == "name and NCPDP id were mistyped"
     unchanged = post_form(browser, url, {**data, "reason": "again"})
-    assert unchanged.status_code == 422
+    unchanged = shown_again(browser, unchanged, url)
     assert "Nothing was changed" in text_of(unchanged)
 
 
@@ -133,11 +134,11 @@ def test_reactivation_is_not_dated_in_the_future_nor_before_the_current_one(
     page_url = f"/admin/pharmacies/{pharmacy.id}"
     future = post_form(browser, f"{page_url}/reactivation", {"activated_on": "2026-12-16"},
                        page_url=page_url)
-    assert future.status_code == 422
+    future = shown_again(browser, future, page_url)
     assert "The reactivation date cannot be after today (Dec 15, 2026)." in text_of(future)
     earlier = post_form(browser, f"{page_url}/reactivation", {"activated_on": "2026-05-01"},
                         page_url=page_url)
-    assert earlier.status_code == 422
+    earlier = shown_again(browser, earlier, page_url)
     assert "cannot be dated before the current activation" in text_of(earlier)
     ctx.session.refresh(pharmacy)
     assert pharmacy.activated_on == date(2026, 6, 1)
@@ -151,7 +152,7 @@ def test_training_attestation_is_recorded_with_who_attested(
     page_url = f"/admin/pharmacies/{pharmacy.id}"
     nobody = post_form(browser, f"{page_url}/training",
                        {"trained_on": "2026-12-14", "attested_by": ""}, page_url=page_url)
-    assert nobody.status_code == 422
+    nobody = shown_again(browser, nobody, page_url)
     assert "Enter who signed the attestation." in text_of(nobody)
     done = post_form(browser, f"{page_url}/training",
                      {"trained_on": "2026-12-14", "attested_by": "Robin Lead, PharmD"},

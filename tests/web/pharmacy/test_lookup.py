@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tests import builders
 from tests.builders import SIGNED
-from tests.conftest import Clock, csrf_token, login
+from tests.conftest import Clock, csrf_token, login, post_form, shown_again
 from tests.web.pharmacy.conftest import Authorized, look_up
 from tracker.models import User
 from tracker.services import authorizations, records
@@ -82,9 +82,10 @@ def test_wrong_birth_date_gets_the_same_plain_not_found_as_an_unknown_number(
 def test_missing_or_malformed_input_names_the_field_and_what_is_accepted(
     counter: FlaskClient
 ) -> None:
-    response = look_up(counter, "", "02/04/1995")
-    page = text_of(response)
-    assert response.status_code == 422
+    response = post_form(counter, "/pharmacy", {"authorization_number": "",
+                                                "date_of_birth": "02/04/1995"})
+    page = text_of(shown_again(counter, response, "/pharmacy"))
+    assert 'value="02/04/1995"' in page  # what was typed
     assert "Enter the authorization number." in page
     assert "Enter the date as YYYY-MM-DD." in page
 

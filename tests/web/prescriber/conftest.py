@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tests import builders
-from tests.conftest import Clock, csrf_token, login
+from tests.conftest import Clock, csrf_token, login, shown_again
 from tracker.models import AuditEvent, User
 from tracker.services.context import Context
 
@@ -57,12 +58,21 @@ def page(client: FlaskClient, url: str, status: int = 200) -> str:
     return response.get_data(as_text=True)
 
 
+# The `status` of a form that was not accepted (errors, or a question such as a possible
+# duplicate): the POST answers 303 back to the form's page, whose GET shows it again.
+SHOWN_AGAIN = -303
+
+
 def submit(client: FlaskClient, url: str, data: dict[str, object], page_url: str | None = None,
            status: int = 302) -> str:
     """Open the form's page, send the form with its CSRF token, check the answer's status and
-    return its text (or its Location for a redirect)."""
+    return its text (or its Location for a redirect; for SHOWN_AGAIN, the text of the page the
+    form is shown again on)."""
     token = csrf_token(client.get(page_url or url).get_data(as_text=True))
     response = client.post(url, data={**data, "csrf_token": token})
+    if status == SHOWN_AGAIN:
+        again = shown_again(client, response, urlsplit(page_url or url).path)
+        return again.get_data(as_text=True)
     assert response.status_code == status, response.get_data(as_text=True)[:3000]
     if status in (302, 303):
         return response.headers["Location"]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import builders
-from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, errors_of, events, page, submit, text_of
 from tracker.models import Acknowledgment
 from tracker.services.context import Context
 
@@ -68,7 +68,7 @@ def test_typed_name_must_match_the_registered_name(browser: FlaskClient, db: Ses
                                                    doc: Context) -> None:
     p = builders.patient(doc)
     answer = submit(browser, f"/patients/{p.id}/acknowledgment",
-                    _sign(p.id, patient_signature="Alexa Rivera"), status=422)
+                    _sign(p.id, patient_signature="Alexa Rivera"), status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "The typed name must match the registered name 'Alex Rivera'."]
     assert _acks(db) == 0
@@ -79,7 +79,7 @@ def test_minor_without_a_guardian_is_refused(browser: FlaskClient, db: Session,
     p = builders.patient(doc, born=MINOR_BORN)
     form = text_of(page(browser, f"/patients/{p.id}/acknowledgment"))
     assert "The patient is under 18 today: a parent or guardian signs too." in form
-    answer = submit(browser, f"/patients/{p.id}/acknowledgment", _sign(p.id), status=422)
+    answer = submit(browser, f"/patients/{p.id}/acknowledgment", _sign(p.id), status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "The patient is under 18 on the signing date: a parent or guardian signs too.",
         "Give the guardian's relationship to the patient (e.g. mother, legal guardian)."]
@@ -100,7 +100,7 @@ def test_wrong_witness_password_stores_nothing_and_is_audited(browser: FlaskClie
                                                               doc: Context) -> None:
     p = builders.patient(doc)
     answer = submit(browser, f"/patients/{p.id}/acknowledgment",
-                    _sign(p.id, witness_password="not my password"), status=422)
+                    _sign(p.id, witness_password="not my password"), status=SHOWN_AGAIN)
     assert errors_of(answer) == ["That is not your password; the signature was not recorded."]
     assert _acks(db) == 0
     failed = events(db, "acknowledgment.witness_password_failed")
@@ -112,12 +112,12 @@ def test_every_missing_part_of_the_signature_is_named(browser: FlaskClient, db: 
     p = builders.patient(doc)
     answer = submit(browser, f"/patients/{p.id}/acknowledgment",
                     {"signed_on": "2026-12-16", "patient_signature": "", "witness_password": ""},
-                    status=422)
+                    status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "The patient must confirm they have read and understood the form.",
         "Enter your password to witness the signature."]
     future = submit(browser, f"/patients/{p.id}/acknowledgment",
-                    _sign(p.id, signed_on="2026-12-16", patient_signature=""), status=422)
+                    _sign(p.id, signed_on="2026-12-16", patient_signature=""), status=SHOWN_AGAIN)
     assert errors_of(future) == [
         "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026.",
         "The patient types their full name to sign."]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests import builders
 from tests.conftest import login
-from tests.web.prescriber.conftest import events, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, events, submit, text_of
 from tracker.domain.facts import RecordKind
 from tracker.models import ContraceptionEntry, Counseling, Patient, PregnancyTest, User
 from tracker.services import duplicates, records
@@ -32,7 +32,7 @@ def _count(db: Session, model: type) -> int:
 def test_registering_the_same_name_and_birth_date_shows_the_existing_patient(
         browser: FlaskClient, db: Session, doc: Context) -> None:
     existing = builders.patient(doc)  # Alex Rivera, born 1995-04-02
-    answer = submit(browser, "/patients/new", TWIN, status=200)
+    answer = submit(browser, "/patients/new", TWIN, status=SHOWN_AGAIN)
     shown = text_of(answer)
     assert "Possible duplicate." in shown
     assert "Rivera, Alex" in shown
@@ -75,7 +75,7 @@ def test_staff_are_warned_for_the_prescriber_they_register_with(
     staff = builders.staff(ctx, doctor, second)
     login(client, staff.email, builders.PASSWORD)
     warned = submit(client, "/patients/new", {**TWIN, "prescriber_npi": doctor.npi or ""},
-                    status=200)
+                    status=SHOWN_AGAIN)
     assert "Possible duplicate." in text_of(warned)
     submit(client, "/patients/new", {**TWIN, "prescriber_npi": second.npi or ""})
     assert _count(db, Patient) == 2
@@ -97,7 +97,7 @@ def test_a_second_identical_test_on_the_same_day_is_warned_about(browser: FlaskC
     p = builders.enrolled_patient(doc)
     first = records.record_pregnancy_test(doc, p.id, date(2026, 12, 14), "negative", "lab")
     url = f"/patients/{p.id}/pregnancy-tests/new"
-    answer = submit(browser, url, TEST, status=200)
+    answer = submit(browser, url, TEST, status=SHOWN_AGAIN)
     shown = text_of(answer)
     assert "Possible duplicate." in shown and f"(#{first.id}, entered" in shown
     assert 'name="record_anyway" value="y"' in answer and "Record anyway" in shown
@@ -128,7 +128,7 @@ def test_a_corrected_record_is_no_duplicate_and_a_correction_is_not_checked(
     submit(browser, url, {**TEST, "corrects_id": str(old.id), "correction_reason": "Typo."},
            page_url=f"{url}?corrects={old.id}")
     # The corrected version no longer counts; its correction does.
-    assert "Possible duplicate." in text_of(submit(browser, url, TEST, status=200))
+    assert "Possible duplicate." in text_of(submit(browser, url, TEST, status=SHOWN_AGAIN))
     assert _count(db, PregnancyTest) == 2
 
 
@@ -140,12 +140,12 @@ def test_same_day_counseling_and_contraception_are_warned_about(browser: FlaskCl
     records.record_contraception(doc, p.id, date(2026, 12, 14), date(2026, 11, 1),
                                  ["male_condom", "iud"], False)
     counseling = submit(browser, f"/patients/{p.id}/counseling/new",
-                        {"counseled_on": "2026-12-14"}, status=200)
+                        {"counseled_on": "2026-12-14"}, status=SHOWN_AGAIN)
     assert "Possible duplicate." in text_of(counseling)
     contraception = submit(browser, f"/patients/{p.id}/contraception/new",
                            {"recorded_on": "2026-12-14", "started_on": "2026-11-01",
                             "primary_methods": ["iud"], "secondary_methods": ["male_condom"]},
-                           status=200)
+                           status=SHOWN_AGAIN)
     assert "Possible duplicate." in text_of(contraception)
     assert _count(db, Counseling) == 1 and _count(db, ContraceptionEntry) == 1
 

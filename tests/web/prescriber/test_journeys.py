@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from tests import builders
 from tests.conftest import take_screen_back
-from tests.web.prescriber.conftest import page, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, page, submit, text_of
 
 RIGHT = {"q_birth_defects": "true", "q_two_methods": "true", "q_month_before_after": "true",
          "q_negative_test_each_month": "true", "q_share_ok": "false",
@@ -62,9 +62,10 @@ def test_patient_who_can_get_pregnant_goes_from_registration_to_authorization(
     submit(browser, f"/patients/{pid}/contraception/new",
            {"recorded_on": "2026-12-16", "started_on": "2026-11-16", **METHODS})
     once = submit(browser, f"/patients/{pid}/comprehension",
-                  {**RIGHT, "q_share_ok": "true", **METHODS}, status=200)
+                  {**RIGHT, "q_share_ok": "true", **METHODS}, status=SHOWN_AGAIN)
     assert "1 answer is not right." in text_of(once)
-    again = submit(browser, f"/patients/{pid}/comprehension", {**RIGHT, **METHODS}, status=200)
+    again = submit(browser, f"/patients/{pid}/comprehension", {**RIGHT, **METHODS},
+                   status=SHOWN_AGAIN)
     assert "All your answers are right." in text_of(again)
     take_screen_back(browser, builders.PASSWORD)
 

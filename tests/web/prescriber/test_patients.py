@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from tests import builders
 from tests.builders import SIGNED
 from tests.conftest import login
-from tests.web.prescriber.conftest import errors_of, events, page, statements, submit, text_of
+from tests.web.prescriber.conftest import (
+    SHOWN_AGAIN,
+    errors_of,
+    events,
+    page,
+    statements,
+    submit,
+    text_of,
+)
 from tracker.models import Acknowledgment, Patient, PregnancyTest
 from tracker.services import authorizations, dispenses, patients, records
 from tracker.services.context import Context
@@ -48,7 +56,8 @@ def test_registration_names_every_missing_field_and_stores_nothing(browser: Flas
                                                                    db: Session) -> None:
     before = _patients(db)
     answer = submit(browser, "/patients/new", {"first_name": "", "last_name": " ",
-                                               "date_of_birth": "", "category": ""}, status=422)
+                                               "date_of_birth": "", "category": ""},
+                    status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "Enter the first name.", "Enter the last name.", "Enter the birth date (YYYY-MM-DD).",
         "Choose whether the patient can or cannot get pregnant."]
@@ -59,10 +68,10 @@ def test_registration_refuses_a_birth_date_in_the_future_or_not_a_date(browser: 
                                                                         db: Session) -> None:
     data = {"first_name": "Al", "last_name": "Bo", "category": "cannot_get_pregnant"}
     future = submit(browser, "/patients/new", {**data, "date_of_birth": "2027-01-01"},
-                    status=422)
+                    status=SHOWN_AGAIN)
     assert errors_of(future) == ["The birth date cannot be in the future."]
     garbled = submit(browser, "/patients/new", {**data, "date_of_birth": "14/03/1998"},
-                     status=422)
+                     status=SHOWN_AGAIN)
     assert errors_of(garbled) == ["Enter a real date as YYYY-MM-DD or MM/DD/YYYY."]
     assert _patients(db) == 0
 
@@ -138,11 +147,13 @@ def test_change_of_category_asks_for_the_new_acknowledgment(browser: FlaskClient
     assert "Have the patient sign the acknowledgment for the category 'can get pregnant'" in (
         text_of(page(browser, "/worklist")))
     same = submit(browser, f"/patients/{p.id}/category", {"category": "can_get_pregnant"},
-                  status=422)
+                  status=SHOWN_AGAIN)
     assert errors_of(same) == ["The patient already has this category."]
-    none = submit(browser, f"/patients/{p.id}/category", {"reason": "x" * 501}, status=422)
+    none = submit(browser, f"/patients/{p.id}/category", {"reason": "x" * 501},
+                  status=SHOWN_AGAIN)
     assert errors_of(none) == ["At most 500 characters."]
-    unknown = submit(browser, f"/patients/{p.id}/category", {"category": "maybe"}, status=422)
+    unknown = submit(browser, f"/patients/{p.id}/category", {"category": "maybe"},
+                     status=SHOWN_AGAIN)
     assert errors_of(unknown) == ["Choose whether the patient can or cannot get pregnant."]
 
 
@@ -154,14 +165,14 @@ def test_end_of_course_puts_the_post_treatment_test_on_the_worklist(browser: Fla
     assert "Ended: last dose Dec 10, 2026." in shown
     assert "Post-treatment pregnancy test due on Jan 9, 2027" in shown
     again = submit(browser, f"/patients/{p.id}/course-end", {"last_dose_on": "2026-12-11"},
-                   status=422)
+                   status=SHOWN_AGAIN)
     assert errors_of(again) == ["The patient has no course under way."]
 
 
 def test_end_of_course_refuses_a_future_date(browser: FlaskClient, doc: Context) -> None:
     p = builders.enrolled_patient(doc)
     answer = submit(browser, f"/patients/{p.id}/course-end", {"last_dose_on": "2026-12-16"},
-                    status=422)
+                    status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026."]
     assert patients.view(doc, p).enrolled
@@ -181,7 +192,7 @@ def test_positive_test_is_reported_to_the_registry(browser: FlaskClient, db: Ses
     db.expire_all()
     assert db.get(PregnancyTest, test.id).registry_reported_at is not None  # type: ignore[union-attr]
     assert len(events(db, "pregnancy_test.registry_reported")) == 1
-    twice = submit(browser, url, {}, page_url=f"/patients/{p.id}", status=422)
+    twice = submit(browser, url, {}, page_url=f"/patients/{p.id}", status=SHOWN_AGAIN)
     assert "This test has already been reported to the registry." in twice
 
 
@@ -189,7 +200,7 @@ def test_negative_test_cannot_be_reported(browser: FlaskClient, doc: Context) ->
     p = builders.enrolled_patient(doc)
     test = records.record_pregnancy_test(doc, p.id, doc.today(), "negative", "lab")
     answer = submit(browser, f"/patients/{p.id}/pregnancy-tests/{test.id}/report", {},
-                    page_url=f"/patients/{p.id}", status=422)
+                    page_url=f"/patients/{p.id}", status=SHOWN_AGAIN)
     assert "Only a positive pregnancy test is reported to the registry." in answer
 
 
@@ -242,5 +253,6 @@ def test_the_birth_date_takes_what_its_hint_says(browser: FlaskClient, db: Sessi
     stored = db.scalars(select(Patient).where(Patient.last_name == "Lopez")).one()
     assert str(stored.date_of_birth) == "1998-03-14"
     for typed in ("02/30/1998", "3/14/98", "1998/03/14"):
-        answer = submit(browser, "/patients/new", {**data, "date_of_birth": typed}, status=422)
+        answer = submit(browser, "/patients/new", {**data, "date_of_birth": typed},
+                        status=SHOWN_AGAIN)
         assert errors_of(answer) == ["Enter a real date as YYYY-MM-DD or MM/DD/YYYY."]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests import builders
 from tests.builders import SIGNED
-from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, errors_of, events, page, submit, text_of
 from tracker.models import Authorization, Prescription
 from tracker.services import authorizations, dispenses, records
 from tracker.services.context import Context
@@ -41,15 +41,16 @@ def test_days_supply_refills_and_quantity_are_checked(browser: FlaskClient, db: 
                                                       doc: Context) -> None:
     p = builders.enrolled_patient(doc)
     url = f"/patients/{p.id}/prescriptions/new"
-    answer = submit(browser, url, {**WRITE, "days_supply": "31", "refills": "1"}, status=422)
+    answer = submit(browser, url, {**WRITE, "days_supply": "31", "refills": "1"},
+                    status=SHOWN_AGAIN)
     # RULES.md §12 example 7.
     assert errors_of(answer) == [
         "The days' supply must be a whole number from 1 to 30.",
         "Refills are not allowed: every fill needs a new prescription (enter 0)."]
-    words = submit(browser, url, {**WRITE, "quantity": "sixty"}, status=422)
+    words = submit(browser, url, {**WRITE, "quantity": "sixty"}, status=SHOWN_AGAIN)
     assert errors_of(words) == ["Enter a whole number, in digits."]
     none = submit(browser, url, {**WRITE, "quantity": "", "written_on": "2026-12-16"},
-                  status=422)
+                  status=SHOWN_AGAIN)
     assert errors_of(none) == [
         "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026.",
         "Give a whole number."]
@@ -134,7 +135,7 @@ def test_marking_dispensable_needs_the_prescribers_password_as_signature(
     rx_url = f"/prescriptions/{rx.id}"
     for password in ("", "not my password"):
         answer = submit(browser, rx_url + "/authorize", {"password": password},
-                        page_url=rx_url, status=422)
+                        page_url=rx_url, status=SHOWN_AGAIN)
         assert "Enter your password to sign the authorization" in text_of(answer)
     db.expire_all()
     assert db.get(Prescription, rx.id).status == "pending"  # type: ignore[union-attr]
@@ -150,7 +151,7 @@ def test_authorization_is_reversed_with_a_reason(browser: FlaskClient, db: Sessi
     auth = authorizations.authorize(doc, rx.id, signature=SIGNED)
     rx_url = f"/prescriptions/{rx.id}"
     no_reason = submit(browser, rx_url + "/reverse", {"reason": "  "}, page_url=rx_url,
-                       status=422)
+                       status=SHOWN_AGAIN)
     assert errors_of(no_reason) == ["Say why the authorization is reversed."]
     db.expire_all()
     assert db.get(Authorization, auth.id).state == "open"  # type: ignore[union-attr]
@@ -173,9 +174,15 @@ def test_dispensed_prescription_cannot_be_reversed(browser: FlaskClient, ctx: Co
     dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
     rx_url = f"/prescriptions/{rx.id}"
     assert "Dispensed on Dec 15, 2026 by Pharmacy" in text_of(page(browser, rx_url))
-    answer = submit(browser, rx_url + "/reverse", {"reason": "too late"}, page_url=rx_url,
-                    status=409)
-    assert "A dispensed prescription cannot be reversed." in text_of(answer)
+    refused = submit(browser, rx_url + "/reverse", {"reason": "too late"}, page_url=rx_url,
+                     status=303)
+    # Post/Redirect/Get: the refusal is shown by a GET, which Reload shows again unchanged.
+    assert refused == f"/prescriptions/{rx.id}/refused"
+    for _ in range(2):
+        answer = text_of(page(browser, refused))
+        assert "A dispensed prescription cannot be reversed." in answer
+        assert "the authorization was not reversed, nothing was changed" in answer
+    assert events(ctx.session, "authorization.reverse_refused")
 
 
 def test_prescription_without_an_authorization_has_nothing_to_reverse(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import builders
-from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, errors_of, events, page, submit, text_of
 from tracker.models import ComprehensionAttempt, ContraceptionEntry, Counseling, PregnancyTest
 from tracker.services import records
 from tracker.services.context import Context
@@ -43,15 +43,15 @@ def test_record_dated_in_the_future_or_before_birth_is_refused(browser: FlaskCli
                                                                doc: Context) -> None:
     p = builders.enrolled_patient(doc)
     future = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": "2026-12-16"},
-                    status=422)
+                    status=SHOWN_AGAIN)
     assert errors_of(future) == [
         "The date Dec 16, 2026 is in the future; the latest accepted date is Dec 15, 2026."]
     before = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": "1990-01-01"},
-                    status=422)
+                    status=SHOWN_AGAIN)
     assert errors_of(before) == [
         "The date Jan 1, 1990 is before the patient's birth date Apr 2, 1995."]
     empty = submit(browser, f"/patients/{p.id}/counseling/new", {"counseled_on": ""},
-                   status=422)
+                   status=SHOWN_AGAIN)
     assert errors_of(empty) == ["Enter a date (YYYY-MM-DD)."]
     assert _count(db, Counseling) == 0
 
@@ -75,7 +75,7 @@ def test_pregnancy_test_needs_a_result_and_a_setting(browser: FlaskClient, db: S
                                                      doc: Context) -> None:
     p = builders.enrolled_patient(doc)
     answer = submit(browser, f"/patients/{p.id}/pregnancy-tests/new",
-                    {"collected_on": "2026-12-14"}, status=422)
+                    {"collected_on": "2026-12-14"}, status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "The result is negative or positive.",
         "The setting is lab (CLIA-certified laboratory), office (another medical setting) or "
@@ -89,14 +89,14 @@ def test_contraception_needs_two_methods_one_primary_or_abstinence(browser: Flas
     p = builders.enrolled_patient(doc)
     url = f"/patients/{p.id}/contraception/new"
     base = {"recorded_on": "2026-12-15", "started_on": "2026-11-01"}
-    one = submit(browser, url, {**base, "secondary_methods": ["male_condom"]}, status=422)
+    one = submit(browser, url, {**base, "secondary_methods": ["male_condom"]}, status=SHOWN_AGAIN)
     assert errors_of(one) == [
         "Enter two different methods, at least one of them primary, or a commitment to "
         "abstinence."]
-    both = submit(browser, url, {**base, **METHODS, "abstinence": "y"}, status=422)
+    both = submit(browser, url, {**base, **METHODS, "abstinence": "y"}, status=SHOWN_AGAIN)
     assert errors_of(both) == ["Choose methods or abstinence, not both."]
     late = submit(browser, url, {**base, "started_on": "2026-12-15", "recorded_on": "2026-12-01",
-                                 **METHODS}, status=422)
+                                 **METHODS}, status=SHOWN_AGAIN)
     assert errors_of(late) == ["The start date cannot be after the date of the entry."]
     assert _count(db, ContraceptionEntry) == 0
     submit(browser, url, {**base, **METHODS})
@@ -116,7 +116,7 @@ def test_correction_is_a_new_version_with_a_reason(browser: FlaskClient, db: Ses
     assert '<input checked id="result-1" name="result" type="radio" value="positive">' in form
     missing = submit(browser, url, {"corrects_id": str(old.id), "collected_on": "2026-12-14",
                                     "result": "negative", "setting": "office"},
-                     page_url=f"{url}?corrects={old.id}", status=422)
+                     page_url=f"{url}?corrects={old.id}", status=SHOWN_AGAIN)
     assert errors_of(missing) == ["Say why the record is corrected."]
     submit(browser, url, {"corrects_id": str(old.id), "collected_on": "2026-12-14",
                           "result": "negative", "setting": "office",
@@ -132,7 +132,7 @@ def test_correction_is_a_new_version_with_a_reason(browser: FlaskClient, db: Ses
     again = submit(browser, url, {"corrects_id": str(old.id), "collected_on": "2026-12-14",
                                   "result": "negative", "setting": "lab",
                                   "correction_reason": "again"},
-                   page_url=f"{url}?corrects={old.id}", status=422)
+                   page_url=f"{url}?corrects={old.id}", status=SHOWN_AGAIN)
     assert errors_of(again) == [
         "This record has already been corrected; correct the newest version."]
 
@@ -157,13 +157,13 @@ def test_comprehension_hand_over_shows_wrong_answers_and_lets_the_patient_try_ag
     assert "Sign out" not in screen and "Dana Derm" not in screen
     assert "Questions for Alex" in screen and "Rivera" not in screen
     answer = submit(browser, url, {**RIGHT, "q_share_ok": "true", "q_blood_donation": "true",
-                                   **METHODS}, status=200)
+                                   **METHODS}, status=SHOWN_AGAIN)
     shown = text_of(answer)
     assert "2 answers are not right." in shown
     assert answer.count("This answer is not right.") == 2
     assert answer.index("It is acceptable to share isotretinoin") < answer.index(
         "This answer is not right.")
-    passed = submit(browser, url, {**RIGHT, **METHODS}, status=200)
+    passed = submit(browser, url, {**RIGHT, **METHODS}, status=SHOWN_AGAIN)
     assert "All your answers are right." in text_of(passed)
     db.expire_all()
     attempts = list(db.scalars(select(ComprehensionAttempt).order_by(ComprehensionAttempt.id)))
@@ -177,7 +177,7 @@ def test_comprehension_names_every_unanswered_question_and_stores_nothing(
 ) -> None:
     p = builders.enrolled_patient(doc)
     partial = {k: v for k, v in RIGHT.items() if k != "q_birth_defects"}
-    answer = submit(browser, f"/patients/{p.id}/comprehension", partial, status=422)
+    answer = submit(browser, f"/patients/{p.id}/comprehension", partial, status=SHOWN_AGAIN)
     assert errors_of(answer) == [
         "Answer this question with true or false.",
         "Enter two different methods, at least one of them primary, or a commitment to "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.web.prescriber.conftest import errors_of, events, page, submit, text_of
+from tests.web.prescriber.conftest import SHOWN_AGAIN, errors_of, events, page, submit, text_of
 from tracker.models import User
 
 
@@ -21,7 +21,7 @@ def test_home_testing_is_off_by_default_and_needs_the_attestation(
     shown = text_of(page(browser, "/settings"))
     assert "Home tests are not permitted for your patients" in shown
     assert f"NPI {doctor.npi}" in shown
-    answer = submit(browser, "/settings", {"permit": "1"}, status=422)
+    answer = submit(browser, "/settings", {"permit": "1"}, status=SHOWN_AGAIN)
     assert errors_of(answer) == ["To permit home tests, tick the attestation."]
     assert not _permitted(db, doctor)
     assert events(db, "prescriber.home_testing_changed") == []

@@ -38,8 +38,9 @@ class EventRow:
 
 
 def _require_admin(ctx: Context) -> None:
-    if ctx.actor.role != Role.ADMIN:
-        raise Forbidden("Only admins read the audit trail.")
+    """Admins, and auditors, who only read."""
+    if ctx.actor.role not in (Role.ADMIN, Role.AUDITOR):
+        raise Forbidden("Only admins and auditors read the audit trail.")
 
 
 def _scope(patient_id: int | None, user_id: int | None) -> Select[AuditEvent, str | None]:

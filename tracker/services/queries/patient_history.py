@@ -63,6 +63,7 @@ ROLE_LABELS = {
     Role.STAFF: "office staff",
     Role.ADMIN: "administrator",
     Role.PHARMACIST: "pharmacy staff",
+    Role.AUDITOR: "auditor",
     Role.PATIENT: "the patient, in the portal",
 }
 SETTING_LABELS = {

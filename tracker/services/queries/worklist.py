@@ -233,6 +233,20 @@ def worklist(ctx: Context, query: str = "", page: int = 1, per_page: int = PER_P
                     prescriber_id)
 
 
+def situations_of(ctx: Context, patients: list[Patient]) -> dict[int, Situation]:
+    """What the next steps of each patient depend on, whoever their prescriber (the caller
+    decides who may read them: tracker.services.notices reads every patient for reminders),
+    in the worklist's fixed number of queries."""
+    ids = [p.id for p in patients]
+    doctors = {pid: _prescriber(ctx, pid) for pid in {p.prescriber_id for p in patients}}
+    facts = load_many_patient_facts(ctx.session, patients)
+    prescriptions = _summaries(ctx, ids)
+    positives = _unreported_positives(ctx, ids)
+    return {p.id: Situation(facts[p.id], prescriber_facts(doctors[p.prescriber_id]),
+                            tuple(prescriptions[p.id]), tuple(positives[p.id]))
+            for p in patients}
+
+
 def outlook_of(ctx: Context, patient: Patient, facts: PatientFacts,
                prescriptions: list[PrescriptionSummary],
                unreported: list[PregnancyTest]) -> PatientOutlook:
