@@ -126,7 +126,7 @@ def test_a_failed_batch_keeps_the_earlier_ones_and_the_same_command_finishes_the
 
 
 @pytest.mark.usefixtures("env")
-def test_worker_processes_check_a_large_file(
+def test_worker_processes_check_a_large_file_and_build_its_batches(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tracker.services import imports
 
@@ -134,6 +134,10 @@ def test_worker_processes_check_a_large_file(
     monkeypatch.setattr(imports, "PARALLEL_FROM_LINES", 2)
     monkeypatch.setattr(imports, "CHUNK_LINES", 1)
     code, out, err = run(capsys, "import", "--prescriber", "doc@example.test", "--workers", "2",
-                         str(EXAMPLE))
+                         "--batch-size", "1", str(EXAMPLE))
     assert code == 0, err
-    assert len(out.splitlines()) == 3 and _count(Patient) == 3
+    assert [json.loads(line)["external_id"] for line in out.splitlines()] == \
+        ["EHR-1001", "EHR-1002", "EHR-1003"]
+    assert _count(Patient) == 3
+    # The rows built in the workers carry e-signatures made with the command's key.
+    assert run(capsys, "audit", "verify")[0] == 0

@@ -5,7 +5,7 @@ Each command runs in one transaction and exits non-zero with a one-line message 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -472,10 +472,7 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
     import os
     import time
 
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from tracker.services.errors import Forbidden
-    from tracker.services.imports import check_file, prepare_batch, start_import, write_batch
+    from tracker.services.imports import build_settings, check_file, start_import
 
     with open(file, "rb") as source:
         data = source.read()
@@ -504,27 +501,8 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
         if batches:
             with _context(app=app) as ctx:
                 start_import(ctx, plan)
-        done = 0
-        for number, batch in enumerate(batches, 1):
-            # One transaction per batch, holding the database only to insert rows built
-            # before it: between batches the database serves others (on SQLite, the write lock
-            # is free while the next batch is built). The whole file was checked above, so a
-            # batch fails only for a reason outside the file (the database, the disk).
-            try:
-                with _context(writes=False, app=app) as ctx:
-                    prepared = prepare_batch(ctx, plan, batch)
-                with _context(app=app) as ctx:
-                    write_batch(ctx, plan, prepared)
-            except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise Fail(
-                    f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
-                    f"that batch was written. {done} patient(s) of earlier batches were "
-                    f"written and stay (import {report.import_id}). Run the same command "
-                    f"again to import the rest: the patients already imported are found by "
-                    f"their external_id and skipped") from exc
-            done += len(batch)
-            bar.update(len(batch))
+                settings = build_settings(ctx, plan)
+            _write_batches(app, plan, batches, settings, workers or os.cpu_count() or 1, bar)
     report = plan.finish()
     for imported in report.ids:
         click.echo(imported.line())
@@ -532,6 +510,49 @@ def import_patients(prescriber_email: str, dry_run: bool, workers: int | None, b
     click.echo(f"{verb} {report.new} new patient(s), {len(report.ids) - report.new} already "
                f"imported, from {report.file_name} (sha256 {report.sha256}) in "
                f"{time.monotonic() - began:,.1f} s", err=True)
+
+
+def _write_batches(app: Any, plan: Any, batches: list[Any], settings: Any, workers: int,
+                   bar: Any) -> None:
+    """Each batch written in a transaction of its own. The rows of each are built before its
+    transaction (by worker processes for a large file: the next batches while this one is
+    written), which then only inserts: between batches the database serves others (on SQLite,
+    the write lock is free). The whole file was checked before, so a batch fails only for a
+    reason outside the file (the database, the disk)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.services.errors import Forbidden
+    from tracker.services.import_lines import History
+    from tracker.services.import_rows import BatchIds, RowBuilder, built_in_workers
+    from tracker.services.imports import PARALLEL_FROM_LINES, reserve_batch_ids, write_batch
+
+    def reserve(batch: list[History], after: BatchIds | None) -> BatchIds:
+        with _context(writes=False, app=app) as ctx:
+            return reserve_batch_ids(ctx, batch, after)
+
+    prepared_batches: Generator[Any, None, None] = \
+        built_in_workers(batches, settings, reserve, workers) \
+        if workers > 1 and len(plan.fresh) >= PARALLEL_FROM_LINES else \
+        (RowBuilder(settings).build(batch, reserve(batch, None)) for batch in batches)
+    done = 0
+    try:
+        for number in range(1, len(batches) + 1):
+            try:
+                prepared = next(prepared_batches)
+                with _context(app=app) as ctx:
+                    write_batch(ctx, plan, prepared)
+            except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise Fail(
+                    f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
+                    f"that batch was written. {done} patient(s) of earlier batches were "
+                    f"written and stay (import {plan.report.import_id}). Run the same command "
+                    f"again to import the rest: the patients already imported are found by "
+                    f"their external_id and skipped") from exc
+            done += len(prepared.batch)
+            bar.update(len(prepared.batch))
+    finally:
+        prepared_batches.close()
 
 
 @cli.command("serve", help="Serve the app on this machine (development server).")

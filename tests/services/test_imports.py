@@ -322,6 +322,43 @@ def test_lines_checked_by_worker_processes_give_what_one_process_gives(
     assert sum(handled) == 6
 
 
+def test_a_batch_built_ahead_leaves_room_for_the_apps_rows_written_meanwhile(
+        ctx: Context, setting: tuple[User, Pharmacy, Context]) -> None:
+    """On SQLite the batches built while the one before is not written yet take their ids
+    after that one's and some room; a row the app inserts between the writes goes there, and
+    the later batch is written with the ids it was built with. On PostgreSQL the ids come
+    from the sequences."""
+    from tracker.services import import_rows, imports
+
+    doc, _, me = setting
+    plan = imports.check_file(ctx, doc.email, "a.jsonl", EXAMPLE.read_bytes())
+    imports.start_import(ctx, plan)
+    settings = imports.build_settings(ctx, plan)
+    first, second = plan.fresh[:1], plan.fresh[1:]
+    first_ids = imports.reserve_batch_ids(ctx, first)
+    second_ids = imports.reserve_batch_ids(ctx, second, first_ids)
+    sqlite = ctx.session.connection().dialect.name == "sqlite"
+    if sqlite:
+        assert first_ids.bases is not None and second_ids.bases is not None
+        assert second_ids.bases["patients"] == first_ids.bases["patients"] + 1 + \
+            import_rows.ROOM_BETWEEN_BATCHES
+    builder = import_rows.RowBuilder(settings)
+    built = [builder.build(first, first_ids), builder.build(second, second_ids)]
+    imports.write_batch(ctx, plan, built[0])
+    by_hand = builders.ready_for_first_fill(me)
+    imports.write_batch(ctx, plan, built[1])
+    report = plan.finish()
+    ids = [i.patient_id for i in report.ids]
+    assert ids == [built[0].done["EHR-1001"].patient_id, *(
+        built[1].done[e].patient_id for e in ("EHR-1002", "EHR-1003"))]
+    assert by_hand.id not in ids
+    if sqlite:
+        assert ids[0] < by_hand.id < ids[1]
+    assert ctx.session.scalar(select(func.count()).select_from(ImportedPatient)) == 3
+    integrity = verify_all(ctx)
+    assert integrity.chain.ok and not integrity.bad_signatures
+
+
 def test_a_refused_fill_says_why_in_words_with_the_reason_code_after(
         ctx: Context, setting: tuple[User, Pharmacy, Context]) -> None:
     from tracker.domain.reasons import ReasonCode

@@ -25,44 +25,15 @@ How the imported rows are filled in (what the source system could not give):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from multiprocessing import get_context
-from types import SimpleNamespace
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import func, select, update
 
-from tracker.domain.facts import PrescriptionStatus, RecordKind
-from tracker.models import (
-    Acknowledgment,
-    Authorization,
-    AuthorizationState,
-    CategoryChange,
-    ComprehensionAttempt,
-    ContraceptionEntry,
-    Counseling,
-    CourseEnd,
-    Dispense,
-    ImportedPatient,
-    Patient,
-    PatientImport,
-    Pharmacy,
-    PregnancyTest,
-    Prescription,
-    Role,
-    User,
-)
-from tracker.services.audit import PendingEvent, record_events
-from tracker.services.authorizations import authorization_fields, new_authorization_number
-from tracker.services.bulk_writer import BulkWriter
-from tracker.services.codes import new_program_number
+from tracker.models import ImportedPatient, Patient, PatientImport, Pharmacy, Role, User
+from tracker.services.audit import record_events
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound
 from tracker.services.import_lines import (
@@ -72,33 +43,25 @@ from tracker.services.import_lines import (
     external_id_of,
     parse_line,
     read_line,
-    registered_on,
 )
-from tracker.services.patients import acknowledgment_fields
-from tracker.services.prescriptions import new_prescription_number
-from tracker.services.signatures import sign
+from tracker.services.import_rows import (
+    BatchIds,
+    BuildSettings,
+    ImportedId,
+    PreparedBatch,
+    RowBuilder,
+    Run,
+    batch_counts,
+    ids_still_free,
+    insert_rows,
+    reserve_ids,
+)
 
 # Patients a batch: small enough that its write transaction holds SQLite's write lock well
 # within the app's busy timeout (30 s) even on a crowded machine, as API reads that record
 # something (a lookup's token use, its audit event) wait for it.
 BATCH_PATIENTS = 250
-IMPORTED = "imported"
-IMPORTED_MEANING = ("Signed outside the tracker (on paper or in the system the patient's "
-                    "history was imported from); imported, not witnessed here")
 FILE_NAME_MAX = 255
-
-
-@dataclass(frozen=True)
-class ImportedId:
-    """What the import prints for each patient (API.md)."""
-
-    external_id: str
-    patient_id: int | None  # None: a dry run's new patient, not written
-    program_number: str | None
-
-    def line(self) -> str:
-        return json.dumps({"external_id": self.external_id, "patient_id": self.patient_id,
-                           "program_number": self.program_number})
 
 
 @dataclass
@@ -297,30 +260,6 @@ def _already_imported(ctx: Context, prescriber: User,
     return found
 
 
-@dataclass(frozen=True)
-class _Run:
-    """The import run's row, as the batches need it (across transactions)."""
-
-    id: int
-    file_name: str
-    sha256: str
-    ran_at: datetime
-    prescriber_id: int
-
-
-@dataclass
-class PreparedBatch:
-    """A batch's rows as the driver takes them, with their audit events and ids."""
-
-    batch: list[History]
-    counts: dict[str, int]
-    bases: dict[str, int] | None  # SQLite: the first id taken in each table
-    columns: dict[str, tuple[str, ...]]
-    rows: dict[str, list[tuple[Any, ...]]]
-    events: list[PendingEvent]
-    done: dict[str, ImportedId]
-
-
 @dataclass
 class ImportPlan:
     """A file checked: its report (problems, or the lines' count) and the new patients to
@@ -330,7 +269,7 @@ class ImportPlan:
     report: ImportReport
     checked: _Checked
     written: dict[str, ImportedId] = field(default_factory=dict)
-    run: _Run | None = None
+    run: Run | None = None
 
     @property
     def fresh(self) -> list[History]:
@@ -376,29 +315,43 @@ def start_import(ctx: Context, plan: ImportPlan) -> None:
     ctx.session.add(run)
     ctx.session.flush()
     report.import_id = run.id
-    plan.run = _Run(run.id, run.file_name, run.sha256, run.ran_at, prescriber.id)
+    plan.run = Run(run.id, run.file_name, run.sha256, run.ran_at, prescriber.id)
+
+
+def build_settings(ctx: Context, plan: ImportPlan) -> BuildSettings:
+    """What building the plan's rows needs, for worker processes (after start_import)."""
+    if plan.run is None:
+        raise RuntimeError("start_import() comes before the batches")
+    return BuildSettings(plan.run, ctx.signature_keys.current_id, ctx.signature_keys.current,
+                         ctx.program_timezone, ctx.today(),
+                         ctx.session.connection().dialect.name == "sqlite")
+
+
+def reserve_batch_ids(ctx: Context, batch: list[History],
+                      after: BatchIds | None = None) -> BatchIds:
+    """The ids a batch's rows will take (import_rows.reserve_ids): reads only, on PostgreSQL
+    it takes them from the sequences."""
+    return reserve_ids(ctx.session.connection(), batch_counts(batch), after)
 
 
 def prepare_batch(ctx: Context, plan: ImportPlan, batch: list[History]) -> PreparedBatch:
     """A batch's rows, e-signatures and audit events, built before its write transaction so
     that the write holds the database (SQLite's write lock) only while inserting. Reads only
     (on PostgreSQL it takes the rows' ids from the sequences)."""
-    if plan.run is None:
-        raise RuntimeError("start_import() comes before the batches")
-    return _Writer(ctx, plan.run).prepare(batch)
+    return RowBuilder(build_settings(ctx, plan)).build(batch, reserve_batch_ids(ctx, batch))
 
 
 def write_batch(ctx: Context, plan: ImportPlan, prepared: PreparedBatch) -> None:
-    """Insert a prepared batch in the caller's transaction. On SQLite its ids were taken as
-    those after the largest when it was prepared: if someone else inserted rows since, the
-    batch is prepared again here, under the write lock."""
+    """Insert a prepared batch in the caller's transaction. On SQLite its ids were chosen
+    when it was prepared: if others took them since, the batch is prepared again here, under
+    the write lock, with the ids after the largest."""
     if plan.run is None:
         raise RuntimeError("start_import() comes before the batches")
     importing_prescriber(ctx, plan.prescriber_email)  # still there and active
-    writer = _Writer(ctx, plan.run)
-    if prepared.bases is not None and writer.bases(prepared.counts) != prepared.bases:
-        prepared = writer.prepare(prepared.batch)
-    writer.insert(prepared)
+    conn = ctx.session.connection()
+    if not ids_still_free(conn, prepared.ids):
+        prepared = prepare_batch(ctx, plan, prepared.batch)
+    insert_rows(conn, prepared)
     record_events(ctx, prepared.events)
     ctx.session.execute(update(PatientImport).where(PatientImport.id == plan.run.id)
                         .values(patients=PatientImport.patients + len(prepared.batch)))
@@ -423,258 +376,6 @@ def import_file(ctx: Context, prescriber_email: str, file_name: str, data: bytes
             if progress is not None:
                 progress(len(batch))
     return plan.finish()
-
-
-# --- writing ------------------------------------------------------------------------------------
-
-_TABLES: dict[str, Table] = {
-    name: model.__table__  # type: ignore[misc]
-    for name, model in (
-        ("patients", Patient), ("imported_patients", ImportedPatient),
-        ("category_changes", CategoryChange), ("acknowledgments", Acknowledgment),
-        ("counseling", Counseling), ("pregnancy_tests", PregnancyTest),
-        ("contraception", ContraceptionEntry), ("comprehension_attempts", ComprehensionAttempt),
-        ("prescriptions", Prescription), ("authorizations", Authorization),
-        ("dispenses", Dispense), ("course_ends", CourseEnd),
-    )
-}
-# The engine's record kinds (in a decision's `used`) and the tables that hold them.
-_KIND_TABLES = {
-    RecordKind.ACKNOWLEDGMENT: "acknowledgments", RecordKind.COUNSELING: "counseling",
-    RecordKind.PREGNANCY_TEST: "pregnancy_tests", RecordKind.CONTRACEPTION: "contraception",
-    RecordKind.COMPREHENSION: "comprehension_attempts", RecordKind.COURSE_END: "course_ends",
-    RecordKind.PRESCRIPTION: "prescriptions", RecordKind.DISPENSE: "dispenses",
-    RecordKind.AUTHORIZATION: "authorizations", RecordKind.CATEGORY_CHANGE: "category_changes",
-}
-
-
-def _next_id(conn: Connection, name: str) -> int:
-    """SQLite: the id after the largest of a table."""
-    return (conn.execute(select(func.max(_TABLES[name].c.id))).scalar() or 0) + 1
-
-
-def _reserve_ids(conn: Connection, name: str, count: int, base: int | None) -> Iterator[int]:
-    """`count` new ids of a table. PostgreSQL: taken from its sequence, so the app's own inserts
-    running meanwhile never collide. SQLite: from `base`, the id after the largest; the batch
-    checks under the write lock that it still is (writers take turns)."""
-    if count == 0:
-        return iter(())
-    if base is None:
-        # The table name comes from the fixed _TABLES mapping, never from input.
-        return iter(conn.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "  # noqa: S608  # nosec B608
-            "FROM generate_series(1, :n)"), {"n": count}).scalars().all())
-    return iter(range(base, base + count))
-
-
-class _Writer:
-    """Builds batches of validated histories as rows of every table, and inserts them parents
-    first."""
-
-    def __init__(self, ctx: Context, run: _Run) -> None:
-        self.ctx = ctx
-        self.conn = ctx.session.connection()
-        self.doc = run.prescriber_id
-        self.run = run
-        self.at = run.ran_at
-        self.zone = ZoneInfo(ctx.program_timezone)
-        self.today = ctx.today()
-        self.sqlite = self.conn.dialect.name == "sqlite"
-        self.columns: dict[str, tuple[str, ...]] = {}
-        self.stored: dict[Any, Any] = {}
-        self.moments: dict[date, datetime] = {}
-
-    def bases(self, counts: dict[str, int]) -> dict[str, int] | None:
-        if not self.sqlite:
-            return None
-        return {name: _next_id(self.conn, name) for name, n in counts.items() if n}
-
-    def values(self, name: str, row: dict[str, Any]) -> tuple[Any, ...]:
-        """A row as the driver takes it, in the order of its table's columns (those given by
-        the first row of the table)."""
-        columns = self.columns.setdefault(name, tuple(row))
-        plain, stored = _PLAIN, self.stored
-        values = []
-        for column in columns:
-            value = row[column]
-            if type(value) not in plain:
-                # Dates, times and enumerations repeat across a batch (the import's time, the
-                # fills' days): each is converted once.
-                if value not in stored:
-                    stored[value] = _db_value(value, self.sqlite)
-                value = stored[value]
-            values.append(value)
-        return tuple(values)
-
-    def moment(self, day: date) -> datetime:
-        """Noon on a program date, in UTC: the time of a past event known only by its date."""
-        found = self.moments.get(day)
-        if found is None:
-            found = self.moments[day] = datetime.combine(day, time(12), self.zone).astimezone(UTC)
-        return found
-
-    def prepare(self, batch: list[History]) -> PreparedBatch:
-        counts = {name: 0 for name in _TABLES}
-        for h in batch:
-            for name, n in _row_counts(h).items():
-                counts[name] += n
-        bases = self.bases(counts)
-        ids = {name: _reserve_ids(self.conn, name, n, bases.get(name) if bases else None)
-               for name, n in counts.items()}
-        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
-        events: list[PendingEvent] = []
-        done: dict[str, ImportedId] = {}
-        for h in batch:
-            imported = self._patient(h, ids, rows)
-            done[h.external_id] = imported
-            events.append(PendingEvent(
-                "patient.imported", "patient", imported.patient_id,
-                patient_id=imported.patient_id,
-                new={"import_id": self.run.id, "file_name": self.run.file_name,
-                     "sha256": self.run.sha256, "external_id": h.external_id,
-                     "program_number": imported.program_number,
-                     "records": {name: n for name, n in _row_counts(h).items() if n}},
-                reason=f"imported from {self.run.file_name}"))
-        values = {name: [self.values(name, row) for row in rows[name]] for name in _TABLES}
-        return PreparedBatch(batch, counts, bases, self.columns, values, events, done)
-
-    def insert(self, prepared: PreparedBatch) -> None:
-        bulk = BulkWriter(self.conn, prepared.columns, _TABLES)
-        for name in _TABLES:
-            bulk.write(name, prepared.rows[name])
-
-    def _patient(self, h: History, ids: dict[str, Iterator[int]],
-                 rows: dict[str, list[dict[str, Any]]]) -> ImportedId:
-        doc, at = self.doc, self.at
-        pid = next(ids["patients"])
-        number = new_program_number()
-        rows["patients"].append(dict(
-            id=pid, prescriber_id=doc, first_name=h.first_name, last_name=h.last_name,
-            date_of_birth=h.date_of_birth, category=h.category, created_at=at, created_by=doc,
-            program_number=number))
-        rows["imported_patients"].append(dict(
-            id=next(ids["imported_patients"]), import_id=self.run.id, patient_id=pid,
-            prescriber_id=doc, external_id=h.external_id))
-        changes = h.category_changes or [(registered_on(h, self.today), h.category)]
-        for on, category in changes:
-            rows["category_changes"].append(dict(
-                id=next(ids["category_changes"]), patient_id=pid, category=category,
-                changed_on=on, changed_by=doc, changed_at=at,
-                reason=f"imported from {self.run.file_name}"))
-        local: dict[str, list[int]] = {name: [] for name in _TABLES}
-        for on, category, signature, guardian, relationship in h.acknowledgments:
-            aid = next(ids["acknowledgments"])
-            local["acknowledgments"].append(aid)
-            fields = SimpleNamespace(
-                id=aid, patient_id=pid, category=category, form_code=IMPORTED,
-                form_version=IMPORTED, signed_on=on, patient_signature=signature,
-                guardian_signature=guardian, guardian_relationship=relationship,
-                meaning=IMPORTED_MEANING, witness_id=doc, signed_at=at)
-            key_id, mac = sign(self.ctx.signature_keys, "acknowledgment",
-                               acknowledgment_fields(fields))  # type: ignore[arg-type]
-            rows["acknowledgments"].append(dict(vars(fields), signature_hmac=mac,
-                                                signature_key_id=key_id))
-        record = dict(patient_id=pid, recorded_by=doc, recorded_at=at, superseded=False)
-        for on in h.counseling:
-            rid = next(ids["counseling"])
-            local["counseling"].append(rid)
-            rows["counseling"].append(dict(record, id=rid, counseled_on=on))
-        for on, result, setting in h.pregnancy_tests:
-            rid = next(ids["pregnancy_tests"])
-            local["pregnancy_tests"].append(rid)
-            rows["pregnancy_tests"].append(dict(record, id=rid, collected_on=on, result=result,
-                                                setting=setting, registry_reported_at=None,
-                                                registry_reported_by=None))
-        for on, started, methods, abstinence in h.contraception:
-            rid = next(ids["contraception"])
-            local["contraception"].append(rid)
-            rows["contraception"].append(dict(record, id=rid, recorded_on=on,
-                                              started_on=started, methods=methods,
-                                              abstinence=abstinence))
-        for on, answers, passed, wrong, methods, abstinence in h.comprehension:
-            rid = next(ids["comprehension_attempts"])
-            local["comprehension_attempts"].append(rid)
-            rows["comprehension_attempts"].append(dict(
-                record, id=rid, completed_on=on, answers=answers, passed=passed, wrong=wrong,
-                methods=methods, abstinence=abstinence))
-        if h.course_end is not None:
-            rid = next(ids["course_ends"])
-            local["course_ends"].append(rid)
-            rows["course_ends"].append(dict(id=rid, patient_id=pid, last_dose_on=h.course_end,
-                                            recorded_by=doc, recorded_at=at))
-        self._fills(h, pid, ids, rows, local)
-        return ImportedId(h.external_id, pid, number)
-
-    def _fills(self, h: History, pid: int, ids: dict[str, Iterator[int]],
-               rows: dict[str, list[dict[str, Any]]], local: dict[str, list[int]]) -> None:
-        doc, at = self.doc, self.at
-        for fill in h.fills:
-            rx = next(ids["prescriptions"])
-            local["prescriptions"].append(rx)
-            dispensed = fill.dispensed_on is not None
-            rows["prescriptions"].append(dict(
-                id=rx, number=new_prescription_number(), patient_id=pid, prescriber_id=doc,
-                written_on=fill.written_on, days_supply=fill.days_supply,
-                quantity=fill.quantity, refills=0,
-                status=PrescriptionStatus.DISPENSED if dispensed
-                else PrescriptionStatus.DISPENSABLE, created_at=at))
-            aid = next(ids["authorizations"])
-            used = [[kind.value, local[_KIND_TABLES[kind]][record - 1]]
-                    for kind, record in fill.used]
-            fields = SimpleNamespace(
-                id=aid, number=new_authorization_number(), prescription_id=rx, patient_id=pid,
-                issued_on=fill.authorized_on, issued_at=self.moment(fill.authorized_on),
-                issued_by=doc, do_not_dispense_after=fill.do_not_dispense_after,
-                rule_set=fill.rule_set)
-            key_id, mac = sign(self.ctx.signature_keys, "authorization",
-                               authorization_fields(fields))  # type: ignore[arg-type]
-            when = self.moment(fill.dispensed_on) if fill.dispensed_on is not None else None
-            rows["authorizations"].append(dict(
-                vars(fields), state=AuthorizationState.DISPENSED if dispensed
-                else AuthorizationState.OPEN, decision_used=json.dumps(used),
-                signature_hmac=mac, signature_key_id=key_id, closed_at=when,
-                closed_by=doc if dispensed else None, close_reason=None))
-            if fill.dispensed_on is not None:
-                did = next(ids["dispenses"])
-                local["dispenses"].append(did)
-                rows["dispenses"].append(dict(
-                    id=did, prescription_id=rx, authorization_id=aid, patient_id=pid,
-                    pharmacy_id=fill.pharmacy_id, pharmacist_id=doc, dispensed_at=when,
-                    dispensed_on=fill.dispensed_on, quantity=fill.quantity,
-                    days_supply=fill.days_supply, medication_guide_given=True))
-
-
-def _db_value(value: Any, sqlite: bool) -> Any:
-    """A value as the driver stores it through the models' types: enumerations as their
-    value; on SQLite, dates as ISO text and times as naive UTC text (tracker.db)."""
-    kind = type(value)
-    if kind in _PLAIN:  # most values: checked by exact type, the fastest test there is
-        return value
-    if sqlite:
-        if kind is date:
-            return value.isoformat()
-        if kind is datetime:
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(
-                sep=" ", timespec="microseconds")
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
-
-
-_PLAIN = frozenset({str, int, bool, type(None)})
-
-
-def _row_counts(h: History) -> dict[str, int]:
-    dispensed = sum(1 for fill in h.fills if fill.dispensed_on is not None)
-    return {
-        "patients": 1, "imported_patients": 1,
-        "category_changes": len(h.category_changes) or 1,
-        "acknowledgments": len(h.acknowledgments), "counseling": len(h.counseling),
-        "pregnancy_tests": len(h.pregnancy_tests), "contraception": len(h.contraception),
-        "comprehension_attempts": len(h.comprehension), "prescriptions": len(h.fills),
-        "authorizations": len(h.fills), "dispenses": dispensed,
-        "course_ends": 1 if h.course_end is not None else 0,
-    }
 
 
 def import_of(ctx: Context, patient_id: int) -> PatientImport | None:

@@ -22,8 +22,9 @@ from tracker.http.requests import context, mark_rollback
 from tracker.models import Role
 from tracker.services.audit import record_event
 from tracker.services.errors import Forbidden, NotFound
+from tracker.services.import_rows import ImportedId
 from tracker.services.import_uploads import keep, kept_path
-from tracker.services.imports import ImportedId, ImportReport, file_digest, import_file
+from tracker.services.imports import ImportReport, file_digest, import_file
 from tracker.web.shown_again import ShownAgainForm, show_again
 
 bp = Blueprint("admin_imports", __name__, url_prefix="/admin/imports")
