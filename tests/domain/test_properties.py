@@ -399,6 +399,32 @@ def test_an_authorization_with_nothing_blocking_after_its_issue_day_is_dispensab
     assert at_counter.dispensable, at_counter.unmet
 
 
+@PROPERTY_SETTINGS
+@given(drawn=st.one_of(issuable(), st.tuples(ANY_CASE, st.one_of(DAY, CGP_DAY))),
+       policy=POLICIES, data=st.data())
+def test_a_dispense_given_the_decision_that_issued_it_decides_as_without_it(
+    drawn: tuple[Case, date], policy: Policy, data: st.DataObject
+) -> None:
+    """`issued_with` (an import's shortcut) changes nothing: with the same records, later ones
+    of every kind included (positive tests, category changes, ended courses), the dispense is
+    decided as when the patient is re-checked as of the issue day."""
+    case, issued_on = drawn
+    later = data.draw(records(days_after(issued_on, 1, 40), 5000))
+    patient = replace(case.patient, **{kind: getattr(case.patient, kind) + tuple(later[kind])
+                                       for kind in later if hasattr(case.patient, kind)})
+    pending = replace(case, patient=patient,
+                      prescription=replace(case.prescription, status=PrescriptionStatus.PENDING))
+    decision = evaluate(pending, issued_on, policy)
+    authorization = OpenAuthorization("N", RX, issued_on, decision.do_not_dispense_after,
+                                      policy.id)
+    on = data.draw(days_after(issued_on, 0, 40))
+    at_counter = replace(pending, prescription=replace(
+        case.prescription, status=PrescriptionStatus.DISPENSABLE))
+    assert evaluate_dispense(at_counter, on, (policy,), PHARMACY, authorization,
+                             issued_with=decision) == \
+        evaluate_dispense(at_counter, on, (policy,), PHARMACY, authorization)
+
+
 def test_drawn_authorizations_outlive_their_monthly_records() -> None:
     """The property above is not vacuous: some drawn authorizations are still dispensable on a
     day when their counseling is out of the 30-day cycle."""

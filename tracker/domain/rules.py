@@ -256,10 +256,17 @@ def evaluate_dispense(
     rule_sets: tuple[Policy, ...],
     pharmacy: PharmacyFacts,
     authorization: OpenAuthorization | None,
+    issued_with: Decision | None = None,
 ) -> Decision:
     """RULES.md §8 "Dispensing" on program date `on`: the one decision on a dispense, for the
-    counter's lookup and the dispense itself (see `_dispense_decision`)."""
-    return _dispense_decision(case, on, rule_sets, pharmacy, authorization)
+    counter's lookup and the dispense itself (see `_dispense_decision`).
+
+    `issued_with`: the decision that issued `authorization` (`evaluate` on its issue day, under
+    that day's rule set), made with the same patient facts as `case`'s but its open
+    authorizations: an import, deciding a whole history at once, has it at hand. When it was
+    dispensable, the patient's re-check as of the issue day would find what it found (nothing
+    unmet, the same window and records) and is not made again; the rest of the decision is."""
+    return _dispense_decision(case, on, rule_sets, pharmacy, authorization, issued_with)
 
 
 def evaluate_open_authorization(
@@ -281,6 +288,7 @@ def _dispense_decision(
     rule_sets: tuple[Policy, ...],
     pharmacy: PharmacyFacts | None,
     authorization: OpenAuthorization | None,
+    issued_with: Decision | None = None,
 ) -> Decision:
     """RULES.md §8 "Dispensing" on program date `on`: the one decision on a dispense, for the
     counter's lookup, the dispense itself and the prescriber's view of an open authorization
@@ -342,7 +350,12 @@ def _dispense_decision(
         window, used = _check_patient(case, on, policy, reasons)
     else:
         issued = authorized.issued_on
-        window, used = _check_patient(case, issued, policy_for(issued, rule_sets), reasons)
+        issue_policy = policy_for(issued, rule_sets)
+        if (issued_with is not None and issued_with.dispensable
+                and issued_with.as_of == issued and issued_with.rule_set == issue_policy.id):
+            window, used = issued_with.window, issued_with.used
+        else:
+            window, used = _check_patient(case, issued, issue_policy, reasons)
         _blocked_after_issue(case.patient, issued, on, reasons)
     return Decision(
         dispensable=not reasons,

@@ -386,7 +386,8 @@ def _fills(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineContex
             check.add(path + "authorized_on", f"The tracker's rules start on "
                       f"{ctx.first_rule_set.isoformat()}; earlier fills cannot be checked.")
             return
-        decision = _decide(h, written, supply, quantity, authorized, ctx)
+        patient = patient_facts(h, ctx.today)
+        decision = _decide(patient, len(h.fills) + 1, written, supply, quantity, authorized, ctx)
         if not decision.dispensable:
             for reason in decision.unmet:
                 check.add(path + "authorized_on", f"The rules did not allow this authorization "
@@ -401,7 +402,8 @@ def _fills(line: Mapping[str, Any], h: History, check: _Checker, ctx: LineContex
             return
         fill = Fill(written, supply, quantity, authorized, last_day, decision.rule_set,
                     decision.used, dispensed, pharmacy_id)
-        if dispensed is not None and not _dispensable(check, path, h, fill, ctx):
+        if dispensed is not None and not _dispensable(check, path, patient, len(h.fills) + 1,
+                                                      fill, decision, ctx):
             return
         h.fills.append(fill)
 
@@ -442,29 +444,28 @@ def _in_order(check: _Checker, path: str, h: History, i: int, count: int, writte
     return len(check.problems) == before
 
 
-def _decide(h: History, written: date, supply: int, quantity: int, authorized: date,
-            ctx: LineContext) -> Decision:
-    """What the engine decides on the authorization day, with the records and the earlier
-    fills of the history, under the rule set of that day."""
-    number = len(h.fills) + 1
+def _decide(patient: f.PatientFacts, number: int, written: date, supply: int, quantity: int,
+            authorized: date, ctx: LineContext) -> Decision:
+    """What the engine decides on the authorization day for the fill `number`, with the records
+    and the earlier fills of the history (`patient`), under the rule set of that day."""
     case = f.Case(
         prescription=f.PrescriptionFacts(number, f.PrescriptionStatus.PENDING, written, supply,
                                          quantity),
-        patient=patient_facts(h, ctx.today),
+        patient=patient,
         prescriber=f.PrescriberFacts(active=True,
                                      home_testing_permitted=ctx.home_testing_permitted),
     )
     return evaluate(case, authorized, ctx.policy(authorized))
 
 
-def _dispensable(check: _Checker, path: str, h: History, fill: Fill,
-                 ctx: LineContext) -> bool:
+def _dispensable(check: _Checker, path: str, patient: f.PatientFacts, number: int, fill: Fill,
+                 issued_with: Decision, ctx: LineContext) -> bool:
     """RULES.md §8 "Dispensing": the counter's re-check on the dispensing day (as of the issue
     day, and what was recorded since that blocks a fill: a positive test, a category change,
-    an ended course). The pharmacy's own standing then is not known: it is taken as active."""
+    an ended course). The pharmacy's own standing then is not known: it is taken as active.
+    `patient` holds the facts the authorization was decided with (`issued_with`), so the
+    engine need not check the patient as of the issue day again."""
     assert fill.dispensed_on is not None
-    number = len(h.fills) + 1
-    patient = patient_facts(h, ctx.today)
     authorization = f.OpenAuthorization(f"import-{number}", number, fill.authorized_on,
                                         fill.do_not_dispense_after, fill.rule_set)
     case = f.Case(
@@ -476,7 +477,7 @@ def _dispensable(check: _Checker, path: str, h: History, fill: Fill,
     )
     decision = evaluate_dispense(case, fill.dispensed_on, ctx.rule_sets,
                                  f.PharmacyFacts(fill.dispensed_on, fill.dispensed_on),
-                                 authorization)
+                                 authorization, issued_with)
     for reason in decision.unmet:
         check.add(path + "dispensed_on", f"The rules did not allow this dispense on "
                   f"{fill.dispensed_on.isoformat()} ({decision.rule_set}): {reason.message} "
