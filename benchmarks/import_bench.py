@@ -71,6 +71,12 @@ def _cpu(who: int = resource.RUSAGE_SELF) -> float:
     return used.ru_utime + used.ru_stime
 
 
+def _peak_mb() -> float:
+    """The largest resident size of this process so far. (Not the workers': Linux counts a
+    spawned child's size when it was forked from this process, before it started afresh.)"""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
@@ -117,6 +123,7 @@ def main() -> int:
         print(f"{run}: exit {code}, {took:,.1f} s, {args.patients / took:,.0f} patients/s, "
               f"{_cpu() - cpu:,.1f} s of CPU in the command and "
               f"{_cpu(resource.RUSAGE_CHILDREN) - workers_cpu:,.1f} s in its workers, "
+              f"peak memory {_peak_mb():,.0f} MB in the command, "
               f"load average {os.getloadavg()[0]:.1f}")
         if code != 0:
             return code
