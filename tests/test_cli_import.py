@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,27 @@ def test_worker_processes_check_a_large_file_and_build_its_batches(
     assert _count(Patient) == 3
     # The rows built in the workers carry e-signatures made with the command's key.
     assert run(capsys, "audit", "verify")[0] == 0
+
+
+@pytest.mark.usefixtures("env")
+def test_a_worker_process_that_dies_fails_its_batch_in_one_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from tracker.services import import_rows, imports
+
+    _set_up(capsys)
+    monkeypatch.setattr(imports, "PARALLEL_FROM_LINES", 2)
+
+    def dies(*args: object) -> Iterator[object]:
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(import_rows, "built_in_workers", dies)
+    code, out, err = run(capsys, "import", "--prescriber", "doc@example.test", "--workers", "2",
+                         str(EXAMPLE))
+    assert code == 1 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert "writing batch 1 of 1 failed (A process in the process pool" in last
+    assert "Run the same command again" in last
+    assert _count(Patient) == 0

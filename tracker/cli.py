@@ -519,6 +519,8 @@ def _write_batches(app: Any, plan: Any, batches: list[Any], settings: Any, worke
     written), which then only inserts: between batches the database serves others (on SQLite,
     the write lock is free). The whole file was checked before, so a batch fails only for a
     reason outside the file (the database, the disk)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from sqlalchemy.exc import SQLAlchemyError
 
     from tracker.services.errors import Forbidden
@@ -541,7 +543,8 @@ def _write_batches(app: Any, plan: Any, batches: list[Any], settings: Any, worke
                 prepared = next(prepared_batches)
                 with _context(app=app) as ctx:
                     write_batch(ctx, plan, prepared)
-            except (SQLAlchemyError, NotFound, Forbidden, OSError) as exc:
+            # A worker process that died (killed, out of memory) fails its batch the same way.
+            except (SQLAlchemyError, NotFound, Forbidden, OSError, BrokenProcessPool) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise Fail(
                     f"writing batch {number} of {len(batches)} failed ({reason}); nothing of "
