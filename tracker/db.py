@@ -138,14 +138,8 @@ def make_engine(url: str, pool_size: int = 5, busy_timeout: float = BUSY_TIMEOUT
     # after connect_timeout instead of holding it; a connection URL's own value wins. Pooled
     # connections are pinged before use, so those a restart or pg_terminate_backend killed
     # are replaced without the request noticing.
-    query = make_url(url).query
-    connect_args: dict[str, Any] = {} if "connect_timeout" in query else {
+    connect_args = {} if "connect_timeout" in make_url(url).query else {
         "connect_timeout": connect_timeout}
-    if "options" not in query:
-        # No JIT compilation: the app's statements are short, and those the planner thinks
-        # costly (the program report's aggregates over a period) spent more time compiling
-        # than running (2 of 3 seconds at 100,000 patients). A URL's own options win.
-        connect_args["options"] = "-c jit=off"
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
                          connect_args=connect_args)
 
