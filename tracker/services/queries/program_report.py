@@ -380,17 +380,20 @@ def _dispenses(ctx: Context, report: Report) -> None:
     least once when marked dispensable, or needed more than one authorization."""
     p = report.period
     # Delayed: its prescription is among those refused at "Mark dispensable" or among those
-    # with more than one authorization. Both sets are computed once per statement (hashed), not
-    # looked up again for each dispense, and the test is summed, not grouped by, so the database
-    # evaluates it once per row.
-    refused_prescriptions = select(AuditEvent.object_id).where(
-        AuditEvent.action == MARKING_REFUSED, AuditEvent.object_type == "prescription")
-    reauthorized_prescriptions = (select(Authorization.prescription_id)
-                                  .group_by(Authorization.prescription_id)
-                                  .having(func.count() > 1))
-    delayed = case((or_(cast(Dispense.prescription_id, AuditEvent.object_id.type)
-                        .in_(refused_prescriptions),
-                        Dispense.prescription_id.in_(reauthorized_prescriptions)), 1), else_=0)
+    # with more than one authorization. Both sets are computed once per statement and joined
+    # (each holds a prescription once, so no dispense is counted twice), not looked up again
+    # for each dispense (PostgreSQL hashes an IN (...) set only while it fits in work_mem;
+    # at 1,000,000 patients the statement written so ran for more than 17 minutes). The test
+    # is summed, not grouped by, so it is evaluated once per row.
+    refused = (select(AuditEvent.object_id.label("prescription"))
+               .where(AuditEvent.action == MARKING_REFUSED,
+                      AuditEvent.object_type == "prescription")
+               .group_by(AuditEvent.object_id).subquery("refused"))
+    reauthorized = (select(Authorization.prescription_id.label("prescription"))
+                    .group_by(Authorization.prescription_id)
+                    .having(func.count() > 1).subquery("reauthorized"))
+    delayed = case((or_(refused.c.prescription.is_not(None),
+                        reauthorized.c.prescription.is_not(None)), 1), else_=0)
     to_dispense = _days_between(ctx, Dispense.dispensed_on, Authorization.issued_on)
     written = _days_between(ctx, Dispense.dispensed_on, Prescription.written_on)
     rows = ctx.session.execute(
@@ -398,6 +401,9 @@ def _dispenses(ctx: Context, report: Report) -> None:
                func.sum(delayed), func.count())
         .join(Authorization, Authorization.id == Dispense.authorization_id)
         .join(Prescription, Prescription.id == Dispense.prescription_id)
+        .outerjoin(refused, refused.c.prescription
+                   == cast(Dispense.prescription_id, AuditEvent.object_id.type))
+        .outerjoin(reauthorized, reauthorized.c.prescription == Dispense.prescription_id)
         .where(Dispense.dispensed_on.between(p.first, p.last))
         .group_by(Dispense.dispensed_on, literal_column("a"), literal_column("w"))).all()
     histogram = Counter({label: 0 for label, _, _ in DELAY_BINS})
