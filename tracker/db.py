@@ -104,6 +104,44 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+@contextmanager
+def sqlite_bulk_journal(engine: Engine) -> Iterator[bool]:
+    """SQLite: run one very large write transaction (the demo generator's gigabytes) with a
+    rollback journal instead of the write-ahead log, then put the file back in WAL mode.
+
+    In WAL mode every page of such a transaction is written twice, to the log and then by the
+    checkpoint into the file, and the log's index grows with it; with a rollback journal the new
+    pages go straight into the file, and only the pages that existed before are copied to the
+    journal, so a crash or a rollback still leaves the database as it was (synchronous stays
+    NORMAL). Switching needs the file to itself: when another connection is open the mode stays
+    WAL and the load is only slower. Yields whether the switch was made. The pool hands the
+    same connection back to the caller's transaction; one opened afterwards would take WAL again
+    (the connect event), which is correct, only slower."""
+    if engine.dialect.name != "sqlite":
+        yield False
+        return
+    switched = _journal_mode(engine, "TRUNCATE") == "truncate"
+    try:
+        yield switched
+    finally:
+        if switched:
+            _journal_mode(engine, "WAL")
+
+
+def _journal_mode(engine: Engine, mode: str) -> str:
+    raw = engine.raw_connection()
+    try:
+        # Outside any transaction (isolation_level None): SQLite refuses the change in one.
+        try:
+            row = raw.driver_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA journal_mode = {mode}").fetchone()
+        except sqlite3.OperationalError:
+            return ""  # locked by another connection: the mode is unchanged
+        return str(row[0]).lower() if row else ""
+    finally:
+        raw.close()
+
+
 def create_private_file(path: str) -> None:
     """Create an empty file only its owner can read (0600) unless it exists: SQLite would
     create it with the umask's mode, readable by every local user on most systems."""
