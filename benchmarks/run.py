@@ -40,6 +40,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SECRET = "benchmark-secret-key-not-for-production"  # noqa: S105 - local benchmark only
+SIGNATURE_KEY = "benchmark-signature-key-not-for-production"  # noqa: S105 - local only
+AUDIT_KEY = "benchmark-audit-key-not-for-production"  # noqa: S105 - local benchmark only
 TRACKER_PORT = 18081
 BARE_PORT = 18082
 README = ROOT / "benchmarks" / "README.md"
@@ -92,8 +94,11 @@ def reset_database(kind: str, url: str, size: int, pg_admin: str) -> None:
 
 def environment(url: str, instance: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    # Production wants its own keys for e-signatures and the audit chain, apart from the
+    # session secret; a benchmark's are fixed, so a kept database verifies in a later run.
     env.update(TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(instance),
-               TRACKER_SECRET_KEY=SECRET, TRACKER_ENV="production",
+               TRACKER_SECRET_KEY=SECRET, TRACKER_SIGNATURE_KEY=SIGNATURE_KEY,
+               TRACKER_AUDIT_KEY=AUDIT_KEY, TRACKER_ENV="production",
                PYTHONPATH=str(ROOT))
     return env
 

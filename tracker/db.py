@@ -86,6 +86,15 @@ def reset_write_intent(token: contextvars.Token[bool]) -> None:
     _write_intent.reset(token)
 
 
+# SQLite's per-connection settings beyond WAL and synchronous=NORMAL (measured by
+# benchmarks/db_settings_bench.py; the numbers are in benchmarks/README.md).
+SQLITE_TUNING: dict[str, str] = {}
+
+# psycopg 3: how many times a statement runs on a connection before it is prepared on the
+# server (None: never; 0: at once). Measured by benchmarks/db_settings_bench.py.
+PG_PREPARE_THRESHOLD: int | None = 5
+
+
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,6 +106,8 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        for name, value in SQLITE_TUNING.items():
+            cursor.execute(f"PRAGMA {name} = {value}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -176,8 +187,9 @@ def make_engine(url: str, pool_size: int = 5, busy_timeout: float = BUSY_TIMEOUT
     # after connect_timeout instead of holding it; a connection URL's own value wins. Pooled
     # connections are pinged before use, so those a restart or pg_terminate_backend killed
     # are replaced without the request noticing.
-    connect_args = {} if "connect_timeout" in make_url(url).query else {
-        "connect_timeout": connect_timeout}
+    connect_args: dict[str, Any] = {"prepare_threshold": PG_PREPARE_THRESHOLD}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = connect_timeout
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
                          connect_args=connect_args)
 
