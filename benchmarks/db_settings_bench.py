@@ -48,10 +48,11 @@ PG_VARIANTS: dict[str, int | None] = {
 
 def measure(env: dict[str, str], requests: int) -> dict[str, float]:
     """CPU and wall milliseconds per request, eligibility and lookup, in this process."""
-    logger = logging.getLogger("tracker")
-    logger.setLevel(logging.WARNING)
     out: dict[str, float] = {}
     with run.app_for(env) as app:
+        # The app sets its loggers up when it is made: quiet the request log after that.
+        for name in ("tracker", "tracker.request"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         sample = run.samples(app, seed=2026)
         https = {"base_url": "https://localhost"}
         for name in ("eligibility", "lookup"):

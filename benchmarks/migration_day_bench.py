@@ -17,9 +17,10 @@ What is sent, against gunicorn with gunicorn.conf.py on 127.0.0.1 (the productio
   `--prescriber-threads` clients;
 - **pharmacies**: `--pharmacy-threads` clients, each in a loop until the re-categorization is
   done: a lookup (`GET /api/v1/authorizations/{number}?date_of_birth=D`) of one of
-  `--lookups` open authorizations (cycled; at most half of them), and every other turn one more authorization of the
-  rest looked up and dispensed (`POST /api/v1/prescriptions/{id}/dispense`, with an
-  Idempotency-Key), until they run out. Each client uses its own pharmacist's token.
+  `--lookups` open authorizations (cycled; at most half of them), and every other turn one
+  more authorization of the rest looked up and dispensed
+  (`POST /api/v1/prescriptions/{id}/dispense`, with an Idempotency-Key), until they run out.
+  Each client uses its own pharmacist's token.
 
 Before the run every open authorization used is looked up once (the answer before). An answer
 during the run is a **wrong refusal** when it refuses for a reason the re-categorization cannot
