@@ -86,12 +86,22 @@ def reset_write_intent(token: contextvars.Token[bool]) -> None:
     _write_intent.reset(token)
 
 
-# SQLite's per-connection settings beyond WAL and synchronous=NORMAL (measured by
-# benchmarks/db_settings_bench.py; the numbers are in benchmarks/README.md).
+# SQLite's per-connection settings beyond WAL and synchronous=NORMAL. None is set: measured
+# by benchmarks/db_settings_bench.py at 100,000 patients (benchmarks/README.md), a 64 MiB page
+# cache, a 1 GiB mmap_size, temp_store=MEMORY and all three together gave no gain beyond the
+# noise (best of 4 rounds: eligibility 2.8 ms of CPU a request without them, 3.1-3.4 ms with;
+# lookup 4.9 ms without, 5.5-5.6 ms with): the pages a request reads are few and stay in the
+# operating system's cache, and a bigger page cache per connection costs memory in every
+# connection of every process. The benchmark takes a dict here, to measure them again.
 SQLITE_TUNING: dict[str, str] = {}
 
 # psycopg 3: how many times a statement runs on a connection before it is prepared on the
-# server (None: never; 0: at once). Measured by benchmarks/db_settings_bench.py.
+# server (None: never; 0: at the first use). Kept at psycopg's 5, stated so it is not lost:
+# the eligibility check's statements (a nine-arm UNION ALL among them) are then planned once
+# per connection; without prepared statements it took 54-66 ms a request (wall, test client,
+# 10,000 patients, a loaded machine) against 42-54 ms with them in the same rounds; the
+# lookup, whose time is mostly its audit write, showed no difference beyond the noise, and
+# preparing at the first use gained nothing more (benchmarks/README.md).
 PG_PREPARE_THRESHOLD: int | None = 5
 
 
