@@ -308,7 +308,7 @@ def recategorize(port: int, patches: list[tuple[int, str, str]], threads: int,
             tally.status("patch", status)
             with tally.lock:
                 tally.patch_ms.append((done - began) * 1000)
-                if status != 200:
+                if status != 200 and 0 < status < 500:  # errors are counted apart
                     tally.wrong.append(f"patch {patient}: {status} {str(answer)[:200]}")
 
     began = time.perf_counter()
