@@ -56,9 +56,9 @@ def build(work: Path, patients: int, seed: int) -> dict[str, str]:
 def dispense_requests(app: Any, limit: int) -> list[tuple[str, dict[str, Any], str]]:
     """Open authorizations still in their window, at most `limit`, each with the dispense
     that would fill it and the token of a pharmacist of an active pharmacy."""
+    from run import _context
     from sqlalchemy import select
 
-    from run import _context
     from tracker.domain.policy import pharmacy_problems
     from tracker.models import Authorization, Pharmacy, Prescription, Role, User
     from tracker.services.facts import pharmacy_facts

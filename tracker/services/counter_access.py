@@ -26,6 +26,7 @@ from tracker.models import AuditEvent, Authorization
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Throttled
+from tracker.services.rows import AuthorizationRow
 
 NUMBER_FAILURES_MAX = 5
 NUMBER_WINDOW = timedelta(hours=24)
@@ -117,13 +118,14 @@ def check_user_not_throttled(ctx: Context) -> None:
     raise Throttled(_USER_LOCKED, _seconds_until(ctx, until))
 
 
-def record_access(ctx: Context, auth: Authorization) -> None:
+def record_access(ctx: Context, auth: Authorization | AuthorizationRow) -> None:
     """A lookup that matched: the patient's record was shown at the counter."""
     record_event(ctx, LOOKED_UP, "authorization", auth.number, patient_id=auth.patient_id,
                  new={"pharmacy_id": ctx.actor.pharmacy_id})
 
 
-def record_failure(ctx: Context, action: str, number: str, auth: Authorization | None) -> None:
+def record_failure(ctx: Context, action: str, number: str,
+                   auth: Authorization | AuthorizationRow | None) -> None:
     """A lookup or reversal whose number and birth date did not match. When the number exists
     the attempt is on its patient's trail too (someone tried to open that record)."""
     record_event(ctx, action, "authorization", _typed(number),
