@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from math import ceil
+from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 
+from tracker.db import UTCDateTime
 from tracker.models import AuditEvent, Authorization
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Throttled
+from tracker.services.prepared import Prepared
 from tracker.services.rows import AuthorizationRow
 
 NUMBER_FAILURES_MAX = 5
@@ -61,6 +64,21 @@ def _seconds_until(ctx: Context, moment: datetime) -> int:
     return max(1, ceil((moment - ctx.now()).total_seconds()))
 
 
+_events = cast(Table, AuditEvent.__table__)
+_ON_NUMBER = and_(_events.c.object_type == "authorization",
+                  _events.c.object_id == bindparam("number"))
+_BY_USER = and_(_events.c.actor_id == bindparam("user_id"),
+                _events.c.occurred_at > bindparam("user_since", type_=UTCDateTime()))
+# Asked before every lookup at the counter: built once (the failure actions are constants,
+# bound one by one so that the statement needs no expanding list).
+_FAILURES = Prepared(
+    select(_events.c.occurred_at, _ON_NUMBER.label("on_number"), _BY_USER.label("by_user"))
+    .where(_events.c.action.in_([bindparam(f"failure_{n}", action)
+                                 for n, action in enumerate(USER_FAILURES)]),
+           _events.c.occurred_at > bindparam("number_since", type_=UTCDateTime()),
+           or_(_ON_NUMBER, _BY_USER)))
+
+
 def check_not_throttled(ctx: Context, number: str) -> None:
     """Raise Throttled (and log the attempt) when the number or the acting user is locked.
 
@@ -69,16 +87,8 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     as a failure), so the answer stays a few dozen rows."""
     typed = _typed(number)
     now = ctx.now()
-    number_since, user_since = now - NUMBER_WINDOW, now - USER_WINDOW
-    for_number = and_(AuditEvent.object_type == "authorization", AuditEvent.object_id == typed)
-    for_user = and_(AuditEvent.actor_id == ctx.actor.user_id,
-                    AuditEvent.occurred_at > user_since)
-    failures = ctx.session.execute(
-        select(AuditEvent.occurred_at, for_number.label("on_number"),
-               for_user.label("by_user"))
-        .where(AuditEvent.action.in_(USER_FAILURES), AuditEvent.occurred_at > number_since,
-               or_(for_number, for_user))
-    ).all()
+    failures = _FAILURES.rows(ctx.session, number=typed, user_id=ctx.actor.user_id,
+                              user_since=now - USER_WINDOW, number_since=now - NUMBER_WINDOW)
     by_number = _lock_end([at for at, on_number, _ in failures if on_number],
                           NUMBER_FAILURES_MAX, NUMBER_WINDOW)
     by_user = _lock_end([at for at, _, by_user in failures if by_user],
