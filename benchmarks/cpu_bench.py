@@ -40,13 +40,19 @@ HTTPS = {"base_url": "https://localhost"}  # the production settings want HTTPS
 KINDS = ("eligibility", "lookup", "dispense")
 
 
-def build(work: Path, patients: int, seed: int) -> dict[str, str]:
-    """A fresh SQLite database with the small demo and `patients` generated patients; the
-    environment that serves it."""
+def environment_of(work: Path) -> dict[str, str]:
+    """The environment that serves the database of the folder `work`."""
     env = environment(f"sqlite:///{work / 'cpu.sqlite3'}", work / "instance")
     # Production settings want their own keys (local benchmark values, not secrets).
     env.setdefault("TRACKER_SIGNATURE_KEY", "cpu-benchmark-signature-key-not-for-production")
     env.setdefault("TRACKER_AUDIT_KEY", "cpu-benchmark-audit-key-not-for-production")
+    return env
+
+
+def build(work: Path, patients: int, seed: int) -> dict[str, str]:
+    """A fresh SQLite database with the small demo and `patients` generated patients; the
+    environment that serves it."""
+    env = environment_of(work)
     tracker_command(env, "db", "upgrade")
     tracker_command(env, "demo")
     tracker_command(env, "demo", "--patients", str(patients), "--seed", str(seed))
@@ -158,13 +164,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500, help="per kind (bare: 5 ×)")
     parser.add_argument("--dispenses", type=int, default=150)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--work", type=Path, help="keep the database in this folder and "
+                        "measure it again next time (default: a temporary folder, removed); "
+                        "dispenses fill authorizations for good, so a kept database has "
+                        "fewer left to dispense each time")
     parser.add_argument("--profile", choices=("bare", *KINDS), help="print a cProfile of "
                         "this kind of request (after the measurement)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracker-cpu-") as folder:
+        work = args.work or Path(folder)
         began = time.perf_counter()
-        env = build(Path(folder), args.patients, args.seed)
-        print(f"built {args.patients:,} patients in {time.perf_counter() - began:.0f} s")
+        if args.work is not None and (work / "cpu.sqlite3").exists():
+            env = environment_of(work)
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            env = build(work, args.patients, args.seed)
+            print(f"built {args.patients:,} patients in {time.perf_counter() - began:.0f} s")
         with app_for(env) as app:
             sample = samples(app, args.seed)
             quiet_request_log()
