@@ -71,12 +71,20 @@ _BY_USER = and_(_events.c.actor_id == bindparam("user_id"),
                 _events.c.occurred_at > bindparam("user_since", type_=UTCDateTime()))
 # Asked before every lookup at the counter: built once (the failure actions are constants,
 # bound one by one so that the statement needs no expanding list).
+_FAILURE_ACTION = _events.c.action.in_([bindparam(f"failure_{n}", action)
+                                          for n, action in enumerate(USER_FAILURES)])
 _FAILURES = Prepared(
     select(_events.c.occurred_at, _ON_NUMBER.label("on_number"), _BY_USER.label("by_user"))
-    .where(_events.c.action.in_([bindparam(f"failure_{n}", action)
-                                 for n, action in enumerate(USER_FAILURES)]),
+    .where(_FAILURE_ACTION,
            _events.c.occurred_at > bindparam("number_since", type_=UTCDateTime()),
            or_(_ON_NUMBER, _BY_USER)))
+
+
+# Asked before every `$rems-etasu` look-up by pharmacy staff: the user's failures of the hour.
+_USER_FAILURES = Prepared(
+    select(_events.c.occurred_at)
+    .where(_events.c.actor_id == bindparam("user_id"), _FAILURE_ACTION,
+           _events.c.occurred_at > bindparam("user_since", type_=UTCDateTime())))
 
 
 def check_not_throttled(ctx: Context, number: str) -> None:
@@ -114,12 +122,8 @@ _USER_LOCKED = (f"More than {USER_FAILURES_MAX - 1} lookups failed from your acc
 def check_user_not_throttled(ctx: Context) -> None:
     """Raise Throttled (and log the attempt) when the acting user's lookups are locked: the
     check of a `$rems-etasu` look-up, which names a patient rather than an authorization."""
-    failures = list(ctx.session.scalars(
-        select(AuditEvent.occurred_at)
-        .where(AuditEvent.actor_id == ctx.actor.user_id,
-               AuditEvent.action.in_(USER_FAILURES),
-               AuditEvent.occurred_at > ctx.now() - USER_WINDOW)
-    ))
+    failures = [at for at, in _USER_FAILURES.rows(ctx.session, user_id=ctx.actor.user_id,
+                                                  user_since=ctx.now() - USER_WINDOW)]
     until = _lock_end(failures, USER_FAILURES_MAX, USER_WINDOW)
     if until is None:
         return
