@@ -9,7 +9,7 @@ from tracker.domain.decision import Decision
 from tracker.domain.reasons import Reason, ReasonCode
 from tracker.models import Authorization, Dispense, Prescription
 from tracker.services.patients import PatientView
-from tracker.services.rows import AuthorizationRow, PrescriptionRow
+from tracker.services.rows import AuthorizationRow, CounterDispense, PrescriptionRow
 
 
 def _d(value: Any) -> str | None:
@@ -85,7 +85,7 @@ def prescription_json(rx: Prescription | PrescriptionRow,
     }
 
 
-def dispense_json(row: Dispense, authorization_number: str) -> dict[str, Any]:
+def dispense_json(row: Dispense | CounterDispense, authorization_number: str) -> dict[str, Any]:
     """API.md Dispense."""
     return {
         "id": row.id,

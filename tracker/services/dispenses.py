@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Table, bindparam, update
+from sqlalchemy import Integer, Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker.db import UTCDateTime
@@ -107,7 +107,7 @@ def lookup(ctx: Context, number: str, date_of_birth: date | None) -> Lookup:
 
 
 def dispense(ctx: Context, prescription_id: int, authorization_number: str, quantity: object,
-             days_supply: object, medication_guide_given: object) -> Dispense:
+             days_supply: object, medication_guide_given: object) -> CounterDispense:
     """RULES.md §8 "Dispensing": at most once, whatever the concurrency."""
     pharmacy_id = counter_pharmacy_id(ctx)
     printed = printed_number(authorization_number)
@@ -164,11 +164,16 @@ _CLOSE_AUTHORIZATION = Prepared(
     .values(state=AuthorizationState.DISPENSED.value,
             closed_at=bindparam("closed_at", type_=UTCDateTime()),
             closed_by=bindparam("closed_by", type_=Integer())))
+_dispenses = cast(Table, Dispense.__table__)
+_RECORD_DISPENSE = Prepared(
+    insert(_dispenses).values({
+        column.name: bindparam(column.name, type_=column.type) for column in _dispenses.c
+        if column.name != "id"}).returning(_dispenses.c.id))
 
 
 def _record_dispense(ctx: Context, rx: PrescriptionRow, auth: AuthorizationRow,
                      pharmacy_id: int, quantity: int | None, days_supply: int | None,
-                     today: date) -> Dispense:
+                     today: date) -> CounterDispense:
     """The writes of dispense(), run in its savepoint. The one place a dispense is decided:
     whoever flips the status first wins; everybody else finds zero rows and is told it was
     already dispensed."""
@@ -182,16 +187,19 @@ def _record_dispense(ctx: Context, rx: PrescriptionRow, auth: AuthorizationRow,
     update_loaded(ctx.session, Prescription, rx.id, status=PrescriptionStatus.DISPENSED)
     update_loaded(ctx.session, Authorization, auth.id, state=AuthorizationState.DISPENSED,
                   **closing)
-    row = Dispense(prescription_id=rx.id, authorization_id=auth.id, patient_id=rx.patient_id,
-                   pharmacy_id=pharmacy_id, pharmacist_id=ctx.actor.user_id,
-                   dispensed_at=ctx.now(), dispensed_on=today, quantity=quantity,
-                   days_supply=days_supply, medication_guide_given=True)
-    ctx.session.add(row)
+    assert ctx.actor.user_id is not None and quantity is not None and days_supply is not None
+    row = CounterDispense(0, rx.id, pharmacy_id, ctx.actor.user_id, ctx.now(), today, quantity,
+                          days_supply)
     try:
-        ctx.session.flush()
+        found = _RECORD_DISPENSE.first(
+            ctx.session, prescription_id=rx.id, authorization_id=auth.id,
+            patient_id=rx.patient_id, pharmacy_id=pharmacy_id, pharmacist_id=row.pharmacist_id,
+            dispensed_at=row.dispensed_at, dispensed_on=today, quantity=quantity,
+            days_supply=days_supply, medication_guide_given=True)
     except IntegrityError:
         raise LostRace(already) from None
-    return row
+    assert found is not None
+    return replace(row, id=found[0])
 
 
 CSV_COLUMNS = (

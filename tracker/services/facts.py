@@ -242,7 +242,7 @@ _ONE_PATIENT = Prepared(_history_query(None))
 def load_patient_facts(session: Session, patient: Patient | PatientRow) -> PatientFacts:
     """Every record of one patient, as the engine's facts (one query)."""
     collector = _Collector()
-    for row in _ONE_PATIENT.execute(session, patient_id=patient.id):
+    for row in _ONE_PATIENT.execute(session, patient_id=patient.id).fetchall():
         collector.add(row)
     return collector.facts(patient)
 

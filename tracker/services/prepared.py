@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult
+from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -73,20 +73,23 @@ class Prepared:
 
     def execute(self, session: Session, **params: Any) -> CursorResult[Any]:
         """Send the statement; rows come back as the driver gives them."""
-        connection = session.connection()
+        return self._send(session.connection(), params)[1]
+
+    def _send(self, connection: Connection,
+              params: dict[str, Any]) -> tuple[_Compiled, CursorResult[Any]]:
         compiled = self._compiled(connection.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binds:
             values[name] = process(values[name])
         if compiled.order is not None:
-            return connection.exec_driver_sql(
+            return compiled, connection.exec_driver_sql(
                 compiled.sql, tuple(values[name] for name in compiled.order))
-        return connection.exec_driver_sql(compiled.sql, values)
+        return compiled, connection.exec_driver_sql(compiled.sql, values)
 
     def rows(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
         """Every row, with each value converted by its column's type."""
-        results = self._compiled(session.connection().dialect).results
-        raw = self.execute(session, **params).fetchall()
+        compiled, result = self._send(session.connection(), params)
+        raw, results = result.fetchall(), compiled.results
         if not results:
             return [tuple(row) for row in raw]
         out = []
