@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 
-from tracker.models import ApiToken, User
+from tracker.models import ApiToken, Role, User
 from tracker.services.administration import require_admin
 from tracker.services.audit import record_event
 from tracker.services.context import Context
@@ -38,6 +38,10 @@ def create_token(ctx: Context, user: User, label: str | None = None) -> str:
         raise Forbidden("Users create their own API tokens; nobody creates one for someone else.")
     if not user.active:
         raise ValidationFailed({"user": ["The user is deactivated."]})
+    if user.role == Role.PATIENT:
+        # A patient's account opens their portal and nothing of the API (API.md): a token
+        # would reach nothing and only add a secret to lose.
+        raise ValidationFailed({"user": ["Patients have no API tokens; the portal is theirs."]})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id, token_hash=token_hash(token), prefix=token[:10], label=label
