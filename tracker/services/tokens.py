@@ -42,6 +42,10 @@ def create_token(ctx: Context, user: User, label: str | None = None) -> str:
         raise Forbidden("Users create their own API tokens; nobody creates one for someone else.")
     if not user.active:
         raise ValidationFailed({"user": ["The user is deactivated."]})
+    if user.role == Role.PATIENT:
+        # A patient's account opens their portal and nothing of the API (API.md): a token
+        # would reach nothing and only add a secret to lose.
+        raise ValidationFailed({"user": ["Patients have no API tokens; the portal is theirs."]})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id, token_hash=token_hash(token), prefix=token[:10], label=label
