@@ -4,7 +4,8 @@
     python3 dev.py start [--port N] [--host H]
                             install into .venv, create the SQLite database with demo data,
                             serve the app on http://127.0.0.1:5000/ (or the port given)
-    python3 dev.py test     install into .venv (with the test tools) and run the whole suite
+    python3 dev.py test     install into .venv (with the test tools) and run the whole suite,
+                            one process per core
 
 Extra arguments after `test` go to pytest (e.g. `python3 dev.py test tests/domain -x`).
 """
@@ -77,9 +78,16 @@ def start(args: list[str]) -> None:
     run(tracker, "serve", *options, env=env)
 
 
+def pytest_arguments(args: list[str]) -> list[str]:
+    """The suite runs in one process per core (pytest-xdist: each has its own database), unless
+    the arguments choose otherwise (`-n 0`, `-n 4`, `-p no:xdist`)."""
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in args)
+    return list(args) if chosen else ["-n", "auto", *args]
+
+
 def test(args: list[str]) -> None:
     install("test")
-    run(PYTHON, "-m", "pytest", *args)
+    run(PYTHON, "-m", "pytest", *pytest_arguments(args))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -63,15 +64,47 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _admin_engine(url: str):  # type: ignore[no-untyped-def]
+    """A connection to the server's `postgres` database, for CREATE and DROP DATABASE."""
+    return create_engine(
+        _pg_admin_url(url).replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+@contextmanager
+def _worker_database(url: str, worker: str) -> Iterator[str]:
+    """The database of one of pytest-xdist's worker processes: the given database's name with
+    the worker's (`test_gw0`), created for the run and dropped after it, so that workers never
+    reset each other's schema."""
+    name = f"{make_url(url).database}_{worker}"
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if PG_URL and worker:
+        with _worker_database(PG_URL, worker) as url:
+            upgrade(url)
+            yield url
+        return
     if PG_URL:
         _reset_postgres(PG_URL)
         url = PG_URL
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
     upgrade(url)
-    return url
+    yield url
 
 
 def app_config(url: str, instance: Path, **extra: object) -> dict[str, object]:
@@ -151,10 +184,7 @@ def fresh_database(tmp_path: Path) -> Iterator[str]:
     """A database of the test's own, migrated, with real commits; dropped afterwards."""
     if PG_URL:
         name = "tracker_t_" + uuid.uuid4().hex[:10]
-        admin = create_engine(
-            _pg_admin_url(PG_URL).replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-        )
+        admin = _admin_engine(PG_URL)
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)

@@ -35,6 +35,14 @@ def test_start_refuses_what_it_cannot_honour(args: list[str]) -> None:
         _dev().serve_options(args)
 
 
+def test_the_suite_runs_one_process_per_core_unless_told_otherwise() -> None:
+    dev = _dev()
+    assert dev.pytest_arguments([]) == ["-n", "auto"]
+    assert dev.pytest_arguments(["tests/domain", "-x"]) == ["-n", "auto", "tests/domain", "-x"]
+    for chosen in (["-n", "0"], ["-n4"], ["--numprocesses=3"], ["-p", "no:xdist"]):
+        assert dev.pytest_arguments(chosen) == chosen
+
+
 def test_readme_links_point_inside_the_repository() -> None:
     text = (ROOT / "README.md").read_text()
     targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)

@@ -42,6 +42,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from tracker.bulk_signing import AuthorizationSigner
 from tracker.domain.comprehension import QUESTIONS
 from tracker.domain.contraception import (
     PRIMARY_METHODS,
@@ -69,7 +70,6 @@ from tracker.models import (
     User,
 )
 from tracker.services.audit import record_event
-from tracker.services.authorizations import authorization_fields
 from tracker.services.bulk_writer import BulkWriter
 from tracker.services.consent_forms import current_form
 from tracker.services.context import Context
@@ -294,6 +294,8 @@ class _Generator:
         self._moments: dict[tuple[int, int], datetime] = {}
         self._db_moments: dict[tuple[int, int], Any] = {}
         self._policies: dict[int, Policy] = {}
+        self.auth_signer = AuthorizationSigner(ctx.signature_keys, self.moment)
+        self.key_id = ctx.signature_keys.current_id
         self.prescribers: list[tuple[int, bool]] = []  # (user id, home testing permitted)
         self.pharmacies: list[tuple[int, list[int]]] = []  # (pharmacy id, staff ids)
 
@@ -461,18 +463,12 @@ class _Generator:
         """`closed`: (when, by whom, why) for a dispensed or reversed authorization."""
         aid = self.ids.take("authorizations")
         number = _code(self.auth_numbers(aid), 3)
-        fields = SimpleNamespace(
-            id=aid, number=number, prescription_id=rx, patient_id=pid,
-            issued_on=self.date(day), issued_at=self.moment(day, 14), issued_by=doc,
-            do_not_dispense_after=None if closes is None else self.date(closes),
-            rule_set=rule_set)
-        signature = sign(self.ctx.signature_keys, "authorization",
-                         authorization_fields(fields))  # type: ignore[arg-type]
+        signature = self.auth_signer(aid, number, rx, pid, day, closes, rule_set, doc)
         closed_at, closed_by, reason = closed if closed is not None else (None, None, None)
         self.add("authorizations", (
             aid, number, rx, pid, state, self.d(day), self.ts(day, 14), doc,
             None if closes is None else self.d(closes), rule_set,
-            _used_json(used), signature.hmac, closed_at, closed_by, reason, signature.key_id))
+            _used_json(used), signature, closed_at, closed_by, reason, self.key_id))
         return aid
 
     def counter(self) -> tuple[int, int]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any
 
 import click
 
-from tracker.db import Database
+from tracker.db import Database, sqlite_bulk_journal
 from tracker.services.context import Actor, Context
 from tracker.services.errors import NotFound, ValidationFailed
 
@@ -419,7 +419,8 @@ def demo(if_empty: bool, patients: int | None, seed: int) -> None:
     app = _app()
     logins_file = Path(app.instance_path) / "demo-logins.txt"
     logins = None
-    with _context() as ctx:
+    bulk = sqlite_bulk_journal(app.extensions["tracker.db"].engine) if patients else nullcontext()
+    with bulk, _context(app=app) as ctx:
         if has_users(ctx.session):
             if if_empty:
                 if logins_file.exists():

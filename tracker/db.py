@@ -86,6 +86,25 @@ def reset_write_intent(token: contextvars.Token[bool]) -> None:
     _write_intent.reset(token)
 
 
+# SQLite's per-connection settings beyond WAL and synchronous=NORMAL. None is set: measured
+# by benchmarks/db_settings_bench.py at 100,000 patients (benchmarks/README.md), a 64 MiB page
+# cache, a 1 GiB mmap_size, temp_store=MEMORY and all three together gave no gain beyond the
+# noise (best of 4 rounds: eligibility 2.8 ms of CPU a request without them, 3.1-3.4 ms with;
+# lookup 4.9 ms without, 5.5-5.6 ms with): the pages a request reads are few and stay in the
+# operating system's cache, and a bigger page cache per connection costs memory in every
+# connection of every process. The benchmark takes a dict here, to measure them again.
+SQLITE_TUNING: dict[str, str] = {}
+
+# psycopg 3: how many times a statement runs on a connection before it is prepared on the
+# server (None: never; 0: at the first use). Kept at psycopg's 5, stated so it is not lost:
+# the eligibility check's statements (a nine-arm UNION ALL among them) are then planned once
+# per connection; without prepared statements it took 54-66 ms a request (wall, test client,
+# 10,000 patients, a loaded machine) against 42-54 ms with them in the same rounds; the
+# lookup, whose time is mostly its audit write, showed no difference beyond the noise, and
+# preparing at the first use gained nothing more (benchmarks/README.md).
+PG_PREPARE_THRESHOLD: int | None = 5
+
+
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,11 +116,51 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        for name, value in SQLITE_TUNING.items():
+            cursor.execute(f"PRAGMA {name} = {value}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def sqlite_bulk_journal(engine: Engine) -> Iterator[bool]:
+    """SQLite: run one very large write transaction (the demo generator's gigabytes) with a
+    rollback journal instead of the write-ahead log, then put the file back in WAL mode.
+
+    In WAL mode every page of such a transaction is written twice, to the log and then by the
+    checkpoint into the file, and the log's index grows with it; with a rollback journal the new
+    pages go straight into the file, and only the pages that existed before are copied to the
+    journal, so a crash or a rollback still leaves the database as it was (synchronous stays
+    NORMAL). Switching needs the file to itself: when another connection is open the mode stays
+    WAL and the load is only slower. Yields whether the switch was made. The pool hands the
+    same connection back to the caller's transaction; one opened afterwards would take WAL again
+    (the connect event), which is correct, only slower."""
+    if engine.dialect.name != "sqlite":
+        yield False
+        return
+    switched = _journal_mode(engine, "TRUNCATE") == "truncate"
+    try:
+        yield switched
+    finally:
+        if switched:
+            _journal_mode(engine, "WAL")
+
+
+def _journal_mode(engine: Engine, mode: str) -> str:
+    raw = engine.raw_connection()
+    try:
+        # Outside any transaction (isolation_level None): SQLite refuses the change in one.
+        try:
+            row = raw.driver_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA journal_mode = {mode}").fetchone()
+        except sqlite3.OperationalError:
+            return ""  # locked by another connection: the mode is unchanged
+        return str(row[0]).lower() if row else ""
+    finally:
+        raw.close()
 
 
 def create_private_file(path: str) -> None:
@@ -138,8 +197,9 @@ def make_engine(url: str, pool_size: int = 5, busy_timeout: float = BUSY_TIMEOUT
     # after connect_timeout instead of holding it; a connection URL's own value wins. Pooled
     # connections are pinged before use, so those a restart or pg_terminate_backend killed
     # are replaced without the request noticing.
-    connect_args = {} if "connect_timeout" in make_url(url).query else {
-        "connect_timeout": connect_timeout}
+    connect_args: dict[str, Any] = {"prepare_threshold": PG_PREPARE_THRESHOLD}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = connect_timeout
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
                          connect_args=connect_args)
 

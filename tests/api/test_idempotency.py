@@ -236,12 +236,13 @@ def test_a_dispense_that_loses_the_race_keeps_its_key_and_replays_the_refusal(
     # Another dispense of the same authorization commits between the moment this request
     # reads the case (still open) and its conditional UPDATE, which then finds zero rows.
     rx_id, number = w.authorized_rx.id, w.number
-    real_load_case = dispenses.load_case
+    real_load_case = dispenses.load_counter_case
     raced: list[int] = []
 
-    def load_then_lose_the_race(session: Session, prescription_id: int) -> Any:
-        loaded = real_load_case(session, prescription_id)
+    def load_then_lose_the_race(session: Session, *args: Any) -> Any:
+        loaded = real_load_case(session, *args)
         if not raced:
+            prescription_id = loaded[0].prescription.id
             raced.append(prescription_id)
             session.execute(Prescription.__table__.update()
                             .where(Prescription.__table__.c.id == prescription_id)
@@ -251,7 +252,7 @@ def test_a_dispense_that_loses_the_race_keeps_its_key_and_replays_the_refusal(
                             .values(state="dispensed"))
         return loaded
 
-    monkeypatch.setattr(dispenses, "load_case", load_then_lose_the_race)
+    monkeypatch.setattr(dispenses, "load_counter_case", load_then_lose_the_race)
     first = _dispense(w, "lost-race", _fill(w))
     assert is_problem(first, 409)
     assert [r["code"] for r in first.get_json()["unmet"]] == ["ALREADY_DISPENSED"]

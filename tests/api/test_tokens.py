@@ -20,7 +20,7 @@ from tests.conftest import Clock, app_config, login
 from tracker import create_app
 from tracker.cli import cli
 from tracker.models import ApiToken
-from tracker.services import tokens
+from tracker.services import tokens, users
 from tracker.services.context import Context
 
 
@@ -72,6 +72,44 @@ def test_a_deactivated_users_tokens_answer_401(client: FlaskClient, w: World) ->
     w.prescriber.active = False
     w.ctx.session.flush()
     assert is_problem(_get_patient(client, w, "Bearer " + token), 401)
+
+
+def _lookup(client: FlaskClient, w: World, token: str) -> Any:
+    born = w.authorized.date_of_birth.isoformat()
+    return client.get(f"/api/v1/authorizations/{w.number}?date_of_birth={born}",
+                      headers={"Authorization": "Bearer " + token})
+
+
+def test_revoking_takes_effect_on_the_very_next_eligibility_check_and_lookup(
+        client: FlaskClient, w: World) -> None:
+    # The hot paths check the token with every request: nothing of an earlier, accepted
+    # request is remembered, whatever the process or thread.
+    check = f"/api/v1/prescriptions/{w.rx.id}/eligibility"
+    doc, counter = w.token_for("prescriber"), w.token_for("pharmacist")
+    assert client.get(check, headers={"Authorization": "Bearer " + doc}).status_code == 200
+    assert _lookup(client, w, counter).status_code == 200
+    for token in (doc, counter):
+        row = w.ctx.session.scalar(select(ApiToken).where(
+            ApiToken.token_hash == tokens.token_hash(token)))
+        assert row is not None
+        tokens.admin_revoke_token(w.acting(w.admin), row.id)
+    w.ctx.session.flush()
+    assert is_problem(client.get(check, headers={"Authorization": "Bearer " + doc}), 401)
+    assert is_problem(_lookup(client, w, counter), 401)
+
+
+def test_deactivating_a_pharmacist_stops_the_lookup_and_the_dispense_at_once(
+        client: FlaskClient, w: World) -> None:
+    counter = w.token_for("pharmacist")
+    assert _lookup(client, w, counter).status_code == 200
+    users.deactivate_user(w.acting(w.admin), w.pharmacist.id, "left the pharmacy")
+    w.ctx.session.flush()
+    assert is_problem(_lookup(client, w, counter), 401)
+    fill = {"authorization_number": w.number, "quantity": w.authorized_rx.quantity,
+            "days_supply": w.authorized_rx.days_supply, "medication_guide_given": True}
+    dispensed = client.post(f"/api/v1/prescriptions/{w.authorized_rx.id}/dispense", json=fill,
+                            headers={"Authorization": "Bearer " + counter})
+    assert is_problem(dispensed, 401)
 
 
 def test_a_user_who_must_still_change_the_password_can_use_a_token(client: FlaskClient,

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from tests import builders as b
+from tests.builders import SIGNED
 from tests.conftest import TODAY, Clock
 from tests.report_history import DEC, build_history, day
+from tracker.services import authorizations, dispenses, records
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, ValidationFailed
 from tracker.services.queries.program_report import Period, build_report, choose_period
@@ -115,3 +117,28 @@ def test_the_period_is_checked_and_a_rule_set_clips_it(ctx: Context, clock: Cloc
     with pytest.raises(ValidationFailed) as refused:
         choose_period(ctx, date(2022, 1, 1), date(2029, 6, 30))
     assert refused.value.errors["from"] == ["A period is at most seven years long."]
+
+
+def test_a_fill_that_needed_a_second_authorization_is_delayed(ctx: Context,
+                                                              clock: Clock) -> None:
+    admin, d = b.admin(ctx), b.as_user(ctx, b.prescriber(ctx))
+    home = b.pharmacy(ctx, TODAY - timedelta(days=100), TODAY - timedelta(days=100))
+    counter = b.as_user(ctx, b.pharmacist(ctx, home))
+    clock.set_day(day(4))
+    fills = []
+    for name in ("Once", "Twice"):
+        patient = b.enrolled_patient(d, "cannot_get_pregnant", signed_on=day(4) - timedelta(60),
+                                     first=name, last="Fill")
+        records.record_counseling(d, patient.id, day(4))
+        rx = b.prescription(d, patient.id)
+        fills.append((rx, authorizations.authorize(d, rx.id, signature=SIGNED)))
+    # Twice's first authorization is reversed, a second one issued: its fill needed two.
+    rx, first = fills[1]
+    authorizations.reverse(d, first.number, "Wrong quantity")
+    fills[1] = (rx, authorizations.authorize(d, rx.id, signature=SIGNED))
+    clock.set_day(day(5))
+    for rx, auth in fills:
+        dispenses.dispense(counter, rx.id, auth.number, 30, 30, True)
+    clock.set_day(TODAY)
+    r = report_for(ctx, admin)
+    assert (r.dispenses, r.delayed_fills, r.authorizations["reversed"]) == (2, 1, 1)

@@ -124,3 +124,25 @@ def test_the_command_line_is_recorded_as_the_creator(ctx: Context, doc: User) ->
     [event] = created_events(ctx)
     assert event.actor_id is None
     assert json.loads(event.new_values or "{}")["created_by"] == f"system: {ctx.actor.name}"
+
+
+def test_a_patient_has_no_api_tokens(ctx: Context, client: FlaskClient, doc: User) -> None:
+    """A patient's account opens the portal and nothing of the API: the token pages answer 403
+    and neither the account page nor the operator's command line makes a patient a token."""
+    from tests.web.portal.helpers import portal_login
+
+    as_doc = builders.as_user(ctx, doc)
+    patient = builders.enrolled_patient(as_doc)
+    account = builders.patient_account(as_doc, patient.id, email="pat@example.test")
+    portal_login(client, "pat@example.test")
+    assert client.get("/account").status_code == 403
+    token = csrf_token(client.get("/portal").get_data(as_text=True))
+    response = client.post("/account/tokens", data={
+        "label": "mine", "password": builders.PASSWORD, "csrf_token": token})
+    assert response.status_code == 403
+    with pytest.raises(ValidationFailed, match="Patients have no API tokens"):
+        own_tokens.create_own_token(builders.as_user(ctx, account), None,
+                                    proof=ReenteredPassword(builders.PASSWORD))
+    with pytest.raises(ValidationFailed, match="Patients have no API tokens"):
+        tokens.create_token(ctx, account, "command line")
+    assert ctx.session.scalar(select(ApiToken).where(ApiToken.user_id == account.id)) is None

@@ -14,15 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import Response, request
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Integer, Table, Text, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tracker.db import UTCDateTime, utcnow
 from tracker.models import IdempotencyRecord
 from tracker.services.errors import Conflict, ValidationFailed
+from tracker.services.prepared import Prepared
 
 KEY_MAX = 200
 CLAIM_WAIT_MS = 2000  # how long a duplicate waits for the first request to finish
@@ -38,13 +43,61 @@ def body_digest(sent: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_records = cast(Table, IdempotencyRecord.__table__)
+_CLAIM_VALUES: dict[str, Any] = {
+    **{name: bindparam(name) for name in ("user_id", "scope", "key", "request_hash")},
+    "created_at": bindparam("created_at", type_=UTCDateTime())}
+# The claim is one statement: the key is inserted unless it exists (the unique key of user,
+# scope and key), and its new id returned; nothing returned means it was there already.
+_CLAIMS = {
+    "sqlite": Prepared(sqlite_insert(_records).values(_CLAIM_VALUES)
+                       .on_conflict_do_nothing().returning(_records.c.id)),
+    "postgresql": Prepared(postgresql_insert(_records).values(_CLAIM_VALUES)
+                           .on_conflict_do_nothing().returning(_records.c.id)),
+}
+_REMEMBER = Prepared(update(_records).where(_records.c.id == bindparam("record_id"))
+                     .values(status_code=bindparam("status_code", type_=Integer()),
+                             response_body=bindparam("response_body", type_=Text())))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key claimed by this request: its record, to be filled with the first answer."""
+
+    record_id: int
+
+
 def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
     return session.scalar(select(IdempotencyRecord).where(
         IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope,
         IdempotencyRecord.key == key))
 
 
-def claim(session: Session, user_id: int, key: str, sent: Any) -> IdempotencyRecord | Response:
+def _insert_claim(session: Session, user_id: int, scope: str, key: str,
+                  digest: str) -> int | None:
+    """The new record's id, or None when the key was claimed already."""
+    dialect = session.get_bind().dialect.name
+    values = {"user_id": user_id, "scope": scope, "key": key, "request_hash": digest,
+              "created_at": utcnow()}
+    if dialect == "postgresql":
+        try:
+            # A duplicate of a request still running waits for its claim to be committed or
+            # rolled back, at most CLAIM_WAIT_MS (the savepoint keeps the transaction usable).
+            with session.begin_nested():
+                session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_MS}ms'"))
+                found = _CLAIMS[dialect].first(session, **values)
+            session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            # The first request's claim is not committed yet: it is still running.
+            raise Conflict("A request with this Idempotency-Key is in progress.") from None
+    else:
+        found = _CLAIMS[dialect].first(session, **values)
+    return None if found is None else int(found[0])
+
+
+def claim(session: Session, user_id: int, key: str, sent: Any) -> Claim | Response:
     """Claim the key for this request, or return the replayed first answer. Keys belong to
     their user and to one method and path."""
     if not _KEY.fullmatch(key):
@@ -52,29 +105,12 @@ def claim(session: Session, user_id: int, key: str, sent: Any) -> IdempotencyRec
             f"Use 1 to {KEY_MAX} visible ASCII characters, for example a UUID."]})
     scope = f"{request.method} {request.path}"
     digest = body_digest(sent)
+    record_id = _insert_claim(session, user_id, scope, key, digest)
+    if record_id is not None:
+        return Claim(record_id)
     existing = _find(session, user_id, scope, key)
     if existing is None:
-        record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
-        postgres = session.get_bind().dialect.name == "postgresql"
-        try:
-            with session.begin_nested():
-                if postgres:
-                    session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_MS}ms'"))
-                session.add(record)
-                session.flush()
-            if postgres:
-                session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
-            return record
-        except OperationalError as exc:
-            if not postgres or getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-                raise
-            # The first request's claim is not committed yet: it is still running.
-            raise Conflict("A request with this Idempotency-Key is in progress.") from None
-        except IntegrityError:
-            # Another request with this key committed meanwhile: answer as it did.
-            existing = _find(session, user_id, scope, key)
-            if existing is None:
-                raise Conflict("A request with this Idempotency-Key is in progress.") from None
+        raise Conflict("A request with this Idempotency-Key is in progress.")
     if existing.request_hash != digest:
         raise ValidationFailed({HEADER: [
             "This key was used with a different body; use a new key for a new request."]})
@@ -87,8 +123,7 @@ def claim(session: Session, user_id: int, key: str, sent: Any) -> IdempotencyRec
     return replay
 
 
-def remember(session: Session, record: IdempotencyRecord, status: int, body: Any) -> None:
+def remember(session: Session, claimed: Claim, status: int, body: Any) -> None:
     """Keep the first answer for replays (in the same transaction as the write it answers)."""
-    record.status_code = status
-    record.response_body = json.dumps(body, sort_keys=True)
-    session.flush()
+    _REMEMBER.execute(session, record_id=claimed.record_id, status_code=status,
+                      response_body=json.dumps(body, sort_keys=True))

@@ -412,7 +412,7 @@ def _idempotent(view_result: Any, sent: Any) -> ResponseReturnValue:
         status, payload = view_result()
         return _answer(status, payload)
     claimed = idempotency.claim(db_session(), g.user.id, key, sent)
-    if not isinstance(claimed, idempotency.IdempotencyRecord):
+    if not isinstance(claimed, idempotency.Claim):
         return claimed
     status, payload = view_result()
     idempotency.remember(db_session(), claimed, status, payload)

@@ -9,6 +9,7 @@ from tracker.domain.decision import Decision
 from tracker.domain.reasons import Reason, ReasonCode
 from tracker.models import Authorization, Dispense, Prescription
 from tracker.services.patients import PatientView
+from tracker.services.rows import AuthorizationRow, CounterDispense, PrescriptionRow
 
 
 def _d(value: Any) -> str | None:
@@ -55,7 +56,7 @@ def patient_json(v: PatientView) -> dict[str, Any]:
     }
 
 
-def authorization_json(auth: Authorization | None) -> dict[str, Any] | None:
+def authorization_json(auth: Authorization | AuthorizationRow | None) -> dict[str, Any] | None:
     """The authorization inside a Prescription, or None."""
     if auth is None:
         return None
@@ -68,7 +69,8 @@ def authorization_json(auth: Authorization | None) -> dict[str, Any] | None:
     }
 
 
-def prescription_json(rx: Prescription, auth: Authorization | None) -> dict[str, Any]:
+def prescription_json(rx: Prescription | PrescriptionRow,
+                      auth: Authorization | AuthorizationRow | None) -> dict[str, Any]:
     """API.md Prescription with its live authorization, if any."""
     return {
         "id": rx.id,
@@ -83,7 +85,7 @@ def prescription_json(rx: Prescription, auth: Authorization | None) -> dict[str,
     }
 
 
-def dispense_json(row: Dispense, authorization_number: str) -> dict[str, Any]:
+def dispense_json(row: Dispense | CounterDispense, authorization_number: str) -> dict[str, Any]:
     """API.md Dispense."""
     return {
         "id": row.id,

@@ -16,6 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 PERMISSION_ATTR = "tracker_permission"
 PUBLIC = "public"
 ANY_USER = "any-user"
+# Everyone who works in the program; a patient's portal account is not one of them.
+WORKFORCE = tuple(role for role in Role if role != Role.PATIENT)
 
 
 def public(view: F) -> F:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 
-from tracker.http.requests import context, db_session
-from tracker.models import User
-from tracker.services.tokens import authenticate_token
+from tracker.db import utcnow
+from tracker.http.requests import db_session
+from tracker.services.tokens import TokenHolder, token_holder
 
 
 def bearer_token() -> str:
@@ -18,15 +18,16 @@ def bearer_token() -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def bearer_user() -> User | None:
+def bearer_user() -> TokenHolder | None:
     """The active user behind the request's bearer token, or None."""
     token = bearer_token()
     if not token:
         return None
-    return authenticate_token(db_session(), token, context().now())
+    clock = current_app.config.get("CLOCK") or utcnow
+    return token_holder(db_session(), token, clock())
 
 
-def admit_token_holder(roles: Collection[str]) -> User:
+def admit_token_holder(roles: Collection[str]) -> TokenHolder:
     """The request's token holder, who acts from now on, if their role is one of `roles`: no
     valid token answers 401, another role 403."""
     user = bearer_user()

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Request, g
+from flask import Flask, Request, g, request
 from flask.sessions import SessionInterface, SessionMixin
 from flask.wrappers import Response
 from sqlalchemy import select, update
@@ -34,6 +34,16 @@ COOKIE_NAME = "tracker_session"
 # In production the browser itself guarantees the cookie was set over HTTPS by this very host
 # for the whole site (Secure, Path=/, no Domain): no sibling subdomain can plant or shadow it.
 PRODUCTION_COOKIE_NAME = "__Host-" + COOKIE_NAME
+
+
+# The JSON API authenticates with bearer tokens only: its requests never read or write the
+# browser session, and the browser pages' per-request hooks have nothing to do for them.
+API_PREFIX = "/api/"
+
+
+def api_request() -> bool:
+    """Whether the current request is one of the JSON API's (no browser session)."""
+    return request.path.startswith(API_PREFIX)
 
 
 def cookie_name(app: Flask) -> str:
@@ -94,7 +104,7 @@ class DatabaseSessionInterface(SessionInterface):
         return clock()
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
-        if request.path.startswith("/api/"):
+        if request.path.startswith(API_PREFIX):
             # The API authenticates with bearer tokens only and never reads the cookie.
             session = ServerSession()
             session.api = True

@@ -19,6 +19,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor", "actor_id"),
         # The counter's guessing throttle: one user's failed lookups of the last hour.
         Index("ix_audit_events_actor_action_time", "actor_id", "action", "occurred_at"),
+        # The program report reads the refusals of a period.
+        Index("ix_audit_events_action_time", "action", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,14 +17,15 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from tracker.keyring import Keyring
 from tracker.models import AuditEvent
 from tracker.services.context import Context
+from tracker.services.prepared import Prepared
 
 GENESIS = "0" * 64
 _AUDIT_LOCK_KEY = 7_305_001  # any constant shared by every process of this app
@@ -77,9 +78,25 @@ def event_hash(event: AuditEvent, key: bytes | None) -> str:
     return hmac.new(key, _payload(event), hashlib.sha256).hexdigest()
 
 
+_events_table = cast(Table, AuditEvent.__table__)
+_EVENT_COLUMNS = ("occurred_at", "actor_id", "actor_role", "action", "object_type", "object_id",
+                  "patient_id", "old_values", "new_values", "reason", "request_id",
+                  "client_addr", "prev_hash", "hash", "key_id")
+# Every write and every pharmacy lookup appends an event: these three are built once.
+_LOCK = Prepared(select(func.pg_advisory_xact_lock(_AUDIT_LOCK_KEY)))
+_HEAD = Prepared(select(_events_table.c.hash).order_by(_events_table.c.id.desc()).limit(1))
+_APPEND = Prepared(insert(_events_table).values(
+    {name: bindparam(name, type_=_events_table.c[name].type) for name in _EVENT_COLUMNS}))
+
+
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+        _LOCK.execute(session)
+
+
+def _chain_head(session: Session) -> str:
+    head = _HEAD.first(session)
+    return head[0] if head is not None else GENESIS
 
 
 def record_event(
@@ -92,13 +109,12 @@ def record_event(
     old: Mapping[str, Any] | None = None,
     new: Mapping[str, Any] | None = None,
     reason: str | None = None,
-) -> AuditEvent:
-    """Write one audit event in the caller's transaction."""
+) -> None:
+    """Write one audit event in the caller's transaction (after the caller's own pending
+    changes, which are flushed first)."""
     session = ctx.session
+    session.flush()
     _lock_chain(session)
-    prev = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
     event = AuditEvent(
         occurred_at=ctx.now(),
         actor_id=ctx.actor.user_id,
@@ -112,13 +128,11 @@ def record_event(
         reason=reason,
         request_id=ctx.actor.request_id,
         client_addr=ctx.actor.client_addr,
-        prev_hash=prev or GENESIS,
+        prev_hash=_chain_head(session),
         key_id=ctx.audit_keys.current_id,
     )
     event.hash = event_hash(event, ctx.audit_keys.current)
-    session.add(event)
-    session.flush()
-    return event
+    _APPEND.execute(session, **{name: getattr(event, name) for name in _EVENT_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -219,9 +233,7 @@ def record_events(ctx: Context, pending: list[PendingEvent]) -> int:
         return 0
     session = ctx.session
     _lock_chain(session)
-    prev = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none() or GENESIS
+    prev = _chain_head(session)
     rows: list[dict[str, Any]] = []
     for item in pending:
         event = AuditEvent(
@@ -237,8 +249,3 @@ def record_events(ctx: Context, pending: list[PendingEvent]) -> int:
     # One executemany; ids are assigned in list order, so the chain reads back in order.
     session.execute(insert(AuditEvent), rows)
     return len(rows)
-
-
-_EVENT_COLUMNS = ("occurred_at", "actor_id", "actor_role", "action", "object_type", "object_id",
-                  "patient_id", "old_values", "new_values", "reason", "request_id",
-                  "client_addr", "prev_hash", "hash", "key_id")

@@ -149,11 +149,18 @@ def authorize(ctx: Context, prescription_id: int, *, signature: SignerProof) -> 
     return auth
 
 
+def printed_number(number: str) -> str | None:
+    """An authorization number as printed (groups, upper case), or None when what was typed
+    cannot be one."""
+    printed = printed_code(number, AUTHORIZATION_GROUPS).upper()
+    return printed if printed and len(printed) <= 20 else None
+
+
 def authorization_by_number(ctx: Context, number: str) -> Authorization | None:
-    number = printed_code(number, AUTHORIZATION_GROUPS).upper()
-    if not number or len(number) > 20:
+    printed = printed_number(number)
+    if printed is None:
         return None
-    return ctx.session.scalar(select(Authorization).where(Authorization.number == number))
+    return ctx.session.scalar(select(Authorization).where(Authorization.number == printed))
 
 
 def _reversing_pharmacy_problems(ctx: Context, auth: Authorization, patient_id: int,

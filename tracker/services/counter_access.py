@@ -19,13 +19,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from math import ceil
+from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 
+from tracker.db import UTCDateTime
 from tracker.models import AuditEvent, Authorization
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Throttled
+from tracker.services.prepared import Prepared
+from tracker.services.rows import AuthorizationRow
 
 NUMBER_FAILURES_MAX = 5
 NUMBER_WINDOW = timedelta(hours=24)
@@ -60,6 +64,29 @@ def _seconds_until(ctx: Context, moment: datetime) -> int:
     return max(1, ceil((moment - ctx.now()).total_seconds()))
 
 
+_events = cast(Table, AuditEvent.__table__)
+_ON_NUMBER = and_(_events.c.object_type == "authorization",
+                  _events.c.object_id == bindparam("number"))
+_BY_USER = and_(_events.c.actor_id == bindparam("user_id"),
+                _events.c.occurred_at > bindparam("user_since", type_=UTCDateTime()))
+# Asked before every lookup at the counter: built once (the failure actions are constants,
+# bound one by one so that the statement needs no expanding list).
+_FAILURE_ACTION = _events.c.action.in_([bindparam(f"failure_{n}", action)
+                                          for n, action in enumerate(USER_FAILURES)])
+_FAILURES = Prepared(
+    select(_events.c.occurred_at, _ON_NUMBER.label("on_number"), _BY_USER.label("by_user"))
+    .where(_FAILURE_ACTION,
+           _events.c.occurred_at > bindparam("number_since", type_=UTCDateTime()),
+           or_(_ON_NUMBER, _BY_USER)))
+
+
+# Asked before every `$rems-etasu` look-up by pharmacy staff: the user's failures of the hour.
+_USER_FAILURES = Prepared(
+    select(_events.c.occurred_at)
+    .where(_events.c.actor_id == bindparam("user_id"), _FAILURE_ACTION,
+           _events.c.occurred_at > bindparam("user_since", type_=UTCDateTime())))
+
+
 def check_not_throttled(ctx: Context, number: str) -> None:
     """Raise Throttled (and log the attempt) when the number or the acting user is locked.
 
@@ -68,16 +95,8 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     as a failure), so the answer stays a few dozen rows."""
     typed = _typed(number)
     now = ctx.now()
-    number_since, user_since = now - NUMBER_WINDOW, now - USER_WINDOW
-    for_number = and_(AuditEvent.object_type == "authorization", AuditEvent.object_id == typed)
-    for_user = and_(AuditEvent.actor_id == ctx.actor.user_id,
-                    AuditEvent.occurred_at > user_since)
-    failures = ctx.session.execute(
-        select(AuditEvent.occurred_at, for_number.label("on_number"),
-               for_user.label("by_user"))
-        .where(AuditEvent.action.in_(USER_FAILURES), AuditEvent.occurred_at > number_since,
-               or_(for_number, for_user))
-    ).all()
+    failures = _FAILURES.rows(ctx.session, number=typed, user_id=ctx.actor.user_id,
+                              user_since=now - USER_WINDOW, number_since=now - NUMBER_WINDOW)
     by_number = _lock_end([at for at, on_number, _ in failures if on_number],
                           NUMBER_FAILURES_MAX, NUMBER_WINDOW)
     by_user = _lock_end([at for at, _, by_user in failures if by_user],
@@ -103,12 +122,8 @@ _USER_LOCKED = (f"More than {USER_FAILURES_MAX - 1} lookups failed from your acc
 def check_user_not_throttled(ctx: Context) -> None:
     """Raise Throttled (and log the attempt) when the acting user's lookups are locked: the
     check of a `$rems-etasu` look-up, which names a patient rather than an authorization."""
-    failures = list(ctx.session.scalars(
-        select(AuditEvent.occurred_at)
-        .where(AuditEvent.actor_id == ctx.actor.user_id,
-               AuditEvent.action.in_(USER_FAILURES),
-               AuditEvent.occurred_at > ctx.now() - USER_WINDOW)
-    ))
+    failures = [at for at, in _USER_FAILURES.rows(ctx.session, user_id=ctx.actor.user_id,
+                                                  user_since=ctx.now() - USER_WINDOW)]
     until = _lock_end(failures, USER_FAILURES_MAX, USER_WINDOW)
     if until is None:
         return
@@ -117,13 +132,14 @@ def check_user_not_throttled(ctx: Context) -> None:
     raise Throttled(_USER_LOCKED, _seconds_until(ctx, until))
 
 
-def record_access(ctx: Context, auth: Authorization) -> None:
+def record_access(ctx: Context, auth: Authorization | AuthorizationRow) -> None:
     """A lookup that matched: the patient's record was shown at the counter."""
     record_event(ctx, LOOKED_UP, "authorization", auth.number, patient_id=auth.patient_id,
                  new={"pharmacy_id": ctx.actor.pharmacy_id})
 
 
-def record_failure(ctx: Context, action: str, number: str, auth: Authorization | None) -> None:
+def record_failure(ctx: Context, action: str, number: str,
+                   auth: Authorization | AuthorizationRow | None) -> None:
     """A lookup or reversal whose number and birth date did not match. When the number exists
     the attempt is on its patient's trail too (someone tried to open that record)."""
     record_event(ctx, action, "authorization", _typed(number),

@@ -73,6 +73,8 @@ from tracker.models import (
 from tracker.models import (
     PregnancyTest as PregnancyTestRow,
 )
+from tracker.services.prepared import Prepared
+from tracker.services.rows import PatientRow, PharmacyRow, PrescriberRow, PrescriptionRow
 
 
 def split_methods(stored: str) -> frozenset[str]:
@@ -200,7 +202,7 @@ class _Collector:
         else:
             self.ends.append(CourseEnd(id_, on))
 
-    def facts(self, patient: Patient) -> PatientFacts:
+    def facts(self, patient: Patient | PatientRow) -> PatientFacts:
         # Registration first, then the changes in the order they were made.
         self.changes.sort()
         history = tuple(CategoryChange(day, Category(cat)) for day, _, cat in self.changes)
@@ -231,41 +233,25 @@ def load_many_patient_facts(session: Session, patients: list[Patient]) -> dict[i
 
 
 # One patient's history is read on every eligibility check, lookup and dispense. Building the
-# nine-arm UNION and computing its cache key cost more than the database does, so it is
-# compiled once per database dialect and sent as plain SQL.
-_ONE_PATIENT = _history_query(None)
-_COMPILED: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+# nine-arm UNION and computing its cache key cost more than the database does, so it is built
+# once, bound as :patient_id; its rows are read by name, with their values as the driver gives
+# them (_as_date and bool() above).
+_ONE_PATIENT = Prepared(_history_query(None))
 
 
-def _compiled_for(dialect: Any) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
-    entry = _COMPILED.get(dialect.name)
-    if entry is None:
-        compiled = _ONE_PATIENT.compile(dialect=dialect)
-        params = compiled.construct_params({"patient_id": 0})
-        order = tuple(compiled.positiontup) if dialect.positional else None
-        entry = (compiled.string, dict(params), order)
-        _COMPILED[dialect.name] = entry
-    return entry
-
-
-def load_patient_facts(session: Session, patient: Patient) -> PatientFacts:
+def load_patient_facts(session: Session, patient: Patient | PatientRow) -> PatientFacts:
     """Every record of one patient, as the engine's facts (one query)."""
-    connection = session.connection()
-    sql, template, order = _compiled_for(connection.dialect)
-    params = {**template, "patient_id": patient.id}
     collector = _Collector()
-    rows = connection.exec_driver_sql(
-        sql, tuple(params[name] for name in order) if order is not None else params)
-    for row in rows:
+    for row in _ONE_PATIENT.execute(session, patient_id=patient.id).fetchall():
         collector.add(row)
     return collector.facts(patient)
 
 
-def prescriber_facts(user: User) -> PrescriberFacts:
+def prescriber_facts(user: User | PrescriberRow) -> PrescriberFacts:
     return PrescriberFacts(active=user.active, home_testing_permitted=user.home_testing_permitted)
 
 
-def prescription_facts(rx: Prescription) -> PrescriptionFacts:
+def prescription_facts(rx: Prescription | PrescriptionRow) -> PrescriptionFacts:
     return PrescriptionFacts(
         id=rx.id,
         status=PrescriptionStatus(rx.status),
@@ -275,7 +261,7 @@ def prescription_facts(rx: Prescription) -> PrescriptionFacts:
     )
 
 
-def pharmacy_facts(pharmacy: Pharmacy) -> PharmacyFacts:
+def pharmacy_facts(pharmacy: Pharmacy | PharmacyRow) -> PharmacyFacts:
     return PharmacyFacts(activated_on=pharmacy.activated_on, trained_on=pharmacy.trained_on)
 
 

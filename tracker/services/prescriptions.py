@@ -16,10 +16,10 @@ from tracker.domain.validation import days_supply_error, refills_error
 from tracker.models import Authorization, AuthorizationState, Prescription
 from tracker.services.audit import record_event
 from tracker.services.care_team import prescribers_in_reach
+from tracker.services.cases import prescription_case, rules_case
 from tracker.services.codes import random_code
 from tracker.services.context import Context
 from tracker.services.errors import NotFound, ValidationFailed, require
-from tracker.services.facts import load_case
 from tracker.services.patients import check_clinical_date, own_patient
 
 QUANTITY_MAX = 1000
@@ -101,8 +101,12 @@ def current_authorization(ctx: Context, prescription_id: int) -> Authorization |
 
 def eligibility(ctx: Context, prescription_id: int, as_of: date | None = None) -> Decision:
     """Whether the prescription could be marked dispensable on `as_of` (default: today). Reads
-    only; the same engine call as authorize()."""
-    own_prescription(ctx, prescription_id)
+    only; the same engine call as authorize(). The prescription is read once, with its patient
+    and prescriber, and whether the acting user works on it is checked on that row."""
+    in_reach = prescribers_in_reach(ctx)
+    found = prescription_case(ctx.session, prescription_id)
+    if found is None or found.prescription.prescriber_id not in in_reach:
+        raise NotFound("no such prescription")
     today = ctx.today()
     on = as_of or today
     first = ctx.rule_sets[0].in_force_from
@@ -110,6 +114,4 @@ def eligibility(ctx: Context, prescription_id: int, as_of: date | None = None) -
         # Before the first rule set there are no rules to apply; the future has no records.
         raise ValidationFailed({"as_of": [
             f"Give a date from {first.isoformat()} (the first rule set) to today."]})
-    loaded = load_case(ctx.session, prescription_id)
-    assert loaded is not None
-    return evaluate(loaded[3], on, ctx.policy(on))
+    return evaluate(rules_case(ctx.session, found), on, ctx.policy(on))

@@ -33,7 +33,7 @@ from tracker.services.audit import record_event
 from tracker.services.care_team import is_clinic_role, prescribers_in_reach
 from tracker.services.context import Context
 from tracker.services.counter_access import ETASU_LOOKUP_FAILED, check_user_not_throttled
-from tracker.services.facts import load_many_patient_facts
+from tracker.services.facts import load_patient_facts
 from tracker.services.queries.worklist import _unreported_positives, outlook_of, summary_of
 
 CASE_NUMBER_MAX = 20
@@ -139,7 +139,7 @@ def rems_status(ctx: Context, query: PatientQuery,
         return None
     record_event(ctx, LOOKED_UP, "patient", patient.id, patient_id=patient.id,
                  new=system or None)
-    facts = load_many_patient_facts(ctx.session, [patient])[patient.id]
+    facts = load_patient_facts(ctx.session, patient)
     rxs = ctx.session.scalars(select(Prescription).where(Prescription.patient_id == patient.id))
     unreported = _unreported_positives(ctx, [patient.id])[patient.id]
     seen = outlook_of(ctx, patient, facts, [summary_of(rx) for rx in rxs], unreported)

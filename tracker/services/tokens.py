@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from tracker.models import ApiToken, User
+from tracker.db import UTCDateTime
+from tracker.models import ApiToken, Role, User
 from tracker.services.administration import require_admin
 from tracker.services.audit import record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed
+from tracker.services.prepared import Prepared
 
 TOKEN_PREFIX = "trk_"  # noqa: S105 - a marker, not a secret
 LABEL_MAX = 100
@@ -38,6 +42,10 @@ def create_token(ctx: Context, user: User, label: str | None = None) -> str:
         raise Forbidden("Users create their own API tokens; nobody creates one for someone else.")
     if not user.active:
         raise ValidationFailed({"user": ["The user is deactivated."]})
+    if user.role == Role.PATIENT:
+        # A patient's account opens their portal and nothing of the API (API.md): a token
+        # would reach nothing and only add a secret to lose.
+        raise ValidationFailed({"user": ["Patients have no API tokens; the portal is theirs."]})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id, token_hash=token_hash(token), prefix=token[:10], label=label
@@ -74,31 +82,53 @@ def admin_revoke_token(ctx: Context, token_id: int) -> ApiToken:
     return revoke_token(ctx, token_id)
 
 
-def authenticate_token(session: Session, token: str, now: datetime) -> User | None:
-    """The active user behind a bearer token, or None. Records when the token was last used
-    (at most once a minute, so that reads stay reads)."""
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """The active user behind a bearer token: who acts in the request, no more."""
+
+    id: int
+    role: Role
+    name: str
+    pharmacy_id: int | None
+
+
+_tokens, _users = cast(Table, ApiToken.__table__), cast(Table, User.__table__)
+# One indexed look-up (the unique index of token_hash): the token, unrevoked, of an active
+# user. Read on every API request, so revoking a token or deactivating its user takes effect
+# with the very next request.
+_HOLDER = Prepared(
+    select(_tokens.c.id, _tokens.c.last_used_at, _users.c.id, _users.c.role, _users.c.name,
+           _users.c.pharmacy_id)
+    .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id))
+    .where(_tokens.c.token_hash == bindparam("token_hash"), _tokens.c.revoked_at.is_(None),
+           _users.c.active.is_(True)))
+_TOUCH = Prepared(update(_tokens).where(_tokens.c.id == bindparam("token_id"))
+                  .values(last_used_at=bindparam("now", type_=UTCDateTime())))
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def token_holder(session: Session, token: str, now: datetime) -> TokenHolder | None:
+    """Who holds a bearer token (an active user), or None. Records when the token was last
+    used (at most once a minute, so that reads stay reads)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    found = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
-        # Pharmacy staff's pharmacy comes in the same statement: the lookup and the dispense
-        # then find it in the session instead of asking the database again.
-        .options(joinedload(User.pharmacy))
-    ).one_or_none()
+    found = _HOLDER.first(session, token_hash=token_hash(token))
     if found is None:
         return None
-    row, user = found
-    if not user.active:
-        return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+    token_id, last_used_at, *holder = found
+    if last_used_at is None or now - last_used_at > _TOUCH_EVERY:
         # Best effort: a read request on SQLite cannot always take the write lock while another
         # process writes ("database is locked"); the request must not fail for this time stamp.
         try:
             with session.begin_nested():
-                session.execute(update(ApiToken).where(ApiToken.id == row.id)
-                                .values(last_used_at=now))
+                _TOUCH.execute(session, token_id=token_id, now=now)
         except OperationalError as exc:
             if exc.connection_invalidated:
                 raise  # the connection is gone: nothing else of the request can run either
-    return user
+    return TokenHolder(*holder)
+
+
+def authenticate_token(session: Session, token: str, now: datetime) -> User | None:
+    """The active user behind a bearer token, or None (token_holder, as an entity)."""
+    holder = token_holder(session, token, now)
+    return None if holder is None else session.get(User, holder.id)

@@ -7,7 +7,7 @@ from flask_login import LoginManager, current_user
 
 from tracker.http import requests
 from tracker.http.access import permission_of
-from tracker.http.sessions import DEACTIVATED_KEY
+from tracker.http.sessions import DEACTIVATED_KEY, api_request
 from tracker.models import User
 from tracker.web import formatting, i18n, shown_again
 
@@ -52,6 +52,8 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _current_user() -> None:
+        if api_request():
+            return  # identified by its bearer token (tracker.api), never by the session
         g.user = current_user.user if current_user.is_authenticated else None
 
     shown_again.install(app)

@@ -23,7 +23,7 @@ from flask_login import login_user, logout_user
 from werkzeug.datastructures import MultiDict
 
 from tracker.http import sessions
-from tracker.http.access import public, requires
+from tracker.http.access import WORKFORCE, public, requires
 from tracker.http.requests import context, db_session, mark_rollback
 from tracker.models import Role
 from tracker.services import auth as auth_service
@@ -226,13 +226,13 @@ def _account_page() -> ResponseReturnValue:
 
 
 @bp.route("/account", methods=["GET"])
-@requires()
+@requires(*WORKFORCE)
 def account() -> ResponseReturnValue:
     return _account_page()
 
 
 @bp.route("/account/tokens", methods=["POST"])
-@requires()
+@requires(*WORKFORCE)
 def create_token() -> ResponseReturnValue:
     """A new API token of the signed-in user, after they re-enter their password; the token is
     shown in this answer only (never in a redirect, a flash message or a log)."""
@@ -253,7 +253,7 @@ def create_token() -> ResponseReturnValue:
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
-@requires()
+@requires(*WORKFORCE)
 def revoke_token(token_id: int) -> ResponseReturnValue:
     form = RevokeOwnTokenForm()
     if form.validate_on_submit():

@@ -42,6 +42,7 @@ from tracker.services.queries import portal_overview
 from tracker.web import portal_words
 from tracker.web.auth import LoginUser, home_for, restore_draft, safe_next
 from tracker.web.portal_forms import JoinForm, LoginForm, MonthlyForm, question_field
+from tracker.web.shown_again import notes, show_again
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 patient_only = requires(Role.PATIENT)
@@ -155,28 +156,26 @@ def monthly() -> ResponseReturnValue:
     if not view.can_get_pregnant:
         raise NotFound("no monthly questions")
     form = MonthlyForm()
-    wrong: list[str] = []
-    status = 200
+    page = url_for("portal.monthly")
     if form.validate_on_submit():
         try:
             attempt = portal_tasks.answer_monthly_questions(
                 context(), form.answers(), form.methods(), bool(form.abstinence.data))
         except ValidationFailed as exc:
             mark_rollback()
-            status = 422
             _show_errors(form, exc.errors, {"contraception_methods": "primary_methods"})
         else:
             if attempt.passed:
                 flash(_("Thank you: your answers are all right and your clinic can see them."))
                 return redirect(url_for("portal.home"))
-            # A failed attempt is kept (RULES.md §6.3): committed with this answer.
-            wrong = [qid for qid in attempt.wrong.split(",") if qid]
-            status = 422
-    elif request.method == "POST":
-        status = 422
-    return render_template("portal/monthly.html", form=form, wrong=wrong, view=view,
-                           questions=QUESTIONS, question_field=question_field,
-                           words=portal_words), status
+            # A failed attempt is kept (RULES.md §6.3), committed with this answer; the
+            # statements to read again are shown by the GET that follows.
+            return show_again(form, page, wrong=[qid for qid in attempt.wrong.split(",") if qid])
+    if request.method == "POST":
+        return show_again(form, page)
+    return render_template("portal/monthly.html", form=form, wrong=notes().get("wrong", []),
+                           view=view, questions=QUESTIONS, question_field=question_field,
+                           words=portal_words)
 
 
 @bp.route("/warning", methods=["GET"])

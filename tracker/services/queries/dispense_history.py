@@ -16,6 +16,7 @@ from tracker.services.context import Context
 from tracker.services.errors import Forbidden, NotFound, ValidationFailed
 from tracker.services.paging import PER_PAGE, Page, paginate
 from tracker.services.pharmacies import PharmacyStanding, standing
+from tracker.services.rows import CounterDispense
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class DispensedBy:
     pharmacy: Pharmacy
 
 
-def dispensed_by(ctx: Context, dispense: Dispense) -> DispensedBy:
+def dispensed_by(ctx: Context, dispense: Dispense | CounterDispense) -> DispensedBy:
     """Who recorded a dispense and where, for "already dispensed on … by …" at any counter."""
     own_pharmacy(ctx)
     pharmacist = ctx.session.get(User, dispense.pharmacist_id)
