@@ -383,7 +383,8 @@ def _plans(app: Any, captured: dict[str, list[tuple[str, Any]]]) -> dict[str, li
                 finally:
                     cursor.close()
                 lines = [r[0] for r in rows] if postgres else [r[-1] for r in rows]
-                full_scans = [line for line in lines if _full_scan(line, postgres)]
+                full_scans = [line for line in lines if _full_scan(line, postgres)
+                              and not _reads_from_one_end(statement, line, lines)]
                 plans[request].append({"statement": " ".join(statement.split())[:2000],
                                        "plan": lines, "full_scans": full_scans})
         conn.rollback()
@@ -404,6 +405,15 @@ def _full_scan(line: str, postgres: bool) -> bool:
     # "SCAN (subquery-1)" reads a subquery's own result, "SCAN CONSTANT ROW" no table.
     return (text.startswith("SCAN ") and " USING " not in text
             and "CONSTANT ROW" not in text and "subquery" not in text)
+
+
+def _reads_from_one_end(statement: str, line: str, lines: list[str]) -> bool:
+    """SQLite's "SCAN t" for `ORDER BY t.id [DESC] LIMIT n` without a temporary b-tree walks the
+    table's rowid b-tree from one end and stops after n rows (the audit chain's head, the
+    newest event): a bounded read, not a scan of the table."""
+    match = re.search(r"ORDER BY (\w+)\.id(?: DESC| ASC)? LIMIT", " ".join(statement.split()))
+    return (match is not None and line.strip() == f"SCAN {match.group(1)}"
+            and not any("TEMP B-TREE" in other for other in lines))
 
 
 # --- load ----------------------------------------------------------------------------------------
