@@ -654,7 +654,8 @@ def report(work: Path) -> str:
             for request, plans in r["plans"].items():
                 for plan in plans:
                     found = [line.strip() for line in plan["plan"]
-                             if _full_scan(line, postgres)]
+                             if _full_scan(line, postgres)
+                             and not _reads_from_one_end(plan["statement"], line, plan["plan"])]
                     if found:
                         statement = plan["statement"]
                         # The table and the condition tell which statement it is.
