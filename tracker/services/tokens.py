@@ -126,9 +126,3 @@ def token_holder(session: Session, token: str, now: datetime) -> TokenHolder | N
             if exc.connection_invalidated:
                 raise  # the connection is gone: nothing else of the request can run either
     return TokenHolder(*holder)
-
-
-def authenticate_token(session: Session, token: str, now: datetime) -> User | None:
-    """The active user behind a bearer token, or None (token_holder, as an entity)."""
-    holder = token_holder(session, token, now)
-    return None if holder is None else session.get(User, holder.id)
