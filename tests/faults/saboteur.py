@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tracker.services.audit import _AUDIT_LOCK_KEY
+from tracker.services.audit import AUDIT_CHAIN_LOCK_KEY
 
 
 def _conninfo(url: str, database: str | None = None) -> str:
@@ -39,11 +39,11 @@ class Saboteur:
     def hold_audit_chain(self) -> None:
         """Writers now wait at their audit event, with their own rows already written."""
         assert self.holder is not None
-        self.holder.execute("SELECT pg_advisory_lock(%s)", (_AUDIT_LOCK_KEY,))
+        self.holder.execute("SELECT pg_advisory_lock(%s)", (AUDIT_CHAIN_LOCK_KEY,))
 
     def release_audit_chain(self) -> None:
         assert self.holder is not None
-        self.holder.execute("SELECT pg_advisory_unlock(%s)", (_AUDIT_LOCK_KEY,))
+        self.holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIT_CHAIN_LOCK_KEY,))
 
     def hold_table(self, table: str) -> None:
         """Writers of `table` now wait before their first write to it (readers pass)."""

@@ -25,7 +25,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select
 
 from tracker.db import UTCDateTime
 from tracker.models import AuditEvent, Authorization
-from tracker.services.audit import record_event
+from tracker.services.audit import chain_pending_events, record_event
 from tracker.services.context import Context
 from tracker.services.errors import Throttled
 from tracker.services.prepared import Prepared
@@ -95,6 +95,7 @@ def check_not_throttled(ctx: Context, number: str) -> None:
     as a failure), so the answer stays a few dozen rows."""
     typed = _typed(number)
     now = ctx.now()
+    chain_pending_events(ctx.session)  # the caller's own failures count too
     failures = _FAILURES.rows(ctx.session, number=typed, user_id=ctx.actor.user_id,
                               user_since=now - USER_WINDOW, number_since=now - NUMBER_WINDOW)
     by_number = _lock_end([at for at, on_number, _ in failures if on_number],
@@ -122,6 +123,7 @@ _USER_LOCKED = (f"More than {USER_FAILURES_MAX - 1} lookups failed from your acc
 def check_user_not_throttled(ctx: Context) -> None:
     """Raise Throttled (and log the attempt) when the acting user's lookups are locked: the
     check of a `$rems-etasu` look-up, which names a patient rather than an authorization."""
+    chain_pending_events(ctx.session)  # the caller's own failures count too
     failures = [at for at, in _USER_FAILURES.rows(ctx.session, user_id=ctx.actor.user_id,
                                                   user_since=ctx.now() - USER_WINDOW)]
     until = _lock_end(failures, USER_FAILURES_MAX, USER_WINDOW)
