@@ -5,13 +5,14 @@ identical requests racing each other make one dispense."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tests import builders as b
@@ -19,11 +20,13 @@ from tests.api.scenarios import World, build_world, is_problem
 from tests.builders import SIGNED
 from tests.conftest import PG_URL, Clock, app_config
 from tracker import create_app
+from tracker.api import idempotency
 from tracker.api.idempotency import body_digest
 from tracker.db import Database
 from tracker.keyring import Keyring
 from tracker.models import AuditEvent, Authorization, Dispense, IdempotencyRecord, Prescription
 from tracker.services import authorizations, dispenses, tokens
+from tracker.services.audit import AUDIT_CHAIN_LOCK_KEY
 from tracker.services.context import Actor, Context
 
 
@@ -226,6 +229,61 @@ def test_a_duplicate_arriving_while_the_first_is_still_running_gets_409(
     finally:
         running.rollback()
         first.close()
+        database.engine.dispose()
+        app.extensions["tracker.db"].engine.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="lock_timeout is PostgreSQL's")
+def test_a_claim_leaves_lock_timeout_as_it_found_it(w: World) -> None:
+    session = w.ctx.session
+    before = session.execute(text("SHOW lock_timeout")).scalar_one()
+    scope = f"POST /api/v1/prescriptions/{w.authorized_rx.id}/dispense"
+    assert idempotency._insert_claim(session, w.pharmacist.id, scope, "once", "d") is not None
+    assert session.execute(text("SHOW lock_timeout")).scalar_one() == before
+    # Claimed already (by this very transaction): nothing returned, nothing waited for.
+    assert idempotency._insert_claim(session, w.pharmacist.id, scope, "once", "d") is None
+    assert session.execute(text("SHOW lock_timeout")).scalar_one() == before
+
+
+@pytest.mark.concurrency
+@pytest.mark.skipif(not PG_URL, reason="lock_timeout is PostgreSQL's")
+def test_only_the_claim_is_cut_short_not_the_waits_of_the_rest_of_its_request(
+    fresh_database: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dispense's audit event waits for the chain's lock (held here by another connection)
+    # longer than a claim may wait for its key: it must wait, not fail.
+    database = Database(fresh_database)
+    with database.transaction() as session:
+        ctx = Context(session=session, actor=Actor.system("test"),
+                      signature_keys=Keyring.single(b"test-signature-key"), clock=clock)
+        dctx = b.as_user(ctx, b.prescriber(ctx))
+        patient = b.ready_for_first_fill(dctx, born=date(1995, 4, 2))
+        rx = b.prescription(dctx, patient.id)
+        number = authorizations.authorize(dctx, rx.id, signature=SIGNED).number
+        token = tokens.create_token(ctx, b.pharmacist(ctx))
+        rx_id = rx.id
+    monkeypatch.setattr(idempotency, "CLAIM_WAIT_MS", 100)
+    app = create_app(app_config(fresh_database, tmp_path / "app", CLOCK=clock))
+    holder = database.engine.connect()
+    holder.execution_options(isolation_level="AUTOCOMMIT")
+    lock = {"key": AUDIT_CHAIN_LOCK_KEY}
+    holder.execute(text("SELECT pg_advisory_lock(:key)"), lock)
+    release = threading.Timer(0.6, lambda: holder.execute(
+        text("SELECT pg_advisory_unlock(:key)"), lock))
+    try:
+        release.start()
+        began = time.monotonic()
+        response = app.test_client().post(
+            f"/api/v1/prescriptions/{rx_id}/dispense",
+            json={"authorization_number": number, "quantity": 30, "days_supply": 30,
+                  "medication_guide_given": True},
+            headers={"Authorization": "Bearer " + token, "Idempotency-Key": "behind-chain"})
+        took = time.monotonic() - began
+        assert response.status_code == 201, response.get_json()
+        assert took >= 0.4  # it did wait for the chain
+    finally:
+        release.join()
+        holder.close()
         database.engine.dispose()
         app.extensions["tracker.db"].engine.dispose()
 

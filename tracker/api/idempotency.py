@@ -19,7 +19,6 @@ from typing import Any, cast
 
 from flask import Response, request
 from sqlalchemy import Integer, Table, Text, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -49,12 +48,23 @@ _CLAIM_VALUES: dict[str, Any] = {
     "created_at": bindparam("created_at", type_=UTCDateTime())}
 # The claim is one statement: the key is inserted unless it exists (the unique key of user,
 # scope and key), and its new id returned; nothing returned means it was there already.
-_CLAIMS = {
-    "sqlite": Prepared(sqlite_insert(_records).values(_CLAIM_VALUES)
-                       .on_conflict_do_nothing().returning(_records.c.id)),
-    "postgresql": Prepared(postgresql_insert(_records).values(_CLAIM_VALUES)
-                           .on_conflict_do_nothing().returning(_records.c.id)),
-}
+_SQLITE_CLAIM = Prepared(sqlite_insert(_records).values(_CLAIM_VALUES)
+                         .on_conflict_do_nothing().returning(_records.c.id))
+# PostgreSQL: the same, with a duplicate of a request still running waiting for its claim to be
+# committed or rolled back at most `wait` (lock_timeout), and lock_timeout set back to its
+# default (set_config with NULL, as SET LOCAL ... TO DEFAULT) once the insert is done, for the
+# rest of the transaction: set before the insert by its WHERE (a SELECT without FROM checks it
+# first), reset by the outer SELECT, which reads the insert's answer before projecting. The id
+# is NULL when the key was there already.
+_POSTGRES_CLAIM = Prepared(text(
+    "WITH claimed AS ("
+    " INSERT INTO idempotency_records (user_id, scope, key, request_hash, created_at)"
+    " SELECT :user_id, :scope, :key, :request_hash, :created_at"
+    " WHERE set_config('lock_timeout', :wait, true) IS NOT NULL"
+    " ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT claimed.id, set_config('lock_timeout', NULL, true) AS reset"
+    " FROM (VALUES (1)) AS claim LEFT JOIN claimed ON true"
+).bindparams(bindparam("created_at", type_=UTCDateTime())).columns(id=Integer(), reset=Text()))
 _REMEMBER = Prepared(update(_records).where(_records.c.id == bindparam("record_id"))
                      .values(status_code=bindparam("status_code", type_=Integer()),
                              response_body=bindparam("response_body", type_=Text())))
@@ -76,25 +86,20 @@ def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyRe
 def _insert_claim(session: Session, user_id: int, scope: str, key: str,
                   digest: str) -> int | None:
     """The new record's id, or None when the key was claimed already."""
-    dialect = session.get_bind().dialect.name
     values = {"user_id": user_id, "scope": scope, "key": key, "request_hash": digest,
               "created_at": utcnow()}
-    if dialect == "postgresql":
-        try:
-            # A duplicate of a request still running waits for its claim to be committed or
-            # rolled back, at most CLAIM_WAIT_MS (the savepoint keeps the transaction usable).
-            with session.begin_nested():
-                session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_MS}ms'"))
-                found = _CLAIMS[dialect].first(session, **values)
-            session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
-        except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-                raise
-            # The first request's claim is not committed yet: it is still running.
-            raise Conflict("A request with this Idempotency-Key is in progress.") from None
-    else:
-        found = _CLAIMS[dialect].first(session, **values)
-    return None if found is None else int(found[0])
+    if session.get_bind().dialect.name != "postgresql":
+        found = _SQLITE_CLAIM.first(session, **values)
+        return None if found is None else int(found[0])
+    try:
+        found = _POSTGRES_CLAIM.first(session, **values, wait=f"{CLAIM_WAIT_MS}ms")
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        # The first request's claim is not committed yet: it is still running. (The error
+        # ends this transaction; the 409 rolls it back.)
+        raise Conflict("A request with this Idempotency-Key is in progress.") from None
+    return None if found is None or found[0] is None else int(found[0])
 
 
 def claim(session: Session, user_id: int, key: str, sent: Any) -> Claim | Response:
