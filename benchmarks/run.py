@@ -53,8 +53,7 @@ SAMPLE_AUTHORIZATIONS = 1000
 TARGET_RATIO = 0.5
 TARGET_P50_GROWTH = 1.25
 TARGET_DECISIONS = 50_000
-# tests/perf/test_query_counts.py: the budgets on SQLite; PostgreSQL adds one statement per
-# audit event (the chain's advisory lock), so one to the lookup and one to the dispense.
+# tests/perf/test_query_counts.py: the budgets, the same on SQLite and PostgreSQL.
 BUDGETS = {"eligibility": 3, "lookup": 6, "dispense": 8, "worklist": 12, "patient page": 12}
 
 
@@ -626,8 +625,8 @@ def report(work: Path) -> str:
                 lines.append(f"- {kind}, {small['patients']:,} → {large['patients']:,} "
                              f"patients: " + ", ".join(parts))
         lines.append("")
-        lines.append("SQL statements per request (budget on SQLite in brackets; PostgreSQL adds "
-                     "one per audit event, the chain's advisory lock: lookup and dispense +1):")
+        lines.append("SQL statements per request (budget in brackets, the same on both "
+                     "databases):")
         lines.append("")
         lines.append("| database | patients | " + " | ".join(
             f"{name} (≤ {budget})" for name, budget in BUDGETS.items()) + " |")
