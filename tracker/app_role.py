@@ -24,6 +24,9 @@ def grant_statements(role: str, quote: str) -> list[str]:
         # The audit trail: read and append, nothing else.
         f"REVOKE ALL ON {APPEND_ONLY_TABLE} FROM {quote}",
         f"GRANT SELECT, INSERT ON {APPEND_ONLY_TABLE} TO {quote}",
+        # Appending takes the chain's lock and reads its head through this function (granted
+        # to PUBLIC by default; stated for databases that revoke that).
+        f"GRANT EXECUTE ON FUNCTION audit_chain_head() TO {quote}",
         # The schema's version is the migrations' business.
         f"REVOKE ALL ON alembic_version FROM {quote}",
         f"GRANT SELECT ON alembic_version TO {quote}",
