@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
+from flask import Flask, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
@@ -32,6 +32,7 @@ from tracker import create_app
 from tracker.db import Database, make_engine
 from tracker.keyring import Keyring
 from tracker.migrate import upgrade
+from tracker.services.audit import chain_pending_events
 from tracker.services.context import Actor, Context
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
@@ -156,10 +157,19 @@ def connection(app: Flask) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def db(connection: Connection) -> Iterator[Session]:
+def db(app: Flask, connection: Connection) -> Iterator[Session]:
+    """The test's own session. What a test writes with it stands for work committed before its
+    requests: its audit events, which a commit would append, are appended before each request
+    (the app's sessions share the connection, not this session's queue)."""
     session = Session(bind=connection, join_transaction_mode="create_savepoint",
                       expire_on_commit=False)
+
+    def append_events(_sender: Flask, **_extra: object) -> None:
+        chain_pending_events(session)
+
+    request_started.connect(append_events, app)
     yield session
+    request_started.disconnect(append_events, app)
     session.close()
 
 
