@@ -24,7 +24,7 @@ from tracker.services.queries.program_report import (
     choose_period,
     require_reader,
 )
-from tracker.services.stored_reports import CHANGES_COUNTED_UP_TO, serve
+from tracker.services import stored_reports
 from tracker.services.text import as_text_cell
 from tracker.web import charts, report_tables
 from tracker.web.report_tables import TABLES
@@ -96,13 +96,13 @@ def index() -> ResponseReturnValue:
     except ValidationFailed as exc:
         return render_template("reports/index.html", errors=exc.errors, report=None,
                                rule_sets=rule_sets, args=request.args), 422
-    served = serve(ctx, period, live=_live())
+    served = stored_reports.serve(ctx, period, live=_live())
     report = served.report
     tables = {name: make(report) for name, make in TABLES.items()}
     return render_template("reports/index.html", errors={}, report=report, tables=tables,
                            charts=_charts(report), rule_sets=rule_sets, args=request.args,
                            shown_rows=SHOWN_ROWS, served=served,
-                           changes_counted_up_to=CHANGES_COUNTED_UP_TO)
+                           changes_counted_up_to=stored_reports.CHANGES_COUNTED_UP_TO)
 
 
 @bp.route("/<table>.csv", methods=["GET"])
@@ -112,7 +112,7 @@ def export(table: str) -> ResponseReturnValue:
     if make is None:
         abort(404)
     period = _period()
-    found = make(serve(context(), period, live=_live()).report)
+    found = make(stored_reports.serve(context(), period, live=_live()).report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(found.header)
