@@ -83,7 +83,8 @@ def test_a_stored_report_is_served_in_a_fixed_number_of_statements(
             store(ctx, count_for_storage(ctx, period))
             served: list[bool] = []
             counts.append(_statements(
-                count_queries, lambda p=period: served.append(serve(as_reader, p).stored)))
+                count_queries,
+                lambda p=period, out=served: out.append(serve(as_reader, p).stored)))
             assert served == [True]
     assert len(set(counts)) == 1, counts
     assert counts[0] <= STORED_BUDGET

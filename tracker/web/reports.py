@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Role
+from tracker.services import stored_reports
 from tracker.services.errors import ValidationFailed
 from tracker.services.queries.program_report import (
     DELAY_BINS,
@@ -24,7 +25,6 @@ from tracker.services.queries.program_report import (
     choose_period,
     require_reader,
 )
-from tracker.services import stored_reports
 from tracker.services.text import as_text_cell
 from tracker.web import charts, report_tables
 from tracker.web.report_tables import TABLES
