@@ -171,3 +171,28 @@ def test_help_says_it_is_the_nightly_job(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "reports", "refresh", "--help")
     out = " ".join(out.split())
     assert code == 0 and "nightly job" in out and "one consistent snapshot" in out
+
+
+def test_a_failing_count_is_one_line_and_keeps_the_reports_before_it(
+        env: str, capsys: pytest.CaptureFixture[str],  # noqa: F811 - the fixture
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from tracker.services import stored_reports
+
+    counting = stored_reports.count_for_storage
+    calls: list[Period] = []
+
+    def second_one_fails(ctx: Context, period: Period):  # type: ignore[no-untyped-def]
+        calls.append(period)
+        if len(calls) == 2:
+            raise OperationalError("SELECT ...", {}, Exception("the server went away"))
+        return counting(ctx, period)
+
+    monkeypatch.setattr(stored_reports, "count_for_storage", second_one_fails)
+    code, out, err = run(capsys, "reports", "refresh")
+    assert code != 0 and len(out.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "failed (" in err and "the server went away" in err
+    assert "nothing was stored for it (1 report(s) before it were)" in err
+    assert stored_rows(env) == (1, 1)

@@ -382,6 +382,8 @@ def reports() -> None:
 @click.option("--rule-set", "rule_set", metavar="ID",
               help="only the days this rule set was in force (default: every rule set)")
 def reports_refresh(first: str | None, last: str | None, rule_set: str | None) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from tracker.services.queries.program_report import choose_period
     from tracker.services.stored_reports import count_for_storage, refresh_periods, store
 
@@ -397,12 +399,19 @@ def reports_refresh(first: str | None, last: str | None, rule_set: str | None) -
             raise Fail(" ".join(f"--{name.replace('_', '-')}: {message}"
                                 for name, messages in exc.errors.items()
                                 for message in messages)) from exc
-    for period in periods:
-        # Counted on one snapshot, read only; stored in a transaction of its own after it.
-        with _context(writes=False, snapshot=True, app=app) as ctx:
-            counted = count_for_storage(ctx, period)
-        with _context(app=app) as ctx:
-            store(ctx, counted)
+    for done, period in enumerate(periods):
+        try:
+            # Counted on one snapshot, read only; stored in a transaction of its own after it.
+            with _context(writes=False, snapshot=True, app=app) as ctx:
+                counted = count_for_storage(ctx, period)
+            with _context(app=app) as ctx:
+                store(ctx, counted)
+        except SQLAlchemyError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise Fail(f"counting {period.rule_set or 'every rule set'}, "
+                       f"{period.first.isoformat()} to {period.last.isoformat()} failed "
+                       f"({reason}); nothing was stored for it ({done} report(s) before it "
+                       f"were)") from exc
         click.echo(f"{period.rule_set or 'every rule set'}, {period.first.isoformat()} to "
                    f"{period.last.isoformat()}, as of {counted.report.as_of.isoformat()}: "
                    f"counted in {counted.milliseconds / 1000:.1f} s up to audit event "
