@@ -67,7 +67,7 @@ def report_from_json(text: str) -> Report:
         raise UnreadableReport("not a stored report of this layout")
     try:
         p = data["period"]
-        values: dict[str, Any] = {name: _plain(data[name]) for name in _AS_THEY_ARE}
+        values: dict[str, Any] = {name: data[name] for name in _AS_THEY_ARE}
         values |= {name: Counter({int(key): int(n) for key, n in data[name]})
                    for name in _BY_NUMBER}
         return Report(
@@ -80,8 +80,3 @@ def report_from_json(text: str) -> Report:
             **values)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UnreadableReport(f"a field does not read back: {exc}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Numbers and nested dicts of numbers, as the live report holds them (plain dicts)."""
-    return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
