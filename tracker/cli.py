@@ -1,4 +1,5 @@
-"""The `tracker` console script: schema, users, pharmacies, tokens, demo data, audit checks.
+"""The `tracker` console script: schema, users, pharmacies, tokens, demo data, audit checks,
+stored reports.
 
 Each command runs in one transaction and exits non-zero with a one-line message on bad input."""
 
@@ -28,11 +29,11 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _context(writes: bool = True, app: Any = None) -> Iterator[Context]:
+def _context(writes: bool = True, app: Any = None, snapshot: bool = False) -> Iterator[Context]:
     app = app or _app()
     database: Database = app.extensions["tracker.db"]
     try:
-        with database.transaction(writes=writes) as session:
+        with database.transaction(writes=writes, snapshot=snapshot) as session:
             yield Context(
                 session=session,
                 actor=Actor.system("tracker-cli"),
@@ -360,6 +361,61 @@ def maintenance_purge() -> None:
                f"counters, {report.idempotency_records} idempotency records, "
                f"{report.form_drafts} form drafts, {report.cds_jwt_ids} expired CDS JWT ids, "
                f"{report.import_uploads} unconfirmed import uploads")
+
+
+@cli.group(help="The program report (docs/reports.md).")
+def reports() -> None:
+    pass
+
+
+@reports.command("refresh", help=(
+    "Count the program report ahead and store it: the page, its CSV files and the API serve a "
+    "stored report instantly when it is exactly the period, rule set and day asked. Without "
+    "options: the page's default period (the last twelve months) for every rule set and for "
+    "each rule set in force during it, as of today; with --from, --to or --rule-set, that one "
+    "period. Each report is counted on one consistent snapshot of the data and replaces the "
+    "one stored before; audited. Meant for a nightly job, just after midnight in the program's "
+    "time zone (a stored report is served only on the day it was counted as of)."))
+@click.option("--from", "first", metavar="YYYY-MM-DD",
+              help="first day (default: as on the page)")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="last day (default: today)")
+@click.option("--rule-set", "rule_set", metavar="ID",
+              help="only the days this rule set was in force (default: every rule set)")
+def reports_refresh(first: str | None, last: str | None, rule_set: str | None) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.services.queries.program_report import choose_period
+    from tracker.services.stored_reports import count_for_storage, refresh_periods, store
+
+    first_day, last_day = _date(first, "--from"), _date(last, "--to")
+    if rule_set is not None and not rule_set.strip():
+        raise Fail("--rule-set names a rule set; leave it out for every rule set")
+    app = _app()
+    with _context(writes=False, app=app) as ctx:
+        try:
+            periods = refresh_periods(ctx) if (first, last, rule_set) == (None, None, None) \
+                else [choose_period(ctx, first_day, last_day, rule_set)]
+        except ValidationFailed as exc:
+            raise Fail(" ".join(f"--{name.replace('_', '-')}: {message}"
+                                for name, messages in exc.errors.items()
+                                for message in messages)) from exc
+    for done, period in enumerate(periods):
+        try:
+            # Counted on one snapshot, read only; stored in a transaction of its own after it.
+            with _context(writes=False, snapshot=True, app=app) as ctx:
+                counted = count_for_storage(ctx, period)
+            with _context(app=app) as ctx:
+                store(ctx, counted)
+        except SQLAlchemyError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise Fail(f"counting {period.rule_set or 'every rule set'}, "
+                       f"{period.first.isoformat()} to {period.last.isoformat()} failed "
+                       f"({reason}); nothing was stored for it ({done} report(s) before it "
+                       f"were)") from exc
+        click.echo(f"{period.rule_set or 'every rule set'}, {period.first.isoformat()} to "
+                   f"{period.last.isoformat()}, as of {counted.report.as_of.isoformat()}: "
+                   f"counted in {counted.milliseconds / 1000:.1f} s up to audit event "
+                   f"{counted.watermark}; stored")
 
 
 @cli.group(help="Reminder emails to patients and their care team.")

@@ -287,11 +287,19 @@ class Database:
         return self.sessions()
 
     @contextmanager
-    def transaction(self, writes: bool = True) -> Iterator[Session]:
-        """One unit of work outside a request (CLI): commit on success, roll back otherwise."""
+    def transaction(self, writes: bool = True, snapshot: bool = False) -> Iterator[Session]:
+        """One unit of work outside a request (CLI): commit on success, roll back otherwise.
+        `snapshot`: every statement reads the same consistent snapshot of the data, and none
+        writes (PostgreSQL: REPEATABLE READ, READ ONLY, taken at the first statement; SQLite's
+        read transaction already is one in WAL mode)."""
+        if snapshot and writes:
+            raise ValueError("a snapshot transaction only reads")
         token = _write_intent.set(writes)
         session = self.sessions()
         try:
+            if snapshot and self.engine.dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                                      "postgresql_readonly": True})
             yield session
             session.commit()
         except BaseException:

@@ -9,9 +9,13 @@ import pytest
 from flask import Flask
 
 from tests.api.scenarios import World, build_world, is_problem
-from tests.conftest import Clock
-from tests.report_history import build_history
+from tests.conftest import TODAY, Clock
+from tests.report_history import DEC, build_history
 from tracker.services.context import Context
+from tracker.services.queries.program_report import Period
+from tracker.services.stored_reports import count_for_storage, store
+
+NEW_FIELDS = ("stored", "counted_at", "changes_since", "changes_since_capped")
 
 
 @pytest.fixture
@@ -47,6 +51,8 @@ def test_the_auditor_reads_the_summary_of_a_period(app: Flask, ctx: Context,
     ({"from": ""}, "from"),
     ({"to": "2021-12-12"}, "to"),
     ({"verbose": "1"}, "verbose"),
+    ({"live": "1"}, "live"),
+    ({"live": ""}, "live"),
 ])
 def test_a_bad_period_answers_422_naming_the_field(app: Flask, ctx: Context,
                                                     query: dict[str, str], field: str) -> None:
@@ -63,3 +69,34 @@ def test_the_default_period_starts_no_earlier_than_the_first_rule_set(app: Flask
     assert response.status_code == 200
     assert (response.get_json()["from"], response.get_json()["to"]) == ("2021-12-13",
                                                                         "2022-03-31")
+
+
+def test_a_stored_summary_is_answered_with_when_it_was_counted(
+        app: Flask, ctx: Context, history: dict[str, Any], clock: Clock) -> None:
+    world: World = build_world(app, ctx)
+    world.token_for("auditor")
+    period = {"from": "2026-12-01", "to": "2026-12-15"}
+    live = world.send("auditor", "GET", "/reports/summary", query_string=period).get_json()
+    assert (live["stored"], live["changes_since"], live["changes_since_capped"]) == (
+        False, None, False)
+    assert live["counted_at"] == "2026-12-15T17:00:00Z"  # noon in New York
+    clock.now = clock.now.replace(hour=7)  # 2 AM in New York: the nightly refresh
+    store(ctx, count_for_storage(ctx, Period(DEC, TODAY)))
+    clock.set_day(TODAY)
+    stored = world.send("auditor", "GET", "/reports/summary", query_string=period).get_json()
+    assert (stored["stored"], stored["changes_since"], stored["changes_since_capped"]) == (
+        True, 0, False)
+    assert stored["counted_at"] == "2026-12-15T07:00:00Z"
+    # Every number is the live count's.
+    assert {k: v for k, v in stored.items() if k not in NEW_FIELDS} == \
+        {k: v for k, v in live.items() if k not in NEW_FIELDS}
+    world.send("admin", "GET", "/reports/summary", query_string=period)  # a new token: audited
+    stored = world.send("auditor", "GET", "/reports/summary", query_string=period).get_json()
+    assert stored["stored"] and stored["changes_since"] >= 1
+    again = world.send("auditor", "GET", "/reports/summary",
+                       query_string={**period, "live": "true"}).get_json()
+    assert (again["stored"], again["changes_since"]) == (False, None)
+    assert world.send("auditor", "GET", "/reports/summary",
+                      query_string={**period, "live": "false"}).get_json()["stored"]
+    for who in ("prescriber", "pharmacist", "staff", "patient"):
+        assert is_problem(world.send(who, "GET", "/reports/summary", query_string=period), 403)

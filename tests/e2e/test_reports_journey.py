@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import (
     PASSWORD,
     PROGRAM_TIMEZONE,
@@ -50,6 +51,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                           email=AUDITOR, name="Rene Auditor", password=PASSWORD)
         _refused_markings(session, tmp / "demo-logins.txt")
     database.engine.dispose()
+    # The nightly job: the auditor's default report is stored.
+    subprocess.run([tracker, "reports", "refresh"], env=env, check=True, capture_output=True)
     port = _free_port()
     process = _start(env, port)
     try:
@@ -79,8 +82,12 @@ def _refused_markings(session: Session, logins: Path) -> None:
 
 def test_the_auditor_reads_the_program_report(page: Page, demo_server: Server) -> None:
     sign_in(page, demo_server, AUDITOR)
-    # The auditor's home is the report.
+    # The auditor's home is the report, stored by the nightly job; signing in was recorded in
+    # the audit trail after it.
     expect(page.get_by_role("heading", name="Program report")).to_be_visible()
+    expect(page.locator(".report-counted")).to_contain_text("by the nightly refresh; 1 change "
+                                                            "recorded since")
+    assert_accessible(page)
     trend = page.get_by_role("img", name="Month by month")
     expect(trend).to_be_visible()
     expect(page.get_by_role("img", name="Refusals by reason code")).to_be_visible()
@@ -101,6 +108,11 @@ def test_the_auditor_reads_the_program_report(page: Page, demo_server: Server) -
     with page.expect_download() as download:
         page.get_by_role("link", name="Download “Per pharmacy” as CSV").click()
     assert download.value.suggested_filename.startswith("report-pharmacies-")
+    # Counted again now: the same page, counted live.
+    page.get_by_role("link", name="Count again now").click()
+    expect(page.locator(".report-counted")).to_contain_text("Counted now, on")
+    assert int(issued.locator("td").inner_text()) > 0
+    assert_accessible(page)
     # The printed assessment report: no form, no download links.
     page.emulate_media(media="print")
     expect(page.locator("form.report-period")).to_be_hidden()

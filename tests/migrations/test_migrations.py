@@ -85,3 +85,27 @@ def test_a_cds_client_keeps_its_prescriber_across_56d46fd93ba7(fresh_database: s
         assert conn.execute(text("SELECT id, prescriber_id FROM cds_clients")).all() == [(7, 41)]
     engine.dispose()
     upgrade(fresh_database)
+
+
+def test_stored_reports_go_down_and_come_back_with_5b0c7e31d9a4(fresh_database: str) -> None:
+    """The stored reports hold nothing that is not counted again: down drops the table, up
+    brings it back empty, and its period is unique for a named rule set."""
+    engine = make_engine(fresh_database)
+    row = ("INSERT INTO stored_reports (first_day, last_day, rule_set, as_of, counted_at, "
+           "watermark, milliseconds, report) VALUES ('2026-01-01', '2026-12-01', "
+           "'ipledge-2026', '2026-12-01', CURRENT_TIMESTAMP, 7, 1200, '{}')")
+    with engine.begin() as conn:
+        conn.execute(text(row))
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(text(row))
+    engine.dispose()
+    downgrade(fresh_database, "35e7da270ab3")
+    engine = make_engine(fresh_database)
+    with engine.connect() as conn:
+        assert "stored_reports" not in inspect(conn).get_table_names()
+    engine.dispose()
+    upgrade(fresh_database)
+    engine = make_engine(fresh_database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM stored_reports")).scalar_one() == 0
+    engine.dispose()

@@ -13,6 +13,7 @@ from tracker.api.openapi_links import links
 from tracker.api.openapi_responses import RETRY_AFTER, error_response, success_response
 from tracker.api.registry import OPERATIONS, Operation
 from tracker.api.shapes import SCHEMAS
+from tracker.services.stored_reports import CHANGES_COUNTED_UP_TO
 
 DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -91,7 +92,8 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
                      "comprehension_first_try_passes", "comprehension_first_try_rate",
                      "positive_tests", "positive_tests_unreported",
                      "registry_reports_outstanding", "prescribers_lapsed",
-                     "pharmacies_lapsed", "pharmacies_due_for_renewal", "monthly"],
+                     "pharmacies_lapsed", "pharmacies_due_for_renewal", "monthly",
+                     "stored", "counted_at", "changes_since", "changes_since_capped"],
         "properties": {
             "from": DATE, "to": DATE, "as_of": DATE,
             "rule_set": {"type": ["string", "null"]},
@@ -113,6 +115,24 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
             "pharmacies_lapsed": _COUNT, "pharmacies_due_for_renewal": _COUNT,
             "monthly": {"type": "object", "additionalProperties": _COUNTS,
                         "description": "YYYY-MM -> enrollments, authorizations, dispenses."},
+            "stored": {"type": "boolean",
+                       "description": "Whether this is the report stored by the nightly "
+                                      "refresh (`tracker reports refresh`), counted for "
+                                      "exactly this period and rule set as of today; false: "
+                                      "counted now."},
+            "counted_at": {**DATE_TIME, "description": "When the report's data was read "
+                                                       "(UTC)."},
+            "changes_since": {"type": ["integer", "null"], "minimum": 0,
+                              "maximum": CHANGES_COUNTED_UP_TO,
+                              "description": "A stored report: the events recorded in the "
+                                             "audit trail after it was counted (every change "
+                                             "is one; sign-ins and look-ups are too), counted "
+                                             f"up to {CHANGES_COUNTED_UP_TO}; 0: the data is "
+                                             "exactly what was "
+                                             "counted. Null when counted now."},
+            "changes_since_capped": {"type": "boolean",
+                                     "description": "True when more events than "
+                                                    "`changes_since` came after it."},
         },
     },
     "Health": {

@@ -45,6 +45,7 @@ from tracker.services import (
     portal_accounts,
     prescriptions,
     records,
+    stored_reports,
     users,
 )
 from tracker.services.errors import Refused, ValidationFailed
@@ -540,7 +541,13 @@ _PERIOD_DAY = Field("date", dates=DateRange(from_first_rule_set=True))
                   "rule_set": {"required": False,
                                "schema": {"type": "string",
                                           "enum": [p.id for p in rule_sets()]},
-                               "description": "Only the days this rule set was in force."}})
+                               "description": "Only the days this rule set was in force."},
+                  "live": {"required": False, "schema": {"type": "boolean"},
+                           "description": "`true`: count the report now, even when a report "
+                                          "stored by the nightly refresh is there (default "
+                                          "`false`: the stored one is answered when it was "
+                                          "counted for exactly this period and rule set as "
+                                          "of today)."}})
 def get_report_summary() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     days: dict[str, date | None] = {}
@@ -552,9 +559,20 @@ def get_report_summary() -> ResponseReturnValue:
     if request.args.get("rule_set") == "":  # the pages' "every rule set"; here: leave it out
         errors["rule_set"] = ["Choose one of " + ", ".join(p.id for p in rule_sets()) +
                               ", or leave the parameter out for every rule set."]
+    live = request.args.get("live", "false")
+    if live not in ("true", "false"):
+        errors["live"] = ["Give true or false."]
     if errors:
         raise ValidationFailed(errors)
     ctx = context()
     period = program_report.choose_period(ctx, days["from"], days["to"],
                                           request.args.get("rule_set") or None)
-    return jsonify(program_report.build_report(ctx, period).summary())
+    served = stored_reports.serve(ctx, period, live=live == "true")
+    changes = served.changes_since
+    return jsonify(served.report.summary() | {
+        "stored": served.stored,
+        "counted_at": served.counted_at.isoformat().replace("+00:00", "Z"),
+        "changes_since": None if changes is None else min(
+            changes, stored_reports.CHANGES_COUNTED_UP_TO),
+        "changes_since_capped": served.changes_beyond_count,
+    })

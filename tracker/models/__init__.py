@@ -32,6 +32,7 @@ from tracker.models.records import (
     Counseling,
     PregnancyTest,
 )
+from tracker.models.reports import StoredReport
 
 __all__ = [
     "Acknowledgment",
@@ -66,5 +67,6 @@ __all__ = [
     "Prescription",
     "Role",
     "StaffAssignment",
+    "StoredReport",
     "User",
 ]

@@ -1,6 +1,7 @@
 """The program report for the REMS sponsor (admins and auditors): a period and a rule set, the
 measures of docs/reports.md, charts with their numbers as tables, each table as CSV, and a
-print layout for the assessment report."""
+print layout for the assessment report. A report stored by the nightly refresh is served when it
+is exactly the one asked (tracker.services.stored_reports); `?live=1` counts it again now."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from flask.typing import ResponseReturnValue
 from tracker.http.access import requires
 from tracker.http.requests import context
 from tracker.models import Role
+from tracker.services import stored_reports
 from tracker.services.errors import ValidationFailed
 from tracker.services.queries.program_report import (
     DELAY_BINS,
     Period,
     Report,
-    build_report,
     choose_period,
     require_reader,
 )
@@ -51,6 +52,11 @@ def _period() -> Period:
     if errors:
         raise ValidationFailed(errors)
     return choose_period(context(), first, last, request.args.get("rule_set") or None)
+
+
+def _live() -> bool:
+    """Whether the reader asked for the report counted now ("Count again now")."""
+    return request.args.get("live") == "1"
 
 
 def _charts(r: Report) -> dict[str, Any]:
@@ -90,11 +96,13 @@ def index() -> ResponseReturnValue:
     except ValidationFailed as exc:
         return render_template("reports/index.html", errors=exc.errors, report=None,
                                rule_sets=rule_sets, args=request.args), 422
-    report = build_report(ctx, period)
+    served = stored_reports.serve(ctx, period, live=_live())
+    report = served.report
     tables = {name: make(report) for name, make in TABLES.items()}
     return render_template("reports/index.html", errors={}, report=report, tables=tables,
                            charts=_charts(report), rule_sets=rule_sets, args=request.args,
-                           shown_rows=SHOWN_ROWS)
+                           shown_rows=SHOWN_ROWS, served=served,
+                           changes_counted_up_to=stored_reports.CHANGES_COUNTED_UP_TO)
 
 
 @bp.route("/<table>.csv", methods=["GET"])
@@ -104,7 +112,7 @@ def export(table: str) -> ResponseReturnValue:
     if make is None:
         abort(404)
     period = _period()
-    found = make(build_report(context(), period))
+    found = make(stored_reports.serve(context(), period, live=_live()).report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(found.header)

@@ -265,6 +265,12 @@ def choose_period(ctx: Context, first: date | None, last: date | None,
 def build_report(ctx: Context, period: Period) -> Report:
     """Every measure of docs/reports.md for `period`, in a fixed number of statements."""
     require_reader(ctx)
+    return count_report(ctx, period)
+
+
+def count_report(ctx: Context, period: Period) -> Report:
+    """The report counted, whoever asks: the callers authorize (the readers above; the
+    nightly refresh of tracker.services.stored_reports, which stores it)."""
     report = Report(period=period, as_of=ctx.today())
     report.monthly = {m: Counter() for m in period.months()}
     for measure in MEASURES:
