@@ -13,7 +13,7 @@ The lock's key is tracker.services.audit.AUDIT_CHAIN_LOCK_KEY (kept as it was, w
 so that this revision does not change if the app's code does).
 
 Revision ID: fee17f50d939
-Revises: 35e7da270ab3
+Revises: 5b0c7e31d9a4
 Create Date: 2026-12-02 00:40:00.000000+00:00
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'fee17f50d939'
-down_revision: str | None = '35e7da270ab3'
+down_revision: str | None = '5b0c7e31d9a4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

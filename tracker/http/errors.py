@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from tracker.db import database_unavailable
 from tracker.http.requests import context, mark_rollback
-from tracker.services.audit import record_event
+from tracker.services.audit import chain_pending_events, record_event
 from tracker.services.errors import (
     Conflict,
     Forbidden,
@@ -92,10 +92,13 @@ def _page(status: int, detail: str, incident: str | None = None) -> tuple[str, i
 
 
 def _audit_denial(status: int) -> None:
-    """Permission denials are audited (in their own, otherwise empty, transaction)."""
+    """Permission denials are audited (in their own, otherwise empty, transaction). The event
+    is appended here rather than at the commit, so that a failure to write it is caught below."""
     try:
-        record_event(context(), "access.denied", "route", request.endpoint,
+        ctx = context()
+        record_event(ctx, "access.denied", "route", request.endpoint,
                      new={"status": status, "method": request.method})
+        chain_pending_events(ctx.session)
     except Exception as exc:  # noqa: BLE001 - never let auditing a denial turn it into a 500
         if database_unavailable(exc):
             raise  # answered 503 like any other request that cannot reach the database

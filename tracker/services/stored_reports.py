@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, delete, func, select
 
 from tracker.models import AuditEvent, StoredReport
-from tracker.services.audit import record_event
+from tracker.services.audit import chain_pending_events, record_event
 from tracker.services.context import Context
 from tracker.services.errors import Forbidden, ValidationFailed
 from tracker.services.queries.program_report import (
@@ -105,14 +105,16 @@ def count_for_storage(ctx: Context, period: Period) -> Counted:
 
 def store(ctx: Context, counted: Counted) -> StoredReport:
     """Keep `counted` as the stored report of its period and rule set, replacing the one
-    before; audited. The audit event is written first: its lock (PostgreSQL) or the write
-    transaction (SQLite) lets one refresh at a time replace a period's row."""
+    before; audited. The audit event is appended first: from then until the commit, the
+    chain's lock (PostgreSQL) or the write transaction (SQLite) lets one refresh at a time
+    replace a period's row (the unique constraint cannot: "every rule set" is NULL)."""
     require_system(ctx)
     p = counted.report.period
     record_event(ctx, REFRESHED, "stored_report", period_key(p), new={
         "from": p.first, "to": p.last, "rule_set": p.rule_set, "as_of": counted.report.as_of,
         "counted_at": counted.counted_at, "watermark": counted.watermark,
         "milliseconds": counted.milliseconds})
+    chain_pending_events(ctx.session)
     ctx.session.execute(delete(StoredReport).where(_same_period(p))
                         .execution_options(synchronize_session=False))
     row = StoredReport(first_day=p.first, last_day=p.last, rule_set=p.rule_set,
